@@ -1,0 +1,169 @@
+"""Command line: ``python -m benchmark {run,list,ui} ...``.
+
+Bad input is one line on stderr and exit status 2; Ctrl-C / SIGTERM end the current trial cleanly
+(exit 130) and a rerun of the same command resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+from benchmark.config import (
+    ConfigError,
+    StudyConfig,
+    available_studies,
+    default_studies_dir,
+    load_study,
+    redact_uri,
+    split_study_argument,
+)
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+OVERRIDES_HELP = "study=NAME loads studies/NAME.yaml; further key=value overrides use Hydra's grammar"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmark",
+        description="Multimodal fusion benchmark: tune and compare fusion methods, tracked in MLflow.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,list,ui}")
+
+    run = commands.add_parser(
+        "run",
+        help="expand a study's grid, tune every combination, retrain the best over seeds",
+        description="Run a study (resumable: rerun the same command to continue). Example: "
+        "python -m benchmark run study=smoke tuning.trials=2 'grid.fusion=[concat]'",
+    )
+    run.add_argument("overrides", nargs="*", metavar="study=NAME [key=value ...]", help=OVERRIDES_HELP)
+    run.add_argument("--dry-run", action="store_true", help="print the grid (and what was dropped, and why); train nothing")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar (one line per finished combination)")
+
+    commands.add_parser("list", help="list studies, tasks, encoders and fusion methods", description="List components.")
+
+    ui = commands.add_parser(
+        "ui",
+        help="open the MLflow UI on a study's tracking store",
+        description="Start the MLflow UI on the study's store (local SQLite by default).",
+    )
+    ui.add_argument("overrides", nargs="*", metavar="study=NAME [key=value ...]", help=OVERRIDES_HELP)
+    ui.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine only)")
+    ui.add_argument("--port", type=int, default=5000, help="port (default 5000)")
+    return parser
+
+
+def _load(arguments: list[str]) -> StudyConfig:
+    study, overrides = split_study_argument(arguments)
+    return load_study(study, overrides)
+
+
+def _command_run(args: argparse.Namespace) -> int:
+    from benchmark.runner import StudyRunner, prepare
+
+    config = _load(args.overrides)
+    prepared = prepare(config)
+    plan = prepared.plan
+    if args.dry_run:
+        _print_plan(config, plan)
+        return 0
+    runner = StudyRunner(prepared, progress=not args.no_progress)
+    print(
+        f"study {config.name}: {len(plan.combinations)} combinations, {len(plan.dropped)} dropped; "
+        f"device {prepared.device}",
+        flush=True,
+    )
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        summary = runner.run()
+    except KeyboardInterrupt:
+        print("\ninterrupted: the current trial was closed; rerun the same command to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    print(
+        f"finished {len(summary.finished)}, skipped (already done) {len(summary.skipped)}, "
+        f"failed {len(summary.failed)} in {summary.wall_seconds:.1f} s"
+    )
+    print(runner.describe_stores())
+    print(f"browse: python -m benchmark ui study={config.name}")
+    return 0 if not summary.failed else 1
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _print_plan(config: StudyConfig, plan) -> None:  # noqa: ANN001 - GridPlan, imported lazily
+    trainings = len(plan.combinations) * (config.tuning.trials + config.final.seeds)
+    print(
+        f"study {config.name}: {len(plan.combinations)} combinations, {len(plan.dropped)} dropped; "
+        f"{config.tuning.trials} trials + {config.final.seeds} final seeds each = {trainings} trainings"
+    )
+    for combination in plan.combinations:
+        print(f"  {combination.name}")
+    if plan.dropped:
+        print("dropped:")
+        for dropped in plan.dropped:
+            print(f"  {dropped.describe()}")
+    print(f"MLflow: {redact_uri(config.resolved_tracking_uri)}")
+    print(f"Optuna: {redact_uri(config.resolved_storage)}")
+
+
+def _command_list(args: argparse.Namespace) -> int:
+    from benchmark.encoders import ENCODER_KINDS, ENCODERS
+    from benchmark.fusions import FUSIONS
+    from benchmark.tasks import TASKS, task_parameters
+
+    studies_dir = default_studies_dir()
+    print(f"studies ({studies_dir}):")
+    for name in available_studies(studies_dir):
+        print(f"  {name}")
+    print("tasks:")
+    for name in TASKS.names():
+        params = ", ".join(f"{k}={v}" for k, v in task_parameters(name).items())
+        print(f"  {name:<20} {params}")
+    print("encoders:")
+    for name in ENCODERS.names():
+        print(f"  {name:<20} for {', '.join(sorted(ENCODER_KINDS[name]))}")
+    print("fusion methods:")
+    for name in FUSIONS.names():
+        doc = inspect.getdoc(sys.modules[FUSIONS.get(name).__module__]) or ""
+        print(f"  {name:<20} {doc.splitlines()[0] if doc else ''}")
+    return 0
+
+
+def _command_ui(args: argparse.Namespace) -> int:
+    config = _load(args.overrides)
+    uri = config.resolved_tracking_uri
+    if uri.startswith(("http://", "https://")):
+        print(f"this study tracks to a server already: open {redact_uri(uri)}")
+        return 0
+    if uri.startswith("sqlite:///") and not os.path.exists(uri[len("sqlite:///") :]):
+        raise ConfigError(f"no MLflow store at {uri} yet; run the study first: python -m benchmark run study={config.name}")
+    # Through this interpreter, so the UI is the MLflow this suite installed.
+    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", args.host]
+    command += ["--port", str(args.port)]
+    print(f"MLflow UI on http://{args.host}:{args.port} (store {redact_uri(uri)}); Ctrl-C to stop", flush=True)
+    os.execv(sys.executable, command)
+    return 0  # not reached: the process is now the MLflow UI
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handlers = {"run": _command_run, "list": _command_list, "ui": _command_ui}
+    try:
+        return handlers[args.command](args)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

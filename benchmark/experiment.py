@@ -1,0 +1,145 @@
+"""One training of one combination with one configuration and seed: build -> fit -> measure.
+
+Shared by tuning trials (validation score only) and final runs (test scores, latency, memory).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from benchmark.config import StudyConfig
+from benchmark.grid import Combination
+from benchmark.metrics import (
+    LatencyStats,
+    cpu_peak_rss_mb,
+    evaluate,
+    gpu_peak_mb,
+    measure_latency,
+    reset_gpu_peak,
+)
+from benchmark.model import build_model, count_parameters
+from benchmark.tasks import Split, Task
+from benchmark.training import EpochCallback, FitResult, TrainSettings, fit, seed_everything
+
+
+@dataclass(frozen=True)
+class Hyperparameters:
+    lr: float
+    weight_decay: float
+    width: int
+    dropout: float
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> Hyperparameters:
+        return cls(
+            lr=float(params["lr"]),
+            weight_decay=float(params["weight_decay"]),
+            width=int(params["width"]),
+            dropout=float(params["dropout"]),
+        )
+
+
+@dataclass
+class Measurement:
+    fit: FitResult
+    val: dict[str, float]
+    n_params: int
+    test: dict[str, float] | None = None
+    latency_single: LatencyStats | None = None
+    latency_batch: LatencyStats | None = None
+    gpu_peak: tuple[float, float] | None = None  # (allocated, reserved) MiB; None: not measured
+    cpu_peak_mb: float | None = None
+    measure_seconds: float = 0.0
+
+    def metrics(self) -> dict[str, float]:
+        """Flat MLflow metric names -> values."""
+        out: dict[str, float] = {f"val/{k}": v for k, v in self.val.items()}
+        out.update(
+            {
+                "model/parameters": float(self.n_params),
+                "train/epochs": float(self.fit.epochs_run),
+                "train/best_epoch": float(self.fit.best_epoch),
+                "time/train_s": self.fit.train_seconds,
+                "time/eval_s": self.fit.eval_seconds,
+            }
+        )
+        if self.test is not None:
+            out.update({f"test/{k}": v for k, v in self.test.items()})
+        if self.latency_single is not None:
+            out["latency/p50_ms"] = self.latency_single.p50_ms
+            out["latency/p95_ms"] = self.latency_single.p95_ms
+        if self.latency_batch is not None:
+            out["latency/batch_p50_ms"] = self.latency_batch.p50_ms
+            out["latency/batch_p95_ms"] = self.latency_batch.p95_ms
+            out["latency/batch_ms_per_sample"] = self.latency_batch.p50_ms / self.latency_batch.batch_size
+        if self.gpu_peak is not None:
+            out["memory/gpu_peak_mb"], out["memory/gpu_reserved_peak_mb"] = self.gpu_peak
+        if self.cpu_peak_mb is not None:
+            out["memory/cpu_peak_mb"] = self.cpu_peak_mb
+        if self.measure_seconds:
+            out["time/measure_s"] = self.measure_seconds
+        return out
+
+
+def restrict(split: Split, modalities: tuple[str, ...]) -> Split:
+    """The split with only the combination's modalities (so batching never touches the others)."""
+    return Split({m: split.inputs[m] for m in modalities}, split.labels)
+
+
+def run_once(
+    task: Task,
+    combination: Combination,
+    hparams: Hyperparameters,
+    config: StudyConfig,
+    *,
+    device: torch.device,
+    seed: int,
+    on_epoch_end: EpochCallback | None = None,
+    final: bool = False,
+) -> Measurement:
+    """Train one model; ``final`` adds test scores, latency and memory. ``task`` splits must already
+    live on ``device``."""
+    train, val, test = (restrict(task.splits[s], combination.modalities) for s in ("train", "val", "test"))
+    seed_everything(seed)
+    model = build_model(
+        {m: task.modalities[m] for m in combination.modalities},
+        fusion=combination.fusion,
+        num_classes=task.num_classes,
+        depth=combination.depth,
+        width=hparams.width,
+        dropout=hparams.dropout,
+        encoder_for_kind=config.encoders,
+    ).to(device)
+    settings = TrainSettings(
+        lr=hparams.lr,
+        weight_decay=hparams.weight_decay,
+        batch_size=config.train.batch_size,
+        max_epochs=config.train.max_epochs,
+        patience=config.train.patience,
+        metric=config.tuning.metric,
+    )
+    if final:
+        reset_gpu_peak(device)
+    result = fit(model, train, val, settings, num_classes=task.num_classes, seed=seed, on_epoch_end=on_epoch_end)
+    start = time.perf_counter()
+    eval_batch = config.train.eval_batch_size
+    measurement = Measurement(
+        fit=result,
+        val=evaluate(model, val, eval_batch, task.num_classes),
+        n_params=count_parameters(model),
+    )
+    if final and not result.failed:
+        measurement.test = evaluate(model, test, eval_batch, task.num_classes)
+        lat = config.latency
+        measurement.latency_single = measure_latency(model, test, 1, device, warmup=lat.warmup, repeats=lat.repeats)
+        measurement.latency_batch = measure_latency(
+            model, test, eval_batch, device, warmup=max(1, lat.warmup // 2), repeats=max(5, lat.repeats // 2)
+        )
+        measurement.gpu_peak = gpu_peak_mb(device)
+        measurement.cpu_peak_mb = cpu_peak_rss_mb()
+    measurement.measure_seconds = time.perf_counter() - start
+    return measurement

@@ -1,0 +1,106 @@
+"""Grid expansion: StudyConfig x task modalities -> the list of Combinations to run, plus the ones
+dropped and why (benchopt-style "skip with a reason" rather than a crash mid-study)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from itertools import combinations as subsets_of_size
+
+from benchmark.config import GridConfig, ModalitySelection
+from benchmark.fusions import FUSIONS, UNIMODAL
+
+
+@dataclass(frozen=True, order=True)
+class Combination:
+    """One cell of the grid. ``modalities`` is sorted; a single modality always has fusion ``none``."""
+
+    task: str  # the task's label in the study
+    depth: int
+    modalities: tuple[str, ...]
+    fusion: str
+
+    @property
+    def modalities_tag(self) -> str:
+        return "+".join(self.modalities)
+
+    @property
+    def id(self) -> str:
+        """Stable across runs, processes and machines: a hash of the combination's fields."""
+        payload = json.dumps([self.task, self.depth, list(self.modalities), self.fusion], separators=(",", ":"))
+        return hashlib.sha1(payload.encode()).hexdigest()[:12]
+
+    @property
+    def name(self) -> str:
+        return f"{self.task}/d{self.depth}/{self.modalities_tag}/{self.fusion}"
+
+    @property
+    def study_name(self) -> str:
+        """Optuna study name: readable and unique."""
+        return f"{self.name}#{self.id}"
+
+
+@dataclass(frozen=True)
+class Dropped:
+    task: str
+    depth: int
+    modalities: tuple[str, ...]
+    fusion: str
+    reason: str
+
+    def describe(self) -> str:
+        return f"{self.task}/d{self.depth}/{'+'.join(self.modalities)}/{self.fusion}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class GridPlan:
+    combinations: tuple[Combination, ...]
+    dropped: tuple[Dropped, ...]
+
+
+def modality_subsets(
+    available: list[str], selection: ModalitySelection
+) -> tuple[list[tuple[str, ...]], list[tuple[tuple[str, ...], str]]]:
+    """Subsets of ``available`` the selection asks for, and explicit ones this task cannot serve."""
+    names = sorted(available)
+    if selection.explicit is not None:
+        kept, missing = [], []
+        for subset in selection.explicit:
+            absent = [m for m in subset if m not in names]
+            if absent:
+                missing.append((subset, f"task has no modality {absent[0]!r} (has: {', '.join(names)})"))
+            else:
+                kept.append(subset)
+        return kept, missing
+    high = selection.max_size or len(names)
+    subsets = [s for size in range(selection.min_size, high + 1) for s in subsets_of_size(names, size)]
+    return subsets, []
+
+
+def expand_grid(grid: GridConfig, task_modalities: Mapping[str, list[str]]) -> GridPlan:
+    """Task order, then depth, then subsets (by size), then fusion, as the config lists them.
+
+    A single-modality subset becomes one unimodal baseline (fusion ``none``) per (task, depth,
+    modality), whatever ``grid.fusion`` says; a fusion that cannot handle a subset is dropped with its
+    own reason.
+    """
+    kept: dict[Combination, None] = {}
+    dropped: list[Dropped] = []
+    for task, available in task_modalities.items():
+        subsets, missing = modality_subsets(available, grid.modalities)
+        for depth in grid.depth:
+            for subset, reason in missing:
+                dropped.append(Dropped(task, depth, subset, "*", reason))
+            for subset in subsets:
+                if len(subset) == 1:
+                    kept[Combination(task, depth, subset, UNIMODAL)] = None
+                    continue
+                for fusion in grid.fusion:
+                    reason = FUSIONS.get(fusion).unsupported_reason(len(subset))
+                    if reason:
+                        dropped.append(Dropped(task, depth, subset, fusion, f"{fusion} {reason}"))
+                    else:
+                        kept[Combination(task, depth, subset, fusion)] = None
+    return GridPlan(combinations=tuple(kept), dropped=tuple(dropped))

@@ -1,0 +1,150 @@
+"""MLflow: the only module that imports mlflow.
+
+Uses ``MlflowClient`` with explicit run ids (no fluent, thread-local active-run state). Every run is
+opened through ``run()``, a context manager that ends it FINISHED, KILLED (Ctrl-C / SIGTERM) or
+FAILED (an exception), so nothing is left RUNNING by an orderly exit. A SIGKILLed process can leave
+RUNNING runs behind; ``sweep_stale_runs`` marks them KILLED on the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmark.config import ConfigError, redact_uri
+
+import mlflow
+from mlflow.entities import Metric, Param, RunStatus, RunTag
+from mlflow.tracking import MlflowClient
+
+# MLflow configures its loggers on import; its INFO lines (schema creation, migrations) would
+# interleave with the progress bar.
+for noisy in ("mlflow", "alembic"):
+    logging.getLogger(noisy).setLevel(logging.WARNING)
+
+TAG = "benchmark."
+KIND, STATUS, COMBINATION_ID = TAG + "kind", TAG + "status", TAG + "combination_id"
+PARENT = "mlflow.parentRunId"
+_MAX_BATCH = 900  # MLflow accepts at most 1000 metrics per log_batch call
+
+
+@dataclass
+class RunHandle:
+    run_id: str
+    status: str = "FINISHED"
+
+
+class Tracker:
+    """One MLflow experiment (= one study) on one tracking store."""
+
+    def __init__(self, tracking_uri: str, experiment_name: str, artifact_root: Path | None = None) -> None:
+        self.tracking_uri = tracking_uri
+        self.client = MlflowClient(tracking_uri=tracking_uri)
+        try:
+            experiment = self.client.get_experiment_by_name(experiment_name)
+            if experiment is None:
+                # Local stores get an absolute artifact location; MLflow's default is relative to the CWD.
+                location = artifact_root.resolve().as_uri() if artifact_root else None
+                self.experiment_id = self.client.create_experiment(experiment_name, artifact_location=location)
+            else:
+                self.experiment_id = experiment.experiment_id
+        except Exception as err:  # noqa: BLE001 - connection, auth and schema errors all mean "unusable"
+            message = " ".join(str(err).split())[:200]
+            raise ConfigError(f"cannot use MLflow tracking store {redact_uri(tracking_uri)}: {message}") from None
+
+    # ---- runs -------------------------------------------------------------------------------------
+    def create_run(self, name: str, tags: Mapping[str, Any], parent_id: str | None = None) -> str:
+        all_tags = {k: str(v) for k, v in tags.items()}
+        if parent_id:
+            all_tags[PARENT] = parent_id
+        return self.client.create_run(self.experiment_id, run_name=name, tags=all_tags).info.run_id
+
+    def reopen(self, run_id: str) -> None:
+        self.client.update_run(run_id, status="RUNNING")
+
+    @contextmanager
+    def run(self, run_id: str) -> Iterator[RunHandle]:
+        """Keep ``run_id`` open for the block; end it with a status that says how the block ended.
+        The block may set ``handle.status = "FAILED"`` for an orderly end that is still a failure."""
+        handle = RunHandle(run_id)
+        try:
+            yield handle
+        except KeyboardInterrupt:
+            self.client.set_terminated(run_id, status="KILLED")
+            raise
+        except BaseException:
+            self.client.set_terminated(run_id, status="FAILED")
+            raise
+        self.client.set_terminated(run_id, status=handle.status)
+
+    # ---- logging ----------------------------------------------------------------------------------
+    def log(
+        self,
+        run_id: str,
+        *,
+        metrics: Mapping[str, float] | None = None,
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, Any] | None = None,
+        series: Mapping[str, list[tuple[int, float]]] | None = None,
+    ) -> None:
+        """One batched call for everything: final metrics, per-step ``series`` (name -> [(step, value)]),
+        params and tags. Non-finite metric values are skipped (MLflow cannot store NaN faithfully)."""
+        now = int(time.time() * 1000)
+        entries = [Metric(k, float(v), now, 0) for k, v in (metrics or {}).items() if math.isfinite(v)]
+        for key, points in (series or {}).items():
+            entries += [Metric(key, float(v), now, step) for step, v in points if math.isfinite(v)]
+        param_entries = [Param(k, str(v)) for k, v in (params or {}).items()]
+        tag_entries = [RunTag(k, str(v)) for k, v in (tags or {}).items()]
+        for start in range(0, max(len(entries), 1), _MAX_BATCH):
+            chunk = entries[start : start + _MAX_BATCH]
+            first = start == 0
+            self.client.log_batch(
+                run_id,
+                metrics=chunk,
+                params=param_entries if first else [],
+                tags=tag_entries if first else [],
+                synchronous=True,
+            )
+
+    def set_tag(self, run_id: str, key: str, value: Any) -> None:
+        self.client.set_tag(run_id, key, str(value))
+
+    def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        self.client.log_text(run_id, text, artifact_file)
+
+    # ---- queries ----------------------------------------------------------------------------------
+    def search(self, filter_string: str = "", include_deleted: bool = False) -> list[Any]:
+        """All runs of the experiment matching the filter (paged through)."""
+        view = mlflow.entities.ViewType.ALL if include_deleted else mlflow.entities.ViewType.ACTIVE_ONLY
+        runs, token = [], None
+        while True:
+            page = self.client.search_runs(
+                [self.experiment_id], filter_string, run_view_type=view, max_results=5000, page_token=token
+            )
+            runs.extend(page)
+            token = page.token
+            if not token:
+                return runs
+
+    def find_combination_run(self, combination_id: str) -> Any | None:
+        runs = self.search(f"tags.`{KIND}` = 'combination' and tags.`{COMBINATION_ID}` = '{combination_id}'")
+        return min(runs, key=lambda r: r.info.start_time) if runs else None
+
+    def children(self, parent_id: str, kind: str, status: str | None = "FINISHED") -> list[Any]:
+        query = f"tags.`{PARENT}` = '{parent_id}' and tags.`{KIND}` = '{kind}'"
+        if status:
+            query += f" and attributes.status = '{status}'"
+        return self.search(query)
+
+    def sweep_stale_runs(self) -> int:
+        """Mark RUNNING runs of this experiment KILLED (only safe when no other worker is alive)."""
+        stale = self.search("attributes.status = 'RUNNING'")
+        for run in stale:
+            self.client.set_terminated(run.info.run_id, status=RunStatus.to_string(RunStatus.KILLED))
+        return len(stale)

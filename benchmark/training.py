@@ -1,0 +1,121 @@
+"""Training: one plain ``fit()`` over in-memory tensors, early stopping on a validation score.
+
+Data stays on the target device and mini-batches are taken by indexing (no DataLoader, no per-sample
+collation). ``fit`` knows nothing about Optuna or MLflow: the tuner passes ``on_epoch_end`` to report
+and prune.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from benchmark.metrics import evaluate
+from benchmark.tasks import Split
+
+# on_epoch_end(epoch, val_score) -> True to stop now (the trial was pruned)
+EpochCallback = Callable[[int, float], bool]
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    lr: float
+    weight_decay: float
+    batch_size: int
+    max_epochs: int
+    patience: int
+    metric: str  # which validation score selects the epoch: accuracy | recall_macro | f1_macro
+
+
+@dataclass
+class FitResult:
+    best_epoch: int  # 1-based; 0 if no epoch finished
+    epochs_run: int
+    best_val_score: float
+    stop_reason: str  # "max_epochs" | "early_stop" | "pruned" | "non_finite_loss"
+    history: list[tuple[int, float, float]] = field(default_factory=list)  # (epoch, train loss, val score)
+    train_seconds: float = 0.0
+    eval_seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return self.stop_reason == "non_finite_loss"
+
+
+def fit(
+    model: torch.nn.Module,
+    train: Split,
+    val: Split,
+    settings: TrainSettings,
+    *,
+    num_classes: int,
+    seed: int,
+    on_epoch_end: EpochCallback | None = None,
+) -> FitResult:
+    """Train ``model`` in place; on return it holds the weights of the best validation epoch."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    shuffle = torch.Generator(device="cpu").manual_seed(seed)
+    n = len(train)
+    device = train.labels.device
+    best_state: dict[str, torch.Tensor] | None = None
+    result = FitResult(best_epoch=0, epochs_run=0, best_val_score=-math.inf, stop_reason="max_epochs")
+    epochs_without_gain = 0
+
+    for epoch in range(1, settings.max_epochs + 1):
+        start = time.perf_counter()
+        model.train()
+        order = torch.randperm(n, generator=shuffle).to(device)
+        loss_sum = torch.zeros((), device=device)  # summed on device: one sync per epoch, not per step
+        for begin in range(0, n, settings.batch_size):
+            idx = order[begin : begin + settings.batch_size]
+            if idx.numel() < 2 and n >= 2:  # a 1-sample batch breaks BatchNorm; skip the remainder
+                continue
+            batch = {name: x[idx] for name, x in train.inputs.items()}
+            out = model(batch)
+            y = train.labels[idx]
+            loss = sum(F.cross_entropy(logits, y) for logits in out.loss_logits)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.detach() * idx.numel()
+        train_loss = float(loss_sum) / n
+        result.train_seconds += time.perf_counter() - start
+        result.epochs_run = epoch
+        if not math.isfinite(train_loss):
+            result.stop_reason = "non_finite_loss"
+            break
+
+        start = time.perf_counter()
+        val_score = evaluate(model, val, settings.batch_size * 4, num_classes)[settings.metric]
+        result.eval_seconds += time.perf_counter() - start
+        result.history.append((epoch, train_loss, val_score))
+        if val_score > result.best_val_score:
+            result.best_val_score, result.best_epoch = val_score, epoch
+            best_state = copy.deepcopy(model.state_dict())
+            epochs_without_gain = 0
+        else:
+            epochs_without_gain += 1
+        if on_epoch_end is not None and on_epoch_end(epoch, val_score):
+            result.stop_reason = "pruned"
+            break
+        if epochs_without_gain >= settings.patience:
+            result.stop_reason = "early_stop"
+            break
+
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return result
