@@ -93,7 +93,7 @@ def _command_run(args: argparse.Namespace) -> int:
     )
     print(runner.describe_stores())
     print(f"browse: python -m benchmark ui study={config.name}")
-    return 0 if not summary.failed else 1
+    return 0  # failed combinations are recorded outcomes (with reasons), not errors of the run
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:
@@ -163,6 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

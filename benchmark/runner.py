@@ -190,6 +190,8 @@ class StudyRunner:
         per_combination = config.tuning.trials + config.final.seeds
         existing = tracker.find_combination_run(combination.id)
         if existing is not None and existing.data.tags.get(STATUS) in ("finished", "failed"):
+            if existing.info.status != "FINISHED":  # killed between its last write and closing the run
+                tracker.client.set_terminated(existing.info.run_id, status="FINISHED")
             self.summary.skipped.append(combination.name)
             self.bar.update(per_combination)
             return

@@ -130,14 +130,14 @@ def make_synthetic(
 
 
 @TASKS.register("synth-redundancy")
-def synth_redundancy(*, seed: int = 0, n_samples: int = 2000, n_modalities: int = 3, noise: float = 1.0,
+def synth_redundancy(*, seed: int = 0, n_samples: int = 2000, n_modalities: int = 3, noise: float = 2.0,
                      n_classes: int = 4) -> Task:  # fmt: skip
     return make_synthetic("redundancy", seed=seed, n_samples=n_samples, n_modalities=n_modalities, noise=noise,
                           n_classes=n_classes)  # fmt: skip
 
 
 @TASKS.register("synth-uniqueness")
-def synth_uniqueness(*, seed: int = 0, n_samples: int = 2000, n_modalities: int = 3, noise: float = 1.0,
+def synth_uniqueness(*, seed: int = 0, n_samples: int = 2000, n_modalities: int = 3, noise: float = 2.0,
                      n_classes: int = 4) -> Task:  # fmt: skip
     return make_synthetic("uniqueness", seed=seed, n_samples=n_samples, n_modalities=n_modalities, noise=noise,
                           n_classes=n_classes)  # fmt: skip

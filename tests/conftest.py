@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parent.parent
+STUDIES = REPO / "studies"
+
+# Small models train faster single-threaded than with thread hand-offs on a 2-core CI machine.
+torch.set_num_threads(1)
+
+# Tiny versions of the shipped smoke study (tests shrink real configs rather than invent fake ones).
+TINY_TASKS = (
+    "tasks=[{name:synth-redundancy,n_modalities:2,n_samples:240},"
+    "{name:synth-synergy,n_modalities:2,n_samples:240}]"
+)
+TINY = [
+    "study=smoke",
+    TINY_TASKS,
+    "tuning.trials=2",
+    "final.seeds=2",
+    "train.max_epochs=3",
+    "latency.repeats=3",
+    "latency.warmup=1",
+    "threads=1",
+]
+
+
+def tiny_overrides(workdir: Path, *extra: str) -> list[str]:
+    return [*TINY, f"workdir={workdir}", *extra]
+
+
+@pytest.fixture(autouse=True)
+def _studies_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FUSIONBENCH_STUDIES", str(STUDIES))
+
+
+def cli_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["FUSIONBENCH_STUDIES"] = str(STUDIES)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+PYTHON = sys.executable

@@ -1,0 +1,116 @@
+"""Conformance tests every registered encoder and fusion method must pass."""
+
+import pytest
+import torch
+
+from benchmark.encoders import ENCODER_KINDS, ENCODERS, build_encoder
+from benchmark.fusions import FUSIONS, UNIMODAL
+from benchmark.model import build_model
+from benchmark.tasks import ModalitySpec
+from benchmark.training import seed_everything
+
+SPECS = {
+    "vector": ModalitySpec("v", "vector", (12,)),
+    "image": ModalitySpec("i", "image", (1, 16, 16)),
+    "sequence": ModalitySpec("s", "sequence", (20, 3)),
+    "tokens": ModalitySpec("t", "tokens", (15,), vocab_size=50),
+}
+
+
+def _batch(spec: ModalitySpec, n: int = 6) -> torch.Tensor:
+    if spec.kind == "tokens":
+        x = torch.randint(1, spec.vocab_size, (n, *spec.shape))
+        x[0] = 0  # an all-padding row (an empty text) must not produce NaN
+        return x
+    return torch.randn(n, *spec.shape)
+
+
+ENCODER_CASES = [(name, kind) for name in ENCODERS.names() for kind in sorted(ENCODER_KINDS[name])]
+
+
+@pytest.mark.parametrize(("name", "kind"), ENCODER_CASES)
+@pytest.mark.parametrize("depth", [1, 3])
+def test_encoder_output_shape_gradients_and_determinism(name, kind, depth):
+    spec = SPECS[kind]
+    seed_everything(0)
+    encoder = build_encoder(name, spec, depth=depth, width=32, dropout=0.0)
+    x = _batch(spec)
+    out = encoder(x)
+    assert out.shape == (6, encoder.out_dim) == (6, 32)
+    assert torch.isfinite(out).all()
+    out.sum().backward()
+    assert all(p.grad is not None for p in encoder.parameters() if p.requires_grad)
+    seed_everything(0)
+    again = build_encoder(name, spec, depth=depth, width=32, dropout=0.0)
+    assert torch.equal(again(x), encoder(x))
+
+
+def test_deeper_encoders_have_more_layers():
+    shallow = build_encoder("cnn", SPECS["image"], depth=1, width=32, dropout=0.0)
+    deep = build_encoder("cnn", SPECS["image"], depth=3, width=32, dropout=0.0)
+    assert sum(p.numel() for p in deep.parameters()) > sum(p.numel() for p in shallow.parameters())
+
+
+def test_encoder_rejects_a_kind_it_cannot_encode():
+    with pytest.raises(ValueError, match="cannot encode"):
+        build_encoder("mlp", SPECS["image"], depth=1, width=32, dropout=0.0)
+
+
+MULTI_SPECS = {s.name: s for s in (SPECS["vector"], SPECS["image"], SPECS["sequence"])}
+
+
+def _specs_for(fusion: str) -> dict[str, ModalitySpec]:
+    if fusion == UNIMODAL:
+        return {"v": SPECS["vector"]}
+    return MULTI_SPECS
+
+
+@pytest.mark.parametrize("fusion", FUSIONS.names())
+def test_fusion_output_shape_gradients_reach_every_encoder_and_determinism(fusion):
+    specs = _specs_for(fusion)
+    inputs = {name: _batch(spec) for name, spec in specs.items()}
+    seed_everything(1)
+    model = build_model(specs, fusion=fusion, num_classes=5, depth=2, width=32, dropout=0.0)
+    model.eval()  # BatchNorm in eval mode: outputs depend on the weights only
+    out = model(inputs)
+    assert out.logits.shape == (6, 5)
+    assert torch.isfinite(out.logits).all()
+    assert all(logits.shape == (6, 5) for logits in out.loss_logits)
+    loss = sum(torch.nn.functional.cross_entropy(lg, torch.zeros(6, dtype=torch.long)) for lg in out.loss_logits)
+    loss.backward()
+    for name, encoder in model.encoders.items():
+        grads = [p.grad for p in encoder.parameters()]
+        assert all(g is not None for g in grads), f"{fusion}: no gradient reaches encoder {name}"
+        assert any(g.abs().sum() > 0 for g in grads), f"{fusion}: zero gradient at encoder {name}"
+    seed_everything(1)
+    twin = build_model(specs, fusion=fusion, num_classes=5, depth=2, width=32, dropout=0.0).eval()
+    assert torch.allclose(twin(inputs).logits, out.logits)
+    # Fusion indexes modalities by name: the order of the input mapping must not matter.
+    reordered = dict(reversed(list(inputs.items())))
+    assert torch.allclose(model(reordered).logits, out.logits)
+
+
+@pytest.mark.parametrize("fusion", [f for f in FUSIONS.names() if f != UNIMODAL])
+def test_multimodal_fusions_use_every_modality(fusion):
+    seed_everything(2)
+    model = build_model(MULTI_SPECS, fusion=fusion, num_classes=3, depth=1, width=32, dropout=0.0).eval()
+    inputs = {name: _batch(spec) for name, spec in MULTI_SPECS.items()}
+    base = model(inputs).logits
+    for name in inputs:
+        changed = dict(inputs, **{name: _batch(MULTI_SPECS[name])})
+        assert not torch.allclose(model(changed).logits, base), f"{fusion} ignores modality {name}"
+
+
+def test_late_vote_predicts_the_mean_of_member_probabilities():
+    seed_everything(3)
+    model = build_model(MULTI_SPECS, fusion="late_vote", num_classes=4, depth=1, width=32, dropout=0.0).eval()
+    out = model({name: _batch(spec) for name, spec in MULTI_SPECS.items()})
+    mean_probs = torch.stack([lg.softmax(1) for lg in out.loss_logits]).mean(0)
+    assert len(out.loss_logits) == 3
+    assert torch.allclose(out.logits.exp(), mean_probs, atol=1e-6)
+
+
+def test_unsupported_modality_counts_are_reported():
+    assert FUSIONS.get(UNIMODAL).unsupported_reason(2) is not None
+    assert FUSIONS.get("concat").unsupported_reason(1) is not None
+    assert FUSIONS.get("concat").unsupported_reason(3) is None

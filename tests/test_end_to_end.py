@@ -1,0 +1,164 @@
+"""End to end through the CLI on the shipped smoke study, shrunk; the stores are then read back."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import statistics
+import subprocess
+import time
+
+import pytest
+from optuna.trial import TrialState
+
+from benchmark.cli import main
+from tests.conftest import PYTHON, cli_env, tiny_overrides
+from tests.store import Store
+
+COMBINATIONS = 10  # 2 tasks x (2 unimodal + 3 fusions of the pair)
+TRIALS, SEEDS = 2, 2
+# Kill tests: 4 combinations with trials long enough (~0.5 s) that a signal lands inside one.
+SLOW_TRIALS = (
+    "train.max_epochs=25", "train.patience=25", "tuning.pruner=none",
+    "grid.modalities=[[img,vec]]", "grid.fusion=[concat,late_vote]",
+)  # fmt: skip
+KILL_COMBINATIONS = 4
+
+
+def _counted(trials: list) -> list:
+    return [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+
+
+def assert_complete_study(store: Store, combinations: int = COMBINATIONS) -> None:
+    """Every combination finished once, with its trials and seeds, and nothing left RUNNING."""
+    parents = store.runs("combination")
+    assert len(parents) == combinations
+    assert len({p.data.tags["benchmark.combination_id"] for p in parents}) == combinations
+    assert all(r.info.status != "RUNNING" for r in store.runs())
+    for parent in parents:
+        assert parent.info.status == "FINISHED" and parent.data.tags["benchmark.status"] == "finished"
+        finals = [r for r in store.children(parent.info.run_id, "final") if r.info.status == "FINISHED"]
+        assert sorted(int(r.data.tags["benchmark.seed"]) for r in finals) == [1000, 1001]
+    studies = store.studies()
+    assert len(studies) == combinations
+    assert all(len(_counted(trials)) == TRIALS for trials in studies.values())
+    assert not any(t.state == TrialState.RUNNING for trials in studies.values() for t in trials)
+
+
+@pytest.fixture(scope="module")
+def smoke_store(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("smoke")
+    assert main(["run", *tiny_overrides(workdir), "--no-progress"]) == 0
+    return workdir
+
+
+def test_smoke_run_records_everything(smoke_store):
+    store = Store(smoke_store)
+    assert_complete_study(store)
+    parents = store.runs("combination")
+    fusions = sorted(p.data.tags["benchmark.fusion"] for p in parents)
+    assert fusions == sorted(["none"] * 4 + ["concat", "attention", "late_vote"] * 2)
+    required_tags = [
+        "benchmark.task", "benchmark.depth", "benchmark.modalities", "benchmark.fusion", "benchmark.kind",
+        "benchmark.combination_id", "benchmark.device", "benchmark.version", "benchmark.git_revision",
+        "benchmark.torch_version",
+    ]  # fmt: skip
+    for run in store.runs():
+        missing = [t for t in required_tags if t not in run.data.tags]
+        assert not missing, f"{run.info.run_name} lacks tags {missing}"
+    for parent in parents:
+        finals = store.children(parent.info.run_id, "final")
+        trials = store.children(parent.info.run_id, "trial")
+        assert len(trials) == TRIALS and len(finals) == SEEDS
+        assert all("val/f1_macro" in t.data.metrics for t in trials)
+        for final in finals:
+            metrics = final.data.metrics
+            for name in ("test/accuracy", "test/recall_macro", "test/f1_macro", "val/f1_macro", "latency/p50_ms",
+                         "latency/p95_ms", "memory/cpu_peak_mb", "model/parameters", "time/train_s"):  # fmt: skip
+                assert name in metrics, name
+            assert 0.0 <= metrics["test/accuracy"] <= 1.0
+            assert 0 < metrics["latency/p50_ms"] <= metrics["latency/p95_ms"]
+            # No CUDA here: GPU memory is "not measured", never a fake 0.
+            assert "memory/gpu_peak_mb" not in metrics
+            assert final.data.tags["benchmark.gpu_memory"].startswith("not measured")
+        for name in ("test/accuracy", "test/f1_macro", "latency/p50_ms"):
+            values = [f.data.metrics[name] for f in finals]
+            assert parent.data.metrics[f"{name}_mean"] == pytest.approx(statistics.fmean(values))
+            assert parent.data.metrics[f"{name}_std"] == pytest.approx(statistics.stdev(values))
+        assert parent.data.params["modalities"] == parent.data.tags["benchmark.modalities"]
+        artifacts = [a.path for a in store.client.list_artifacts(parent.info.run_id)]
+        assert artifacts == ["config.yaml"]
+        config_text = store.client.download_artifacts(parent.info.run_id, "config.yaml")
+        assert "name: smoke" in open(config_text).read()
+
+
+def test_rerun_skips_finished_combinations(smoke_store, capsys):
+    before = len(Store(smoke_store).runs())
+    assert main(["run", *tiny_overrides(smoke_store), "--no-progress"]) == 0
+    assert f"finished 0, skipped (already done) {COMBINATIONS}" in capsys.readouterr().out
+    assert len(Store(smoke_store).runs()) == before
+
+
+def _running_trial_runs(workdir) -> int:
+    query = (
+        "SELECT count(*) FROM runs JOIN tags ON tags.run_uuid = runs.run_uuid "
+        "WHERE runs.status = 'RUNNING' AND tags.key = 'benchmark.kind' AND tags.value = 'trial'"
+    )
+    with sqlite3.connect(workdir / "mlflow.db", timeout=10) as db:
+        return db.execute(query).fetchone()[0]
+
+
+def _stop_mid_trial(workdir, sig: int) -> int:
+    """Start the study, wait until one combination is done and a trial of the next is running, signal."""
+    env = cli_env() | {"PYTHONUNBUFFERED": "1"}
+    # Longer trials than TINY so the signal surely lands inside one.
+    command = [PYTHON, "-m", "benchmark", "run", *tiny_overrides(workdir, *SLOW_TRIALS), "--no-progress"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("done "):
+            break
+    deadline = time.monotonic() + 60
+    while _running_trial_runs(workdir) == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(sig)
+    process.stdout.read()
+    return process.wait(timeout=120)
+
+
+def test_resume_after_sigkill_repairs_and_completes(tmp_path):
+    status = _stop_mid_trial(tmp_path, signal.SIGKILL)
+    assert status == -signal.SIGKILL
+    store = Store(tmp_path)
+    assert any(r.info.status == "RUNNING" for r in store.runs())  # what a killed worker leaves behind
+    assert main(["run", *tiny_overrides(tmp_path, *SLOW_TRIALS), "--no-progress"]) == 0
+    store = Store(tmp_path)
+    assert_complete_study(store, KILL_COMBINATIONS)
+    interrupted = [
+        t for trials in store.studies().values() for t in trials if t.user_attrs.get("fail_reason") == "interrupted"
+    ]
+    assert interrupted, "the trial running at the kill is closed as interrupted, then redone"
+
+
+def test_sigint_closes_runs_and_trials_then_resume_completes(tmp_path):
+    status = _stop_mid_trial(tmp_path, signal.SIGINT)
+    assert status == 130
+    store = Store(tmp_path)
+    assert all(r.info.status != "RUNNING" for r in store.runs())
+    assert store.statuses()[("trial", "KILLED")] >= 1
+    assert any(t.state == TrialState.FAIL for trials in store.studies().values() for t in trials)
+    assert main(["run", *tiny_overrides(tmp_path, *SLOW_TRIALS), "--no-progress"]) == 0
+    assert_complete_study(Store(tmp_path), KILL_COMBINATIONS)
+
+
+def test_non_finite_loss_fails_the_trial_with_a_reason_and_the_study_goes_on(tmp_path, capsys):
+    overrides = tiny_overrides(tmp_path, "tuning.space.lr=1e6", "grid.modalities=[[img,vec]]", "grid.fusion=[concat]")
+    assert main(["run", *overrides, "--no-progress"]) == 0
+    assert "FAILED synth-redundancy/d1/img+vec/concat: no trial completed" in capsys.readouterr().out
+    store = Store(tmp_path)
+    parents = store.runs("combination")
+    assert len(parents) == 2 and all(p.data.tags["benchmark.status"] == "failed" for p in parents)
+    trials = [t for ts in store.studies().values() for t in ts]
+    assert len(trials) == 2 * TRIALS
+    assert all(t.state == TrialState.FAIL and t.user_attrs["fail_reason"] == "non_finite_loss" for t in trials)
+    assert {r.data.tags["benchmark.fail_reason"] for r in store.runs("trial")} == {"non_finite_loss"}

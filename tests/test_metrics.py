@@ -1,0 +1,28 @@
+import numpy as np
+import torch
+
+from benchmark.metrics import classification_scores, cpu_peak_rss_mb, gpu_peak_mb, measure_latency
+from benchmark.model import build_model
+from benchmark.tasks import ModalitySpec, Split
+
+
+def test_scores_count_absent_classes_in_the_macro_average():
+    y_true = np.array([0, 0, 1, 1])
+    y_pred = np.array([0, 0, 1, 0])
+    two = classification_scores(y_true, y_pred, 2)
+    three = classification_scores(y_true, y_pred, 3)
+    assert two["accuracy"] == 0.75
+    assert two["recall_macro"] == (1.0 + 0.5) / 2
+    assert three["recall_macro"] == (1.0 + 0.5 + 0.0) / 3
+
+
+def test_latency_and_memory_on_cpu():
+    spec = ModalitySpec("v", "vector", (8,))
+    model = build_model({"v": spec}, fusion="none", num_classes=2, depth=1, width=16, dropout=0.0)
+    split = Split({"v": torch.randn(64, 8)}, torch.zeros(64, dtype=torch.long))
+    stats = measure_latency(model, split, 32, torch.device("cpu"), warmup=2, repeats=9)
+    assert stats.batch_size == 32 and stats.repeats == 9 and stats.threads == torch.get_num_threads()
+    assert 0 < stats.p50_ms <= stats.p95_ms
+    assert not model.training
+    assert gpu_peak_mb(torch.device("cpu")) is None  # not measured, never 0
+    assert cpu_peak_rss_mb() > 10

@@ -1,0 +1,69 @@
+import pytest
+import torch
+
+from benchmark.tasks import SPLITS, TASKS, build_task
+from benchmark.tasks.synthetic import _make_codes
+
+SYNTHETIC = [name for name in TASKS.names() if name.startswith("synth-")]
+
+
+@pytest.mark.parametrize("name", SYNTHETIC)
+def test_synthetic_tasks_are_deterministic_and_well_formed(name):
+    a = build_task(name, seed=3, n_samples=300)
+    b = build_task(name, seed=3, n_samples=300)
+    c = build_task(name, seed=4, n_samples=300)
+    assert set(a.splits) == set(SPLITS)
+    assert sum(len(a.splits[s]) for s in SPLITS) == 300
+    kinds = {spec.kind for spec in a.modalities.values()}
+    assert kinds <= {"vector", "image", "sequence"}
+    for split in SPLITS:
+        assert torch.equal(a.splits[split].labels, b.splits[split].labels)
+        for m in a.modalities:
+            assert torch.equal(a.splits[split].inputs[m], b.splits[split].inputs[m])
+            assert a.splits[split].inputs[m].shape[1:] == a.modalities[m].shape
+    assert not torch.equal(a.splits["train"].labels, c.splits["train"].labels)
+    assert int(a.splits["train"].labels.max()) < a.num_classes
+
+
+def test_every_modality_kind_is_exercised_with_three_modalities():
+    task = build_task("synth-redundancy", n_samples=120, n_modalities=3)
+    assert sorted(s.kind for s in task.modalities.values()) == ["image", "sequence", "vector"]
+    assert len(build_task("synth-redundancy", n_samples=120, n_modalities=5).modalities) == 5
+
+
+def test_standardization_uses_train_statistics_only():
+    task = build_task("synth-uniqueness", n_samples=600)
+    train = task.splits["train"].inputs["vec"]
+    assert torch.allclose(train.mean(0), torch.zeros(train.shape[1]), atol=1e-4)
+    assert torch.allclose(train.std(0), torch.ones(train.shape[1]), atol=1e-3)
+    test = task.splits["test"].inputs["vec"]
+    assert not torch.allclose(test.mean(0), torch.zeros(test.shape[1]), atol=1e-4)
+
+
+def _mutual_information_bits(x: torch.Tensor, y: torch.Tensor) -> float:
+    joint = torch.zeros(int(x.max()) + 1, int(y.max()) + 1)
+    for a, b in zip(x.tolist(), y.tolist(), strict=True):
+        joint[a, b] += 1
+    joint /= joint.sum()
+    px, py = joint.sum(1, keepdim=True), joint.sum(0, keepdim=True)
+    mask = joint > 0
+    return float((joint[mask] * (joint[mask] / (px @ py)[mask]).log2()).sum())
+
+
+def test_information_structure_of_the_codes():
+    g = torch.Generator().manual_seed(0)
+    y, codes, _ = _make_codes("synergy", 20000, 2, 2, g)
+    assert all(_mutual_information_bits(c, y) < 0.01 for c in codes)  # no single modality says anything
+    assert torch.equal((codes[0] + codes[1]) % 2, y)  # together they say everything
+    y, codes, _ = _make_codes("uniqueness", 20000, 3, 4, g)
+    assert torch.equal(codes[0], y)
+    assert all(_mutual_information_bits(c, y) < 0.01 for c in codes[1:])
+    y, codes, _ = _make_codes("redundancy", 1000, 3, 4, g)
+    assert all(torch.equal(c, y) for c in codes)
+
+
+def test_bad_task_parameters_are_rejected():
+    with pytest.raises(ValueError, match="no parameter 'colour'"):
+        build_task("synth-synergy", colour=1)
+    with pytest.raises(ValueError, match="n_modalities must be at least 2"):
+        build_task("synth-synergy", n_modalities=1)

@@ -1,0 +1,94 @@
+"""Trial budget, failure reasons and the resume sweep, on a real Optuna journal file."""
+
+import optuna
+import pytest
+from optuna.storages.journal import JournalFileBackend, JournalStorage
+from optuna.trial import TrialState
+
+from benchmark.config import DEFAULT_SPACE, ParamSpec, TuningConfig
+from benchmark.grid import Combination
+from benchmark.tuning import (
+    TrialOutcome,
+    best_params,
+    budget_used,
+    open_study,
+    optimize,
+    suggest,
+    sweep_interrupted,
+)
+
+COMBO = Combination("t", 1, ("a", "b"), "concat")
+
+
+@pytest.fixture
+def storage(tmp_path):
+    return JournalStorage(JournalFileBackend(str(tmp_path / "optuna.journal")))
+
+
+def test_budget_is_exact_and_failures_with_a_reason_count(storage):
+    study = open_study(storage, COMBO, TuningConfig(trials=5))
+    outcomes = iter([TrialOutcome(value=0.5), TrialOutcome(fail_reason="oom"), TrialOutcome(pruned=True)])
+    finished = list(optimize(study, 5, lambda trial: next(outcomes, TrialOutcome(value=0.7))))
+    assert [t.state for t in finished] == [TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED,
+                                           TrialState.COMPLETE, TrialState.COMPLETE]  # fmt: skip
+    assert finished[1].user_attrs["fail_reason"] == "oom"
+    assert budget_used(study) == 5
+    assert list(optimize(study, 5, lambda trial: TrialOutcome(value=1.0))) == []  # nothing more to do
+
+
+def test_non_finite_scores_fail_instead_of_completing(storage):
+    study = open_study(storage, COMBO, TuningConfig(trials=1))
+    (trial,) = optimize(study, 1, lambda t: TrialOutcome(value=float("inf")))
+    assert trial.state == TrialState.FAIL and trial.user_attrs["fail_reason"] == "non_finite_score"
+
+
+def test_an_interrupted_trial_is_closed_and_does_not_use_budget(storage):
+    study = open_study(storage, COMBO, TuningConfig(trials=2))
+
+    def interrupted(trial):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        list(optimize(study, 2, interrupted))
+    (trial,) = study.trials
+    assert trial.state == TrialState.FAIL and trial.user_attrs["fail_reason"] == "interrupted"
+    assert budget_used(study) == 0
+    assert len(list(optimize(study, 2, lambda t: TrialOutcome(value=0.1)))) == 2
+
+
+def test_sweep_closes_trials_a_killed_worker_left_running(storage):
+    study = open_study(storage, COMBO, TuningConfig(trials=2))
+    study.ask()  # a worker asked for a trial, then died
+    assert budget_used(study) == 1
+    assert sweep_interrupted(storage) == 1
+    reloaded = optuna.load_study(study_name=COMBO.study_name, storage=storage)
+    assert reloaded.trials[0].state == TrialState.FAIL
+    assert budget_used(reloaded) == 0
+
+
+def test_search_space_and_best_params(storage):
+    space = dict(DEFAULT_SPACE, width=ParamSpec("fixed", choices=(48,)), dropout=ParamSpec("categorical", choices=(0.0, 0.2)))
+    study = open_study(storage, COMBO, TuningConfig(trials=6, space=space))
+    assert best_params(study, space) is None
+    seen = []
+
+    def objective(trial):
+        params = suggest(trial, space)
+        seen.append(params)
+        return TrialOutcome(value=-abs(params["lr"] - 1e-3))
+
+    list(optimize(study, 6, objective))
+    assert all(p["width"] == 48 and p["dropout"] in (0.0, 0.2) and 1e-4 <= p["lr"] <= 1e-2 for p in seen)
+    best = best_params(study, space)
+    assert best["width"] == 48 and best["lr"] == min(seen, key=lambda p: abs(p["lr"] - 1e-3))["lr"]
+
+
+def test_same_seed_same_trials_and_study_names_are_readable(tmp_path):
+    def sampled(path):
+        study = open_study(JournalStorage(JournalFileBackend(str(path))), COMBO, TuningConfig(trials=3, seed=11))
+        list(optimize(study, 3, lambda t: TrialOutcome(value=suggest(t, DEFAULT_SPACE)["lr"])))
+        return [t.params for t in study.trials], study.study_name
+
+    first, name = sampled(tmp_path / "a.journal")
+    assert sampled(tmp_path / "b.journal")[0] == first
+    assert name.startswith("t/d1/a+b/concat#")
