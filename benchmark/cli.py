@@ -43,10 +43,16 @@ def _parser() -> argparse.ArgumentParser:
         "python -m benchmark run study=smoke tuning.trials=2 'grid.fusion=[concat]'",
     )
     run.add_argument("overrides", nargs="*", metavar="study=NAME [key=value ...]", help=OVERRIDES_HELP)
-    run.add_argument("--dry-run", action="store_true", help="print the grid (and what was dropped, and why); train nothing")
-    run.add_argument("--no-progress", action="store_true", help="no progress bar (one line per finished combination)")
+    run.add_argument(
+        "--dry-run", action="store_true", help="print the grid (and what was dropped, and why); train nothing"
+    )
+    run.add_argument(
+        "--no-progress", action="store_true", help="no progress bar (one line per finished combination)"
+    )
 
-    commands.add_parser("list", help="list studies, tasks, encoders and fusion methods", description="List components.")
+    commands.add_parser(
+        "list", help="list studies, tasks, encoders and fusion methods", description="List components."
+    )
 
     ui = commands.add_parser(
         "ui",
@@ -54,7 +60,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Start the MLflow UI on the study's store (local SQLite by default).",
     )
     ui.add_argument("overrides", nargs="*", metavar="study=NAME [key=value ...]", help=OVERRIDES_HELP)
-    ui.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine only)")
+    ui.add_argument(
+        "--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine only)"
+    )
     ui.add_argument("--port", type=int, default=5000, help="port (default 5000)")
     return parser
 
@@ -83,7 +91,9 @@ def _command_run(args: argparse.Namespace) -> int:
     try:
         summary = runner.run()
     except KeyboardInterrupt:
-        print("\ninterrupted: the current trial was closed; rerun the same command to resume", file=sys.stderr)
+        print(
+            "\ninterrupted: the current trial was closed; rerun the same command to resume", file=sys.stderr
+        )
         return EXIT_INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -146,11 +156,15 @@ def _command_ui(args: argparse.Namespace) -> int:
         print(f"this study tracks to a server already: open {redact_uri(uri)}")
         return 0
     if uri.startswith("sqlite:///") and not os.path.exists(uri[len("sqlite:///") :]):
-        raise ConfigError(f"no MLflow store at {uri} yet; run the study first: python -m benchmark run study={config.name}")
+        raise ConfigError(
+            f"no MLflow store at {uri} yet; run the study first: python -m benchmark run study={config.name}"
+        )
     # Through this interpreter, so the UI is the MLflow this suite installed.
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", args.host]
     command += ["--port", str(args.port)]
-    print(f"MLflow UI on http://{args.host}:{args.port} (store {redact_uri(uri)}); Ctrl-C to stop", flush=True)
+    print(
+        f"MLflow UI on http://{args.host}:{args.port} (store {redact_uri(uri)}); Ctrl-C to stop", flush=True
+    )
     os.execv(sys.executable, command)
     return 0  # not reached: the process is now the MLflow UI
 

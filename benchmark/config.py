@@ -168,7 +168,10 @@ class StudyConfig:
                 "modalities": (
                     [list(s) for s in self.grid.modalities.explicit]
                     if self.grid.modalities.explicit is not None
-                    else {"min_size": self.grid.modalities.min_size, "max_size": self.grid.modalities.max_size}
+                    else {
+                        "min_size": self.grid.modalities.min_size,
+                        "max_size": self.grid.modalities.max_size,
+                    }
                 ),
                 "fusion": list(self.grid.fusion),
             },
@@ -233,11 +236,15 @@ def split_study_argument(arguments: list[str]) -> tuple[str, list[str]]:
         else:
             rest.append(arg)
     if not study:
-        raise ConfigError(f"missing study=NAME; available studies: {', '.join(available_studies()) or '(none)'}")
+        raise ConfigError(
+            f"missing study=NAME; available studies: {', '.join(available_studies()) or '(none)'}"
+        )
     return study, rest
 
 
-def load_study(study: str, overrides: list[str] | None = None, studies_dir: Path | None = None) -> StudyConfig:
+def load_study(
+    study: str, overrides: list[str] | None = None, studies_dir: Path | None = None
+) -> StudyConfig:
     """Compose ``studies/<study>.yaml`` (or a path to a YAML file), apply overrides, validate."""
     raw = compose_study(study, overrides or [], studies_dir)
     return parse_study(raw)
@@ -290,7 +297,9 @@ def _parse_overrides(overrides: list[str]) -> list[tuple[str, Any, bool]]:
             raise ConfigError(
                 f"override {override.input_line!r} is a sweep; list grid values instead, e.g. grid.depth=[1,2]"
             )
-        result.append((override.key_or_group, None if override.is_delete() else override.value(), override.is_delete()))
+        result.append(
+            (override.key_or_group, None if override.is_delete() else override.value(), override.is_delete())
+        )
     return result
 
 
@@ -395,8 +404,16 @@ def parse_study(data: dict[str, Any]) -> StudyConfig:
 def _parse_storage(value: Any) -> str:
     storage = _str(value, "storage")
     scheme = urlsplit(storage).scheme
-    if "://" in storage and scheme not in ("postgresql", "postgresql+psycopg2", "sqlite", "mysql", "mysql+pymysql"):
-        raise ConfigError(f"storage must be a journal file path or a database URL (postgresql://...); got {scheme}://")
+    if "://" in storage and scheme not in (
+        "postgresql",
+        "postgresql+psycopg2",
+        "sqlite",
+        "mysql",
+        "mysql+pymysql",
+    ):
+        raise ConfigError(
+            f"storage must be a journal file path or a database URL (postgresql://...); got {scheme}://"
+        )
     return storage
 
 
@@ -424,7 +441,9 @@ def _parse_tasks(value: Any) -> tuple[TaskSpec, ...]:
                 )
         if label is None:
             label = name  # params are logged on every run; a label is needed only to list a task twice
-        specs.append(TaskSpec(name=name, params=tuple(sorted(params.items())), label=_str(label, f"{where}.label")))
+        specs.append(
+            TaskSpec(name=name, params=tuple(sorted(params.items())), label=_str(label, f"{where}.label"))
+        )
     labels = [s.label for s in specs]
     duplicates = sorted({x for x in labels if labels.count(x) > 1})
     if duplicates:
@@ -438,7 +457,9 @@ def _parse_grid(value: Any) -> GridConfig:
     fusions = tuple(_list(data.get("fusion", list(GridConfig.fusion)), "grid.fusion"))
     for fusion in fusions:
         if fusion not in FUSIONS:
-            raise ConfigError(f"unknown fusion {fusion!r}; registered fusion methods: {', '.join(FUSIONS.names())}")
+            raise ConfigError(
+                f"unknown fusion {fusion!r}; registered fusion methods: {', '.join(FUSIONS.names())}"
+            )
     return GridConfig(
         depth=tuple(dict.fromkeys(depth)),
         modalities=_parse_modalities(data.get("modalities", "all")),
@@ -501,7 +522,9 @@ def _parse_param(spec: Any, where: str) -> ParamSpec:
         if "choices" in data:
             return ParamSpec("categorical", choices=tuple(_list(data["choices"], f"{where}.choices")))
         low, high = _float(data.get("low"), f"{where}.low"), _float(data.get("high"), f"{where}.high")
-        inferred = "int" if isinstance(data.get("low"), int) and isinstance(data.get("high"), int) else "float"
+        inferred = (
+            "int" if isinstance(data.get("low"), int) and isinstance(data.get("high"), int) else "float"
+        )
         kind = _choice(data.get("type", inferred), f"{where}.type", ("float", "int"))
         log = data.get("log", False)
         if not isinstance(log, bool):
@@ -521,7 +544,9 @@ def _parse_train(value: Any) -> TrainConfig:
         max_epochs=_int(data.get("max_epochs", defaults.max_epochs), "train.max_epochs", 1),
         patience=_int(data.get("patience", defaults.patience), "train.patience", 1),
         batch_size=_int(data.get("batch_size", defaults.batch_size), "train.batch_size", 2),
-        eval_batch_size=_int(data.get("eval_batch_size", defaults.eval_batch_size), "train.eval_batch_size", 1),
+        eval_batch_size=_int(
+            data.get("eval_batch_size", defaults.eval_batch_size), "train.eval_batch_size", 1
+        ),
     )
 
 
@@ -541,6 +566,8 @@ def _parse_encoders(value: Any) -> dict[str, str]:
             raise ConfigError(f"encoders.{kind}: {err}") from None
         if kind not in ENCODER_KINDS[name]:
             fits = sorted(n for n, kinds in ENCODER_KINDS.items() if kind in kinds)
-            raise ConfigError(f"encoders.{kind}: {name!r} cannot encode {kind}; choose one of: {', '.join(fits)}")
+            raise ConfigError(
+                f"encoders.{kind}: {name!r} cannot encode {kind}; choose one of: {', '.join(fits)}"
+            )
         result[kind] = name
     return result

@@ -124,7 +124,9 @@ def run_once(
     )
     if final:
         reset_gpu_peak(device)
-    result = fit(model, train, val, settings, num_classes=task.num_classes, seed=seed, on_epoch_end=on_epoch_end)
+    result = fit(
+        model, train, val, settings, num_classes=task.num_classes, seed=seed, on_epoch_end=on_epoch_end
+    )
     start = time.perf_counter()
     eval_batch = config.train.eval_batch_size
     measurement = Measurement(
@@ -135,7 +137,9 @@ def run_once(
     if final and not result.failed:
         measurement.test = evaluate(model, test, eval_batch, task.num_classes)
         lat = config.latency
-        measurement.latency_single = measure_latency(model, test, 1, device, warmup=lat.warmup, repeats=lat.repeats)
+        measurement.latency_single = measure_latency(
+            model, test, 1, device, warmup=lat.warmup, repeats=lat.repeats
+        )
         measurement.latency_batch = measure_latency(
             model, test, eval_batch, device, warmup=max(1, lat.warmup // 2), repeats=max(5, lat.repeats // 2)
         )

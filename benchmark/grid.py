@@ -29,7 +29,9 @@ class Combination:
     @property
     def id(self) -> str:
         """Stable across runs, processes and machines: a hash of the combination's fields."""
-        payload = json.dumps([self.task, self.depth, list(self.modalities), self.fusion], separators=(",", ":"))
+        payload = json.dumps(
+            [self.task, self.depth, list(self.modalities), self.fusion], separators=(",", ":")
+        )
         return hashlib.sha1(payload.encode()).hexdigest()[:12]
 
     @property

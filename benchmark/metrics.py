@@ -64,7 +64,13 @@ def _synchronize(device: torch.device) -> None:
 
 @torch.inference_mode()
 def measure_latency(
-    model: torch.nn.Module, split: Split, batch_size: int, device: torch.device, *, warmup: int = 10, repeats: int = 50
+    model: torch.nn.Module,
+    split: Split,
+    batch_size: int,
+    device: torch.device,
+    *,
+    warmup: int = 10,
+    repeats: int = 50,
 ) -> LatencyStats:
     """Median and p95 forward latency: eval mode, inference mode, warm-up first; on CUDA the timed
     region is bracketed by synchronisations so queued kernels are counted."""

@@ -66,7 +66,9 @@ def resolve_device(spec: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if spec.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise ConfigError(f"device={spec} but no CUDA device is available here; use device=auto or device=cpu")
+            raise ConfigError(
+                f"device={spec} but no CUDA device is available here; use device=auto or device=cpu"
+            )
         index = int(spec.split(":")[1]) if ":" in spec else 0
         if index >= torch.cuda.device_count():
             raise ConfigError(f"device={spec} but only {torch.cuda.device_count()} CUDA device(s) exist")
@@ -96,14 +98,20 @@ def git_revision() -> str:
         rev = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5, check=True
         ).stdout.strip()
-        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", "benchmark"], cwd=root, timeout=5).returncode
+        dirty = subprocess.run(
+            ["git", "diff", "--quiet", "HEAD", "--", "benchmark"], cwd=root, timeout=5
+        ).returncode
         return rev + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
 
 def environment_tags(device: torch.device) -> dict[str, str]:
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
+    name = (
+        torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else platform.processor() or platform.machine()
+    )
     return {
         TAG + "device": str(device),
         TAG + "device_name": name,
@@ -198,7 +206,8 @@ class StudyRunner:
         started = time.perf_counter()
         if existing is None:
             parent_id = tracker.create_run(
-                combination.name, {**combination_tags(combination, "combination"), **self.env_tags, TAG + "study": config.name}
+                combination.name,
+                {**combination_tags(combination, "combination"), **self.env_tags, TAG + "study": config.name},
             )
             tracker.log(parent_id, params=self._combination_params(combination))
             tracker.log_text(parent_id, self.config_yaml, "config.yaml")
@@ -283,7 +292,9 @@ class StudyRunner:
                 if outcome.fail_reason:
                     handle.status = "FAILED"
                     tags[TAG + "fail_reason"] = outcome.fail_reason
-                tracker.log(run_id, metrics=measurement.metrics(), series=_history(measurement, config), tags=tags)
+                tracker.log(
+                    run_id, metrics=measurement.metrics(), series=_history(measurement, config), tags=tags
+                )
                 return outcome
 
         for trial in optimize(study, config.tuning.trials, objective):
@@ -292,7 +303,9 @@ class StudyRunner:
                 best = f"{study.best_value:.3f}"
             except ValueError:  # no COMPLETE trial yet
                 best = "-"
-            self.bar.set_postfix_str(f"{combination.name} trial {trial.number} best {config.tuning.metric}={best}")
+            self.bar.set_postfix_str(
+                f"{combination.name} trial {trial.number} best {config.tuning.metric}={best}"
+            )
 
     # ---- final seeds ------------------------------------------------------------------------------
     def _final_runs(self, combination: Combination, hparams: Hyperparameters, parent_id: str) -> list[Any]:
@@ -334,7 +347,11 @@ class StudyRunner:
                     handle.status = "FAILED"
                     tags[TAG + "fail_reason"] = measurement.fit.stop_reason
                 tracker.log(
-                    run_id, metrics=measurement.metrics(), series=_history(measurement, config), params=params, tags=tags
+                    run_id,
+                    metrics=measurement.metrics(),
+                    series=_history(measurement, config),
+                    params=params,
+                    tags=tags,
                 )
             self.bar.update(1)
         return tracker.children(parent_id, "final")
@@ -403,7 +420,9 @@ def _free_device_memory(device: torch.device) -> None:
 def _task_to(task: Task, device: torch.device) -> Task:
     if device.type == "cpu":
         return task
-    return Task(task.name, task.modalities, {k: s.to(device) for k, s in task.splits.items()}, task.num_classes)
+    return Task(
+        task.name, task.modalities, {k: s.to(device) for k, s in task.splits.items()}, task.num_classes
+    )
 
 
 def default_threads() -> int:

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmark.config import ConfigError, redact_uri
-
 import mlflow
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
+
+from benchmark.config import ConfigError, redact_uri
 
 # MLflow configures its loggers on import; its INFO lines (schema creation, migrations) would
 # interleave with the progress bar.
@@ -51,12 +51,16 @@ class Tracker:
             if experiment is None:
                 # Local stores get an absolute artifact location; MLflow's default is relative to the CWD.
                 location = artifact_root.resolve().as_uri() if artifact_root else None
-                self.experiment_id = self.client.create_experiment(experiment_name, artifact_location=location)
+                self.experiment_id = self.client.create_experiment(
+                    experiment_name, artifact_location=location
+                )
             else:
                 self.experiment_id = experiment.experiment_id
         except Exception as err:  # noqa: BLE001 - connection, auth and schema errors all mean "unusable"
             message = " ".join(str(err).split())[:200]
-            raise ConfigError(f"cannot use MLflow tracking store {redact_uri(tracking_uri)}: {message}") from None
+            raise ConfigError(
+                f"cannot use MLflow tracking store {redact_uri(tracking_uri)}: {message}"
+            ) from None
 
     # ---- runs -------------------------------------------------------------------------------------
     def create_run(self, name: str, tags: Mapping[str, Any], parent_id: str | None = None) -> str:

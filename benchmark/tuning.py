@@ -53,7 +53,8 @@ def open_storage(location: str) -> optuna.storages.BaseStorage:
                 else {},
             )
         except Exception as err:  # noqa: BLE001 - any driver error means the same to the user
-            raise ConfigError(f"cannot reach Optuna storage {redact_uri(location)}: {' '.join(str(err).split())[:200]}")
+            message = " ".join(str(err).split())[:200]
+            raise ConfigError(f"cannot reach Optuna storage {redact_uri(location)}: {message}") from None
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
     path = Path(location)
@@ -76,7 +77,10 @@ def _pruner(config: TuningConfig) -> optuna.pruners.BasePruner:
 
 
 def open_study(
-    storage: optuna.storages.BaseStorage, combination: Combination, config: TuningConfig, worker_index: int = 0
+    storage: optuna.storages.BaseStorage,
+    combination: Combination,
+    config: TuningConfig,
+    worker_index: int = 0,
 ) -> optuna.Study:
     """Create or load the combination's study. The sampler seed depends on the worker and on how many
     trials exist, so workers do not duplicate each other and a resumed run is reproducible."""

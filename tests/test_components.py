@@ -76,7 +76,9 @@ def test_fusion_output_shape_gradients_reach_every_encoder_and_determinism(fusio
     assert out.logits.shape == (6, 5)
     assert torch.isfinite(out.logits).all()
     assert all(logits.shape == (6, 5) for logits in out.loss_logits)
-    loss = sum(torch.nn.functional.cross_entropy(lg, torch.zeros(6, dtype=torch.long)) for lg in out.loss_logits)
+    loss = sum(
+        torch.nn.functional.cross_entropy(lg, torch.zeros(6, dtype=torch.long)) for lg in out.loss_logits
+    )
     loss.backward()
     for name, encoder in model.encoders.items():
         grads = [p.grad for p in encoder.parameters()]

@@ -20,7 +20,13 @@ def test_every_shipped_study_composes_validates_and_expands(study):
 def test_overrides_use_hydra_grammar_and_reach_typed_fields(tmp_path):
     config = load_study(
         "smoke",
-        ["tuning.trials=7", "grid.fusion=[concat]", "grid.depth=[1,3]", f"workdir={tmp_path}", "tuning.space.width=48"],
+        [
+            "tuning.trials=7",
+            "grid.fusion=[concat]",
+            "grid.depth=[1,3]",
+            f"workdir={tmp_path}",
+            "tuning.space.width=48",
+        ],
     )
     assert config.tuning.trials == 7
     assert config.grid.fusion == ("concat",)
@@ -44,7 +50,10 @@ def test_omitted_keys_take_defaults_and_can_be_overridden():
         (["tuning.trials=0"], "tuning.trials must be >= 1"),
         (["+bogus=1"], "unknown key 'bogus'; allowed keys: name, tasks, grid"),
         (["train.epochs=3"], "unknown key train.'epochs'; allowed keys: max_epochs"),
-        (["grid.fusion=[concat,magic]"], "unknown fusion 'magic'; registered fusion methods: attention, concat"),
+        (
+            ["grid.fusion=[concat,magic]"],
+            "unknown fusion 'magic'; registered fusion methods: attention, concat",
+        ),
         (["tasks=[nope]"], "unknown task 'nope'; registered tasks: synth-mixed"),
         (["tasks=[{name:synth-synergy,colour:1}]"], "task 'synth-synergy' has no parameter 'colour'"),
         (["tuning.metric=auc"], "tuning.metric must be one of accuracy, recall_macro, f1_macro"),
@@ -103,14 +112,22 @@ def test_cli_missing_study_and_help(tmp_path):
     result = subprocess.run([PYTHON, "-m", "benchmark", "run"], capture_output=True, text=True, env=cli_env())
     assert result.returncode == 2 and "missing study=NAME; available studies:" in result.stderr
     for command in ("run", "list", "ui"):
-        helped = subprocess.run([PYTHON, "-m", "benchmark", command, "--help"], capture_output=True, text=True)
+        helped = subprocess.run(
+            [PYTHON, "-m", "benchmark", command, "--help"], capture_output=True, text=True
+        )
         assert helped.returncode == 0 and "usage:" in helped.stdout
 
 
 def test_dry_run_prints_grid_and_drops_without_training(tmp_path, capsys):
     workdir = tmp_path / "store"
     status = main(
-        ["run", "study=smoke", f"workdir={workdir}", "grid.modalities=[[vec],[img,vec],[img,seq]]", "--dry-run"]
+        [
+            "run",
+            "study=smoke",
+            f"workdir={workdir}",
+            "grid.modalities=[[vec],[img,vec],[img,seq]]",
+            "--dry-run",
+        ]
     )
     out = capsys.readouterr().out
     assert status == 0

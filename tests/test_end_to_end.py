@@ -7,6 +7,7 @@ import sqlite3
 import statistics
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from optuna.trial import TrialState
@@ -89,7 +90,7 @@ def test_smoke_run_records_everything(smoke_store):
         artifacts = [a.path for a in store.client.list_artifacts(parent.info.run_id)]
         assert artifacts == ["config.yaml"]
         config_text = store.client.download_artifacts(parent.info.run_id, "config.yaml")
-        assert "name: smoke" in open(config_text).read()
+        assert "name: smoke" in Path(config_text).read_text()
 
 
 def test_rerun_skips_finished_combinations(smoke_store, capsys):
@@ -135,7 +136,10 @@ def test_resume_after_sigkill_repairs_and_completes(tmp_path):
     store = Store(tmp_path)
     assert_complete_study(store, KILL_COMBINATIONS)
     interrupted = [
-        t for trials in store.studies().values() for t in trials if t.user_attrs.get("fail_reason") == "interrupted"
+        t
+        for trials in store.studies().values()
+        for t in trials
+        if t.user_attrs.get("fail_reason") == "interrupted"
     ]
     assert interrupted, "the trial running at the kill is closed as interrupted, then redone"
 
@@ -152,7 +156,9 @@ def test_sigint_closes_runs_and_trials_then_resume_completes(tmp_path):
 
 
 def test_non_finite_loss_fails_the_trial_with_a_reason_and_the_study_goes_on(tmp_path, capsys):
-    overrides = tiny_overrides(tmp_path, "tuning.space.lr=1e6", "grid.modalities=[[img,vec]]", "grid.fusion=[concat]")
+    overrides = tiny_overrides(
+        tmp_path, "tuning.space.lr=1e6", "grid.modalities=[[img,vec]]", "grid.fusion=[concat]"
+    )
     assert main(["run", *overrides, "--no-progress"]) == 0
     assert "FAILED synth-redundancy/d1/img+vec/concat: no trial completed" in capsys.readouterr().out
     store = Store(tmp_path)
@@ -160,5 +166,7 @@ def test_non_finite_loss_fails_the_trial_with_a_reason_and_the_study_goes_on(tmp
     assert len(parents) == 2 and all(p.data.tags["benchmark.status"] == "failed" for p in parents)
     trials = [t for ts in store.studies().values() for t in ts]
     assert len(trials) == 2 * TRIALS
-    assert all(t.state == TrialState.FAIL and t.user_attrs["fail_reason"] == "non_finite_loss" for t in trials)
+    assert all(
+        t.state == TrialState.FAIL and t.user_attrs["fail_reason"] == "non_finite_loss" for t in trials
+    )
     assert {r.data.tags["benchmark.fail_reason"] for r in store.runs("trial")} == {"non_finite_loss"}

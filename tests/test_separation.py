@@ -21,7 +21,8 @@ def test_synergy_separates_late_voting_from_joint_fusion(tmp_path):
     ]
     assert main(["run", *overrides, "--no-progress"]) == 0
     accuracy = {
-        p.data.tags["benchmark.fusion"]: p.data.metrics["test/accuracy_mean"] for p in Store(tmp_path).runs("combination")
+        p.data.tags["benchmark.fusion"]: p.data.metrics["test/accuracy_mean"]
+        for p in Store(tmp_path).runs("combination")
     }
     assert accuracy["concat"] >= 0.9, accuracy
     assert accuracy["attention"] >= 0.9, accuracy

@@ -67,7 +67,11 @@ def test_sweep_closes_trials_a_killed_worker_left_running(storage):
 
 
 def test_search_space_and_best_params(storage):
-    space = dict(DEFAULT_SPACE, width=ParamSpec("fixed", choices=(48,)), dropout=ParamSpec("categorical", choices=(0.0, 0.2)))
+    space = dict(
+        DEFAULT_SPACE,
+        width=ParamSpec("fixed", choices=(48,)),
+        dropout=ParamSpec("categorical", choices=(0.0, 0.2)),
+    )
     study = open_study(storage, COMBO, TuningConfig(trials=6, space=space))
     assert best_params(study, space) is None
     seen = []
@@ -85,7 +89,9 @@ def test_search_space_and_best_params(storage):
 
 def test_same_seed_same_trials_and_study_names_are_readable(tmp_path):
     def sampled(path):
-        study = open_study(JournalStorage(JournalFileBackend(str(path))), COMBO, TuningConfig(trials=3, seed=11))
+        study = open_study(
+            JournalStorage(JournalFileBackend(str(path))), COMBO, TuningConfig(trials=3, seed=11)
+        )
         list(optimize(study, 3, lambda t: TrialOutcome(value=suggest(t, DEFAULT_SPACE)["lr"])))
         return [t.params for t in study.trials], study.study_name
 

@@ -33,7 +33,9 @@ class AttentionFusion(Fusion):
         self.head = classifier_head(width, num_classes, width=width, dropout=dropout)
 
     def forward(self, embeddings: dict[str, torch.Tensor]) -> FusionOutput:
-        tokens = torch.stack([self.project[name](embeddings[name]) for name in self.names], dim=1)  # (B, M, W)
+        tokens = torch.stack(
+            [self.project[name](embeddings[name]) for name in self.names], dim=1
+        )  # (B, M, W)
         tokens = tokens + self.modality_embedding  # (B, M, W): which modality a token came from
         mixed = self.block(tokens)  # (B, M, W)
         return FusionOutput(self.head(mixed.mean(dim=1)))

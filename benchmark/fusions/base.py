@@ -66,4 +66,6 @@ def register_fusion(name: str) -> Callable[[type[Fusion]], type[Fusion]]:
 
 def classifier_head(in_dim: int, num_classes: int, *, width: int, dropout: float) -> nn.Sequential:
     """The MLP head every method shares, so methods differ only in how they fuse: (B, in) -> (B, C)."""
-    return nn.Sequential(nn.Linear(in_dim, width), nn.GELU(), nn.Dropout(dropout), nn.Linear(width, num_classes))
+    return nn.Sequential(
+        nn.Linear(in_dim, width), nn.GELU(), nn.Dropout(dropout), nn.Linear(width, num_classes)
+    )

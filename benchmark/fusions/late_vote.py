@@ -14,7 +14,10 @@ class LateVoteFusion(Fusion):
     def __init__(self, in_dims: dict[str, int], num_classes: int, *, width: int, dropout: float) -> None:
         super().__init__(in_dims, num_classes, width=width, dropout=dropout)
         self.heads = nn.ModuleDict(
-            {name: classifier_head(dim, num_classes, width=width, dropout=dropout) for name, dim in in_dims.items()}
+            {
+                name: classifier_head(dim, num_classes, width=width, dropout=dropout)
+                for name, dim in in_dims.items()
+            }
         )
 
     def forward(self, embeddings: dict[str, torch.Tensor]) -> FusionOutput:

@@ -57,7 +57,9 @@ class Task:
             for name, spec in self.modalities.items():
                 got = tuple(split.inputs[name].shape[1:])
                 if got != spec.shape:
-                    raise ValueError(f"task {self.name}: {split_name}/{name} has shape {got}, spec says {spec.shape}")
+                    raise ValueError(
+                        f"task {self.name}: {split_name}/{name} has shape {got}, spec says {spec.shape}"
+                    )
                 if split.inputs[name].shape[0] != len(split):
                     raise ValueError(f"task {self.name}: {split_name}/{name} and labels differ in length")
 
@@ -70,7 +72,9 @@ def task_parameters(name: str) -> dict[str, Any]:
     """The keyword parameters (with defaults) a registered task accepts besides ``seed``."""
     signature = inspect.signature(TASKS.get(name))
     return {
-        p.name: p.default for p in signature.parameters.values() if p.name != "seed" and p.kind is p.KEYWORD_ONLY
+        p.name: p.default
+        for p in signature.parameters.values()
+        if p.name != "seed" and p.kind is p.KEYWORD_ONLY
     }
 
 
@@ -78,7 +82,9 @@ def build_task(name: str, seed: int = 0, **params: Any) -> Task:
     allowed = task_parameters(name)
     unknown = sorted(set(params) - set(allowed))
     if unknown:
-        raise ValueError(f"task {name!r} has no parameter {unknown[0]!r}; allowed: {', '.join(sorted(allowed))}")
+        raise ValueError(
+            f"task {name!r} has no parameter {unknown[0]!r}; allowed: {', '.join(sorted(allowed))}"
+        )
     return TASKS.get(name)(seed=seed, **params)
 
 

@@ -113,13 +113,18 @@ def make_synthetic(
     layout = modality_layout(n_modalities)
     labels, codes, n_codes = _make_codes(structure, n_samples, n_modalities, n_classes, g)
     inputs = {
-        name: _RENDERERS[kind](code, k, noise, g) for (name, kind), code, k in zip(layout, codes, n_codes, strict=True)
+        name: _RENDERERS[kind](code, k, noise, g)
+        for (name, kind), code, k in zip(layout, codes, n_codes, strict=True)
     }
     specs = {name: ModalitySpec(name, kind, _SHAPES[kind]) for name, kind in layout}  # type: ignore[arg-type]
     # Samples are i.i.d., so a seeded permutation sliced 60/20/20 is a stratified split in expectation.
     order = torch.randperm(n_samples, generator=g)
     n_train, n_val = int(0.6 * n_samples), int(0.2 * n_samples)
-    parts = {"train": order[:n_train], "val": order[n_train : n_train + n_val], "test": order[n_train + n_val :]}
+    parts = {
+        "train": order[:n_train],
+        "val": order[n_train : n_train + n_val],
+        "test": order[n_train + n_val :],
+    }
     splits = {
         split: Split({name: x[idx].contiguous() for name, x in inputs.items()}, labels[idx].long())
         for split, idx in parts.items()
