@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from benchmark.config import (
     ConfigError,
@@ -34,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m benchmark",
         description="Multimodal fusion benchmark: tune and compare fusion methods, tracked in MLflow.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,list,ui}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,report,list,ui}")
 
     run = commands.add_parser(
         "run",
@@ -49,6 +50,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--no-progress", action="store_true", help="no progress bar (one line per finished combination)"
     )
+    run.add_argument(
+        "--no-report", action="store_true", help="do not regenerate the report when the run ends"
+    )
+
+    report = commands.add_parser(
+        "report",
+        help="rebuild reports/NAME/ (tables, plots, HTML) from the MLflow store alone",
+        description="Regenerate a study's report from its MLflow store: no training, no other state.",
+    )
+    report.add_argument("overrides", nargs="*", metavar="study=NAME [key=value ...]", help=OVERRIDES_HELP)
+    report.add_argument("--out", help="output folder (default: <report_dir>/<study name>)")
 
     commands.add_parser(
         "list", help="list studies, tasks, encoders and fusion methods", description="List components."
@@ -102,8 +114,29 @@ def _command_run(args: argparse.Namespace) -> int:
         f"failed {len(summary.failed)} in {summary.wall_seconds:.1f} s"
     )
     print(runner.describe_stores())
+    if config.auto_report and not args.no_report:
+        _write_report(config, None)
     print(f"browse: python -m benchmark ui study={config.name}")
     return 0  # failed combinations are recorded outcomes (with reasons), not errors of the run
+
+
+def _write_report(config: StudyConfig, out: str | None) -> None:
+    from benchmark.report import generate_report
+
+    directory = Path(out).resolve() if out else config.report_path
+    result = generate_report(
+        config.resolved_tracking_uri,
+        config.name,
+        directory,
+        metric=f"test/{config.tuning.metric}",
+        expected_seeds=config.final.seeds,
+    )
+    print(f"report: {result.directory}/README.md and report.html ({result.combinations} combinations)")
+
+
+def _command_report(args: argparse.Namespace) -> int:
+    _write_report(_load(args.overrides), args.out)
+    return 0
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:
@@ -171,7 +204,7 @@ def _command_ui(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"run": _command_run, "list": _command_list, "ui": _command_ui}
+    handlers = {"run": _command_run, "report": _command_report, "list": _command_list, "ui": _command_ui}
     try:
         return handlers[args.command](args)
     except ConfigError as err:

@@ -140,6 +140,12 @@ class StudyConfig:
     workdir: str = "runs"
     tracking_uri: str | None = None
     storage: str | None = None
+    report_dir: str = "reports"  # reports go to <report_dir>/<name>/
+    auto_report: bool = True  # regenerate the report when `run` finishes
+
+    @property
+    def report_path(self) -> Path:
+        return Path(self.report_dir).expanduser().resolve() / self.name
 
     # Resolved locations (absolute), so several processes and the MLflow UI agree on them.
     @property
@@ -189,6 +195,8 @@ class StudyConfig:
             "workdir": str(self.workdir_path),
             "tracking_uri": redact_uri(self.resolved_tracking_uri),
             "storage": redact_uri(self.resolved_storage),
+            "report_dir": str(Path(self.report_dir).expanduser().resolve()),
+            "auto_report": self.auto_report,
         }
 
 
@@ -340,6 +348,12 @@ def _int(value: Any, where: str, minimum: int | None = None) -> int:
     return value
 
 
+def _bool(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where} must be true or false, got {value!r}")
+    return value
+
+
 def _float(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"{where} must be a number, got {value!r}")
@@ -398,6 +412,8 @@ def parse_study(data: dict[str, Any]) -> StudyConfig:
         workdir=_str(data.get("workdir", "runs"), "workdir"),
         tracking_uri=None if tracking_uri is None else _str(tracking_uri, "tracking_uri"),
         storage=None if storage is None else _parse_storage(storage),
+        report_dir=_str(data.get("report_dir", "reports"), "report_dir"),
+        auto_report=_bool(data.get("auto_report", True), "auto_report"),
     )
 
 

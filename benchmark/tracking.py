@@ -152,3 +152,47 @@ class Tracker:
         for run in stale:
             self.client.set_terminated(run.info.run_id, status=RunStatus.to_string(RunStatus.KILLED))
         return len(stale)
+
+
+def read_study_runs(tracking_uri: str, experiment_name: str, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Every run of the study whose ``benchmark.kind`` is in ``kinds``, as plain dicts
+    (run_id, name, status, start_time, end_time, tags, params, metrics). Read-only: a store or
+    experiment that does not exist is a ConfigError, never created."""
+    if tracking_uri.startswith("sqlite:///") and not Path(tracking_uri[len("sqlite:///") :]).is_file():
+        raise ConfigError(f"no MLflow store at {tracking_uri}; run the study first")
+    client = MlflowClient(tracking_uri=tracking_uri)
+    try:
+        experiment = client.get_experiment_by_name(experiment_name)
+    except Exception as err:  # noqa: BLE001
+        message = " ".join(str(err).split())[:200]
+        raise ConfigError(
+            f"cannot read MLflow tracking store {redact_uri(tracking_uri)}: {message}"
+        ) from None
+    if experiment is None:
+        raise ConfigError(
+            f"the store {redact_uri(tracking_uri)} has no study {experiment_name!r}; run it first"
+        )
+    rows = []
+    for kind in kinds:
+        token = None
+        while True:
+            page = client.search_runs(
+                [experiment.experiment_id], f"tags.`{KIND}` = '{kind}'", max_results=50000, page_token=token
+            )
+            rows += [
+                {
+                    "run_id": run.info.run_id,
+                    "name": run.info.run_name,
+                    "status": run.info.status,
+                    "start_time": run.info.start_time,
+                    "end_time": run.info.end_time,
+                    "tags": dict(run.data.tags),
+                    "params": dict(run.data.params),
+                    "metrics": dict(run.data.metrics),
+                }
+                for run in page
+            ]
+            token = page.token
+            if not token:
+                break
+    return rows

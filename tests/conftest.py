@@ -31,7 +31,7 @@ TINY = [
 
 
 def tiny_overrides(workdir: Path, *extra: str) -> list[str]:
-    return [*TINY, f"workdir={workdir}", *extra]
+    return [*TINY, f"workdir={workdir}", f"report_dir={workdir}/reports", *extra]
 
 
 @pytest.fixture(autouse=True)

@@ -31,3 +31,40 @@ class Store:
             s.study_name: optuna.load_study(study_name=s.study_name, storage=self.optuna).trials
             for s in optuna.get_all_study_summaries(self.optuna)
         }
+
+
+def build_store(workdir: Path, study: str, combinations: list[dict]) -> str:
+    """A real MLflow store with known values. Each entry: task, depth, modalities (tuple), fusion,
+    seeds (list of metric dicts, one per final seed), and optionally parent_status ("FINISHED"),
+    state ("finished" | "failed" | None) and seed_status (list of run statuses)."""
+    from benchmark.grid import Combination
+    from benchmark.runner import combination_tags
+    from benchmark.tracking import STATUS, TAG, Tracker
+
+    uri = f"sqlite:///{workdir / 'mlflow.db'}"
+    tracker = Tracker(uri, study, artifact_root=workdir / "artifacts")
+    env = {TAG + "device": "cpu", TAG + "version": "test", TAG + "torch_version": "x"}
+    for entry in combinations:
+        combo = Combination(
+            entry["task"], entry["depth"], tuple(sorted(entry["modalities"])), entry["fusion"]
+        )
+        parent = tracker.create_run(combo.name, {**combination_tags(combo, "combination"), **env})
+        statuses = entry.get("seed_status", ["FINISHED"] * len(entry["seeds"]))
+        for i, (metrics, status) in enumerate(zip(entry["seeds"], statuses, strict=True)):
+            tags = {**combination_tags(combo, "final"), **env, TAG + "seed": str(1000 + i)}
+            child = tracker.create_run(f"seed-{1000 + i}", tags, parent_id=parent)
+            tracker.log(child, metrics=metrics)
+            tracker.client.set_terminated(child, status=status)
+        state = entry.get("state", "finished")
+        if state:
+            tracker.log(
+                parent,
+                tags={
+                    STATUS: state,
+                    **({TAG + "fail_reason": "no trial completed"} if state == "failed" else {}),
+                },
+            )
+        status = entry.get("parent_status", "FINISHED")
+        if status != "RUNNING":
+            tracker.client.set_terminated(parent, status=status)
+    return uri

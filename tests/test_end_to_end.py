@@ -93,6 +93,13 @@ def test_smoke_run_records_everything(smoke_store):
         assert "name: smoke" in Path(config_text).read_text()
 
 
+def test_run_regenerates_the_report(smoke_store):
+    report = smoke_store / "reports" / "smoke"
+    markdown = (report / "README.md").read_text()
+    assert f"Combinations: {COMBINATIONS} ({COMBINATIONS} finished)" in markdown
+    assert (report / "report.html").exists() and (report / "leaderboard.csv").exists()
+
+
 def test_rerun_skips_finished_combinations(smoke_store, capsys):
     before = len(Store(smoke_store).runs())
     assert main(["run", *tiny_overrides(smoke_store), "--no-progress"]) == 0

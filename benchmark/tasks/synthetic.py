@@ -9,7 +9,8 @@ codes decides which fusion methods can succeed:
 - ``synth-synergy``: each modality carries one random bit; the label is their parity (XOR),
   so no modality (nor any strict subset) says anything about the label alone.
 - ``synth-mixed``: label = 4*r + 2*u + p with r redundant (in every modality), u unique to the
-  first modality and p the parity of one bit per modality; 8 classes.
+  first modality and p = b0 XOR b1, one bit in each of the first two modalities; 8 classes. The
+  first modality alone reaches 50 %, the first two together 100 %.
 """
 
 from __future__ import annotations
@@ -93,12 +94,10 @@ def _make_codes(structure: str, n: int, n_modalities: int, n_classes: int, g: to
         y = torch.stack(bits).sum(0) % 2
         return y, bits, [2] * n_modalities
     if structure == "mixed":
-        r, u = _bits(n, g), _bits(n, g)
-        bits = [_bits(n, g) for _ in range(n_modalities)]
-        parity = torch.stack(bits).sum(0) % 2
-        y = 4 * r + 2 * u + parity
-        codes = [4 * r + 2 * u + bits[0]] + [2 * r + b for b in bits[1:]]
-        return y, codes, [8] + [4] * (n_modalities - 1)
+        r, u, b0, b1 = _bits(n, g), _bits(n, g), _bits(n, g), _bits(n, g)
+        y = 4 * r + 2 * u + (b0 ^ b1)
+        codes = [4 * r + 2 * u + b0, 2 * r + b1] + [r] * (n_modalities - 2)
+        return y, codes, [8, 4] + [2] * (n_modalities - 2)
     raise ValueError(f"unknown structure {structure!r}")
 
 

@@ -1,0 +1,114 @@
+"""MLflow runs -> two tidy DataFrames: one row per final seed run, one row per combination.
+
+Only what the store holds is used (no retraining, no hidden state). Partial and failed combinations
+stay in the frames with their status; tables decide how to show them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from benchmark.tracking import COMBINATION_ID, STATUS, TAG, read_study_runs
+
+# Metric columns the report uses (MLflow names); absent ones stay NaN ("not measured").
+METRICS = (
+    "test/accuracy",
+    "test/recall_macro",
+    "test/f1_macro",
+    "val/f1_macro",
+    "latency/p50_ms",
+    "latency/p95_ms",
+    "latency/batch_p50_ms",
+    "memory/gpu_peak_mb",
+    "memory/cpu_peak_mb",
+    "model/parameters",
+    "time/train_s",
+)
+ENVIRONMENT_TAGS = (
+    "device",
+    "device_name",
+    "threads",
+    "version",
+    "git_revision",
+    "torch_version",
+    "python_version",
+)
+KEY = ["task", "depth", "modalities", "fusion"]
+
+
+@dataclass
+class StudyRuns:
+    seeds: pd.DataFrame  # one row per final seed run (any status)
+    combinations: pd.DataFrame  # one row per combination (parent run)
+
+    @property
+    def finished_seeds(self) -> pd.DataFrame:
+        return self.seeds[self.seeds["status"] == "FINISHED"]
+
+
+def _base_columns(run: dict[str, Any]) -> dict[str, Any]:
+    tags = run["tags"]
+    modalities = tags.get(TAG + "modalities", "")
+    return {
+        "task": tags.get(TAG + "task", ""),
+        "depth": int(tags.get(TAG + "depth", 0)),
+        "modalities": modalities,
+        "n_modalities": len(modalities.split("+")) if modalities else 0,
+        "fusion": tags.get(TAG + "fusion", ""),
+        "combination_id": tags.get(COMBINATION_ID, ""),
+        "run_id": run["run_id"],
+        "status": run["status"],
+    }
+
+
+def seed_rows(runs: list[dict[str, Any]]) -> pd.DataFrame:
+    rows = []
+    for run in runs:
+        row = _base_columns(run)
+        row["seed"] = int(run["tags"].get(TAG + "seed", -1))
+        row["fail_reason"] = run["tags"].get(TAG + "fail_reason", "")
+        row.update({name: run["metrics"].get(name, float("nan")) for name in METRICS})
+        row.update({f"env.{t}": run["tags"].get(TAG + t, "") for t in ENVIRONMENT_TAGS})
+        rows.append(row)
+    columns = [*KEY, "n_modalities", "combination_id", "seed", "run_id", "status", "fail_reason", *METRICS]
+    columns += [f"env.{t}" for t in ENVIRONMENT_TAGS]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.sort_values([*KEY, "seed", "run_id"], kind="stable").reset_index(drop=True)
+
+
+def combination_rows(
+    runs: list[dict[str, Any]], seeds: pd.DataFrame, expected_seeds: int | None
+) -> pd.DataFrame:
+    finished = seeds[seeds["status"] == "FINISHED"].groupby("combination_id").size()
+    rows = []
+    for run in runs:
+        row = _base_columns(run)
+        done = int(finished.get(row["combination_id"], 0))
+        state = run["tags"].get(STATUS, "")
+        if state == "failed":
+            label = "failed: " + run["tags"].get(TAG + "fail_reason", "unknown reason")
+        elif state == "finished":
+            label = (
+                "finished" if expected_seeds is None or done >= expected_seeds else f"partial: {done} seeds"
+            )
+        else:
+            label = (
+                f"incomplete: {done} seeds so far"
+                if run["status"] == "RUNNING"
+                else f"interrupted: {done} seeds"
+            )
+        row.update({"state": label, "seeds_finished": done})
+        rows.append(row)
+    columns = [*KEY, "n_modalities", "combination_id", "run_id", "status", "state", "seeds_finished"]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.sort_values([*KEY, "run_id"], kind="stable").reset_index(drop=True)
+
+
+def collect(tracking_uri: str, study: str, expected_seeds: int | None = None) -> StudyRuns:
+    runs = read_study_runs(tracking_uri, study, ("combination", "final"))
+    parents = [r for r in runs if r["tags"].get(TAG + "kind") == "combination"]
+    seeds = seed_rows([r for r in runs if r["tags"].get(TAG + "kind") == "final"])
+    return StudyRuns(seeds=seeds, combinations=combination_rows(parents, seeds, expected_seeds))

@@ -1,0 +1,102 @@
+"""PNG plots (matplotlib, Agg backend): one figure per question, one panel per task."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
+import pandas as pd  # noqa: E402
+
+FUSION_COLORS = {"none": "#7f7f7f", "concat": "#1f77b4", "attention": "#d62728", "late_vote": "#2ca02c"}
+_EXTRA_COLORS = ["#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf", "#ff7f0e"]
+# No timestamps or version strings inside the files: the same store gives the same PNG bytes.
+PNG_METADATA = {"Software": None}
+
+
+def _color(fusion: str, order: list[str]) -> str:
+    if fusion in FUSION_COLORS:
+        return FUSION_COLORS[fusion]
+    return _EXTRA_COLORS[order.index(fusion) % len(_EXTRA_COLORS)]
+
+
+def _panels(n: int, width: float = 4.6, height: float = 3.6):
+    cols = min(n, 3)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    for extra in axes.flat[n:]:
+        extra.set_visible(False)
+    return fig, list(axes.flat[:n])
+
+
+def _save(fig, path: Path) -> None:  # noqa: ANN001
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, metadata=PNG_METADATA)
+    plt.close(fig)
+
+
+def score_by_fusion_and_depth(table: pd.DataFrame, path: Path, metric: str) -> None:
+    """Grouped bars: x = fusion method, one bar per depth, height = best score over modality subsets."""
+    tasks = sorted(table["task"].unique())
+    fig, axes = _panels(max(1, len(tasks)))
+    for ax, task in zip(axes, tasks, strict=False):
+        rows = table[table["task"] == task]
+        fusions = sorted(rows["fusion"].unique())
+        depths = sorted(rows["depth"].unique())
+        width = 0.8 / max(1, len(depths))
+        for j, depth in enumerate(depths):
+            sub = rows[rows["depth"] == depth].set_index("fusion").reindex(fusions)
+            xs = [i + (j - (len(depths) - 1) / 2) * width for i in range(len(fusions))]
+            ax.bar(xs, sub["score"], width, yerr=sub["std"].fillna(0), capsize=2, label=f"depth {depth}")
+        ax.set_xticks(range(len(fusions)), fusions, rotation=20)
+        ax.set_ylim(0, 1.05)
+        ax.set_title(task)
+        ax.set_ylabel(f"{metric} (best subset)")
+        ax.legend(fontsize=8)
+    _save(fig, path)
+
+
+def accuracy_latency(points: pd.DataFrame, path: Path) -> None:
+    """Scatter of every combination (colour = fusion) with the Pareto front as a step line."""
+    tasks = sorted(points["task"].unique())
+    order = sorted(points["fusion"].unique())
+    fig, axes = _panels(max(1, len(tasks)))
+    for ax, task in zip(axes, tasks, strict=False):
+        rows = points[points["task"] == task]
+        for fusion in order:
+            sub = rows[rows["fusion"] == fusion]
+            if len(sub):
+                ax.scatter(
+                    sub["latency_ms"], sub["accuracy"], s=22, color=_color(fusion, order), label=fusion
+                )
+        front = rows[rows["on_front"]].sort_values("latency_ms")
+        ax.step(
+            front["latency_ms"], front["accuracy"], where="post", color="black", lw=1, label="Pareto front"
+        )
+        ax.set_xscale("log")
+        ax.set_xlabel("latency p50, batch of 1 (ms)")
+        ax.set_ylabel("test accuracy")
+        ax.set_title(task)
+        ax.legend(fontsize=7)
+    _save(fig, path)
+
+
+def modality_ablation(table: pd.DataFrame, path: Path, metric: str) -> None:
+    """Horizontal bars per modality subset; the dashed line marks the best single modality."""
+    tasks = sorted(table["task"].unique())
+    height = 0.9 + 0.28 * max((table["task"] == t).sum() for t in tasks) if tasks else 3
+    fig, axes = _panels(max(1, len(tasks)), height=height)
+    for ax, task in zip(axes, tasks, strict=False):
+        rows = table[table["task"] == task].sort_values(["n_modalities", "modalities"], ascending=False)
+        colors = ["#7f7f7f" if n == 1 else "#1f77b4" for n in rows["n_modalities"]]
+        ax.barh(rows["modalities"], rows["score"], xerr=rows["std"].fillna(0), color=colors, capsize=2)
+        single = rows[rows["n_modalities"] == 1]["score"].max()
+        if not math.isnan(single):
+            ax.axvline(single, color="black", ls="--", lw=1)
+        ax.set_xlim(0, 1.05)
+        ax.set_xlabel(f"{metric} (best fusion and depth)")
+        ax.set_title(task)
+    _save(fig, path)

@@ -1,0 +1,137 @@
+"""Formatting tables and writing the report: Markdown (README.md), CSV files, one self-contained HTML page.
+
+Markdown and CSV are byte-identical for the same store: rows are sorted, numbers have fixed formats,
+and nothing time-dependent goes into them. The generation time and this machine's environment go
+into the HTML page's header only.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+import platform
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+NOT_MEASURED = "not measured"
+MISSING = "–"
+
+
+def _nan(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def score(mean: float, std: float) -> str:
+    if _nan(mean):
+        return MISSING
+    return f"{mean:.3f}" if _nan(std) else f"{mean:.3f} ± {std:.3f}"
+
+
+def number(value: float, digits: int = 2) -> str:
+    return MISSING if _nan(value) else f"{value:.{digits}f}"
+
+
+def signed(value: float) -> str:
+    return MISSING if _nan(value) else f"{value:+.3f}"
+
+
+def count(value: float) -> str:
+    return MISSING if _nan(value) else f"{value:,.0f}"
+
+
+def p_value(value: float) -> str:
+    return MISSING if _nan(value) else f"{value:.3g}"
+
+
+@dataclass
+class Section:
+    title: str
+    level: int = 2
+    paragraphs: list[str] = field(default_factory=list)
+    tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)  # (caption, formatted strings)
+    images: list[tuple[str, str]] = field(default_factory=list)  # (alt text, file name)
+
+
+@dataclass
+class Document:
+    title: str
+    header: list[str]
+    sections: list[Section]
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "_(no rows)_"
+    cells = [[str(c) for c in frame.columns]] + [
+        [str(v) for v in row] for row in frame.itertuples(index=False)
+    ]
+    escape = [[c.replace("|", "\\|") for c in row] for row in cells]
+    lines = ["| " + " | ".join(escape[0]) + " |", "|" + "|".join(" --- " for _ in escape[0]) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in escape[1:]]
+    return "\n".join(lines)
+
+
+def to_markdown(doc: Document) -> str:
+    out = [f"# {doc.title}", "", *doc.header, ""]
+    for section in doc.sections:
+        out += [f"{'#' * section.level} {section.title}", ""]
+        for paragraph in section.paragraphs:
+            out += [paragraph, ""]
+        for caption, table in section.tables:
+            if caption:
+                out += [f"**{caption}**", ""]
+            out += [markdown_table(table), ""]
+        for alt, name in section.images:
+            out += [f"![{alt}]({name})", ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; }
+table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.85rem; }
+th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; }
+th { background: #f2f2f2; }
+img { max-width: 100%; border: 1px solid #eee; margin: 0.5rem 0; }
+.header { background: #f7f7f7; padding: 0.75rem 1rem; border-left: 4px solid #1f77b4; font-size: 0.9rem; }
+"""
+
+
+def _inline(text: str) -> str:
+    """The little Markdown the report uses (`code` and **bold**) as HTML."""
+    escaped = html.escape(text)
+    parts = escaped.split("`")
+    escaped = "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+    parts = escaped.split("**")
+    return "".join(f"<b>{p}</b>" if i % 2 else p for i, p in enumerate(parts))
+
+
+def to_html(doc: Document, directory: Path) -> str:
+    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    machine = f"{platform.node()} ({platform.platform()}, Python {platform.python_version()})"
+    body = [f"<h1>{html.escape(doc.title)}</h1>", '<div class="header">']
+    body += [f"<div>{_inline(line.lstrip('- '))}</div>" for line in doc.header]
+    body += [f"<div>Generated {generated} on {html.escape(machine)}</div>", "</div>"]
+    for section in doc.sections:
+        body.append(f"<h{section.level}>{html.escape(section.title)}</h{section.level}>")
+        body += [f"<p>{_inline(p)}</p>" for p in section.paragraphs]
+        for caption, table in section.tables:
+            if caption:
+                body.append(f"<p><b>{html.escape(caption)}</b></p>")
+            body.append(
+                table.to_html(index=False, escape=True, border=0) if not table.empty else "<p>(no rows)</p>"
+            )
+        for alt, name in section.images:
+            data = base64.b64encode((directory / name).read_bytes()).decode()
+            body.append(f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">')
+    return (
+        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(doc.title)}</title>'
+        f"<style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_csv(path, index=False, float_format="%.6f", lineterminator="\n")

@@ -1,0 +1,208 @@
+"""The report, rebuilt from a real MLflow store whose values the test chose."""
+
+from __future__ import annotations
+
+import statistics
+
+import pandas as pd
+import pytest
+from scipy.stats import wilcoxon
+
+from benchmark.cli import main
+from benchmark.report import generate_report, tables
+from benchmark.report.collect import collect
+from tests.store import build_store
+
+F1 = {  # (task, depth, modalities, fusion) -> test F1 per seed
+    ("t", 1, ("a",), "none"): [0.60, 0.62, 0.64],
+    ("t", 1, ("b",), "none"): [0.50, 0.52, 0.54],
+    ("t", 1, ("a", "b"), "concat"): [0.90, 0.92, 0.94],
+    ("t", 1, ("a", "b"), "late_vote"): [0.70, 0.72, 0.71],
+    ("t", 1, ("a", "b"), "attention"): [0.91, 0.89, 0.90],
+    ("t", 2, ("a",), "none"): [0.66, 0.64, 0.65],
+    ("t", 2, ("a", "b"), "concat"): [0.95, 0.96, 0.97],
+    ("t", 2, ("a", "b"), "late_vote"): [0.70, 0.70, 0.74],
+    ("t", 2, ("a", "b"), "attention"): [0.80, 0.82, 0.84],
+    ("v", 1, ("x",), "none"): [0.30, 0.31, 0.32],
+    ("v", 1, ("x", "y"), "concat"): [0.40, 0.42, 0.41],
+    ("v", 1, ("x", "y"), "late_vote"): [0.45, 0.44, 0.46],
+    ("v", 1, ("x", "y"), "attention"): [0.41, 0.43, 0.40],
+}
+LATENCY = {"none": 0.05, "concat": 0.10, "late_vote": 0.08, "attention": 0.30}
+
+
+def _metrics(f1: float, fusion: str, depth: int) -> dict[str, float]:
+    latency = LATENCY[fusion] * depth
+    return {
+        "test/f1_macro": f1,
+        "test/accuracy": f1 + 0.01,
+        "test/recall_macro": f1 - 0.01,
+        "val/f1_macro": f1,
+        "latency/p50_ms": latency,
+        "latency/p95_ms": latency * 1.2,
+        "memory/cpu_peak_mb": 500.0,
+        "model/parameters": 1000.0 * depth,
+        "time/train_s": 1.5,
+    }
+
+
+ENTRIES = [
+    {"task": t, "depth": d, "modalities": m, "fusion": f, "seeds": [_metrics(x, f, d) for x in values]}
+    for (t, d, m, f), values in F1.items()
+]
+PARTIAL = [
+    {"task": "v", "depth": 2, "modalities": ("x", "y"), "fusion": "concat", "parent_status": "RUNNING",
+     "state": None, "seeds": [_metrics(0.5, "concat", 2)]},
+    {"task": "v", "depth": 2, "modalities": ("x", "y"), "fusion": "attention", "state": "failed", "seeds": []},
+    {"task": "v", "depth": 2, "modalities": ("x",), "fusion": "none", "seed_status": ["FINISHED", "FAILED"],
+     "seeds": [_metrics(0.33, "none", 2), _metrics(0.0, "none", 2)]},
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("report")
+    return workdir, build_store(workdir, "rep", ENTRIES + PARTIAL)
+
+
+@pytest.fixture(scope="module")
+def summary(store):
+    return tables.combination_summary(collect(store[1], "rep", expected_seeds=3))
+
+
+def _row(frame: pd.DataFrame, task, depth, modalities, fusion) -> pd.Series:
+    hit = frame[
+        (frame.task == task)
+        & (frame.depth == depth)
+        & (frame.modalities == modalities)
+        & (frame.fusion == fusion)
+    ]
+    assert len(hit) == 1
+    return hit.iloc[0]
+
+
+def test_leaderboard_means_stds_and_ranks(summary):
+    board = tables.leaderboard(summary)
+    for (task, depth, modalities, fusion), values in F1.items():
+        row = _row(board, task, depth, "+".join(modalities), fusion)
+        assert row["test/f1_macro_mean"] == pytest.approx(statistics.fmean(values))
+        assert row["test/f1_macro_std"] == pytest.approx(statistics.stdev(values))
+        assert row["state"] == "finished"
+    t_rows = board[board.task == "t"]
+    assert list(t_rows["fusion"][:2]) == ["concat", "concat"] and list(t_rows["depth"][:2]) == [2, 1]
+    assert list(t_rows["rank"]) == list(range(1, 10))
+
+
+def test_partial_and_failed_combinations_are_shown_not_dropped(summary):
+    board = tables.leaderboard(summary)
+    assert _row(board, "v", 2, "x+y", "concat")["state"] == "incomplete: 1 seeds so far"
+    assert _row(board, "v", 2, "x+y", "concat")["test/f1_macro_mean"] == pytest.approx(0.5)
+    failed = _row(board, "v", 2, "x+y", "attention")
+    assert failed["state"] == "failed: no trial completed" and pd.isna(failed["rank"])
+    assert board.iloc[-1]["fusion"] == "attention"  # unscored rows go to the bottom of their task
+    one_failed_seed = _row(board, "v", 2, "x", "none")
+    assert one_failed_seed["state"] == "partial: 1 seeds"
+    assert one_failed_seed["test/f1_macro_mean"] == pytest.approx(0.33)  # the FAILED seed is not averaged in
+
+
+def test_fusion_depth_table_takes_the_best_subset(summary):
+    table = tables.fusion_depth_table(summary)
+    row = table[(table.task == "t") & (table.fusion == "none") & (table.depth == 1)].iloc[0]
+    assert row["score"] == pytest.approx(0.62) and row["modalities"] == "a"
+    row = table[(table.task == "t") & (table.fusion == "attention") & (table.depth == 2)].iloc[0]
+    assert row["score"] == pytest.approx(0.82)
+
+
+def test_modality_ablation_gain_over_best_single(summary):
+    table = tables.modality_ablation(summary)
+    t = table[table.task == "t"].set_index("modalities")
+    best_single = statistics.fmean(F1[("t", 2, ("a",), "none")])  # 0.65 beats depth 1's 0.62
+    assert t.loc["a", "gain_over_best_single"] == pytest.approx(0.0)
+    assert t.loc["a+b", "score"] == pytest.approx(0.96)
+    assert t.loc["a+b", "fusion"] == "concat" and t.loc["a+b", "depth"] == 2
+    assert t.loc["a+b", "gain_over_best_single"] == pytest.approx(0.96 - best_single)
+
+
+def test_pareto_front_matches_brute_force(summary):
+    points = tables.pareto_front(summary)
+    for task in ("t", "v"):
+        rows = points[points.task == task]
+        for _, p in rows.iterrows():
+            dominated = any(
+                q.accuracy >= p.accuracy
+                and q.latency_ms <= p.latency_ms
+                and (q.accuracy > p.accuracy or q.latency_ms < p.latency_ms)
+                for _, q in rows.iterrows()
+            )
+            assert p.on_front == (not dominated)
+    front_t = points[(points.task == "t") & points.on_front]
+    assert set(zip(front_t.modalities, front_t.fusion, front_t.depth, strict=True)) == {
+        ("a", "none", 1),
+        ("a+b", "late_vote", 1),
+        ("a+b", "concat", 1),
+        ("a+b", "concat", 2),
+    }
+
+
+def test_average_ranks(summary):
+    ranks = tables.fusion_ranks(summary).set_index("fusion")
+    # blocks: (t,1,a+b), (t,2,a+b), (v,1,x+y); the partial (v,2,x+y) has only concat scored
+    assert ranks.loc["concat", "average_rank"] == pytest.approx((1 + 1 + 3) / 3)
+    assert ranks.loc["late_vote", "average_rank"] == pytest.approx((3 + 3 + 1) / 3)
+    assert ranks.loc["attention", "average_rank"] == pytest.approx((2 + 2 + 2) / 3)
+    assert ranks.loc["concat", "wins"] == 2 and ranks.loc["concat", "blocks"] == 3
+
+
+def test_significance_matches_scipy_on_the_same_pairs(store):
+    runs = collect(store[1], "rep", expected_seeds=3)
+    tests = tables.pairwise_tests(runs.seeds).set_index(["method_a", "method_b"])
+    blocks = [("t", 1, ("a", "b")), ("t", 2, ("a", "b")), ("v", 1, ("x", "y"))]
+    for a, b in [("attention", "concat"), ("attention", "late_vote"), ("concat", "late_vote")]:
+        left = [x for t, d, m in blocks for x in F1[(t, d, m, a)]]
+        right = [x for t, d, m in blocks for x in F1[(t, d, m, b)]]
+        row = tests.loc[(a, b)]
+        assert row["pairs"] == 9
+        assert row["p_value"] == pytest.approx(wilcoxon(left, right).pvalue)
+        assert row["a_better"] == sum(x > y for x, y in zip(left, right, strict=True))
+    assert tests["p_holm"].tolist() == pytest.approx(tables.holm(tests["p_value"].tolist()))
+
+
+def test_holm_adjustment():
+    assert tables.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert tables.holm([0.5, float("nan")])[0] == pytest.approx(0.5)
+
+
+def test_report_files_are_deterministic_and_complete(store, tmp_path):
+    _, uri = store
+    first = generate_report(uri, "rep", tmp_path / "one", expected_seeds=3).directory
+    second = generate_report(uri, "rep", tmp_path / "two", expected_seeds=3).directory
+    names = sorted(p.name for p in first.iterdir())
+    assert names == sorted(p.name for p in second.iterdir())
+    for name in names:
+        if name.endswith((".md", ".csv", ".png")):
+            assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    assert {"README.md", "report.html", "leaderboard.csv", "significance.csv", "accuracy_latency.png",
+            "score_by_fusion_depth.png", "modality_ablation.png", "pareto.csv", "runs.csv"} <= set(names)  # fmt: skip
+    markdown = (first / "README.md").read_text()
+    assert "## Partial or failed combinations" in markdown and "failed: no trial completed" in markdown
+    assert "Best average rank on test macro F1: concat (1.67 over 3 task x depth" in markdown
+    assert "(accuracy_latency.png)" in markdown
+    html = (first / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 3 and "Generated " in html
+    leaderboard = pd.read_csv(first / "leaderboard.csv")
+    assert len(leaderboard) == len(F1) + len(PARTIAL)
+
+
+def test_regenerating_replaces_the_folder_atomically(store, tmp_path):
+    target = tmp_path / "rep"
+    target.mkdir()
+    (target / "stale.txt").write_text("old")
+    generate_report(store[1], "rep", target)
+    assert not (target / "stale.txt").exists() and (target / "README.md").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["rep"]  # no staging folder left behind
+
+
+def test_report_cli_errors(tmp_path, capsys):
+    assert main(["report", "study=smoke", f"workdir={tmp_path}", f"report_dir={tmp_path}/r"]) == 2
+    assert "run the study first" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
