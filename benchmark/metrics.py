@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sklearn.metrics import accuracy_score, f1_score, recall_score
 
 from benchmark.tasks import Split
 
@@ -19,6 +18,9 @@ SCORES = ("accuracy", "recall_macro", "f1_macro")
 
 def classification_scores(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> dict[str, float]:
     """Accuracy, macro recall and macro F1 (scikit-learn); classes absent from a split count as 0."""
+    # Imported here: scikit-learn costs ~0.8 s to import and commands like `report` never score.
+    from sklearn.metrics import accuracy_score, f1_score, recall_score
+
     labels = list(range(num_classes))
     return {
         "accuracy": float(accuracy_score(y_true, y_pred)),

@@ -154,10 +154,21 @@ class Tracker:
         return len(stale)
 
 
-def read_study_runs(tracking_uri: str, experiment_name: str, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Every run of the study whose ``benchmark.kind`` is in ``kinds``, as plain dicts
-    (run_id, name, status, start_time, end_time, tags, params, metrics). Read-only: a store or
-    experiment that does not exist is a ConfigError, never created."""
+SQL_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")
+
+
+def read_study_runs(
+    tracking_uri: str, experiment_name: str, kinds: tuple[str, ...], *, direct_sql: bool = True
+) -> list[dict[str, Any]]:
+    """Every active run of the study whose ``benchmark.kind`` is in ``kinds``, as plain dicts
+    (run_id, name, status, start_time, end_time, tags, metrics: the latest value of each).
+
+    Read-only: a store or experiment that does not exist is a ConfigError, never created. On a
+    database-backed store the rows are read with three SQL queries on MLflow's tables (runs, tags,
+    latest_metrics), an order of magnitude faster than ``search_runs`` building ORM objects for
+    thousands of runs; through a tracking server (http) ``search_runs`` is used. A test checks the two
+    paths agree.
+    """
     if tracking_uri.startswith("sqlite:///") and not Path(tracking_uri[len("sqlite:///") :]).is_file():
         raise ConfigError(f"no MLflow store at {tracking_uri}; run the study first")
     client = MlflowClient(tracking_uri=tracking_uri)
@@ -172,12 +183,20 @@ def read_study_runs(tracking_uri: str, experiment_name: str, kinds: tuple[str, .
         raise ConfigError(
             f"the store {redact_uri(tracking_uri)} has no study {experiment_name!r}; run it first"
         )
+    if direct_sql and tracking_uri.split(":", 1)[0].split("+", 1)[0] in SQL_SCHEMES:
+        return _read_runs_sql(tracking_uri, experiment.experiment_id, kinds)
+    return _read_runs_client(client, experiment.experiment_id, kinds)
+
+
+def _read_runs_client(
+    client: MlflowClient, experiment_id: str, kinds: tuple[str, ...]
+) -> list[dict[str, Any]]:
     rows = []
     for kind in kinds:
         token = None
         while True:
             page = client.search_runs(
-                [experiment.experiment_id], f"tags.`{KIND}` = '{kind}'", max_results=50000, page_token=token
+                [experiment_id], f"tags.`{KIND}` = '{kind}'", max_results=50000, page_token=token
             )
             rows += [
                 {
@@ -187,7 +206,6 @@ def read_study_runs(tracking_uri: str, experiment_name: str, kinds: tuple[str, .
                     "start_time": run.info.start_time,
                     "end_time": run.info.end_time,
                     "tags": dict(run.data.tags),
-                    "params": dict(run.data.params),
                     "metrics": dict(run.data.metrics),
                 }
                 for run in page
@@ -196,3 +214,48 @@ def read_study_runs(tracking_uri: str, experiment_name: str, kinds: tuple[str, .
             if not token:
                 break
     return rows
+
+
+def _read_runs_sql(tracking_uri: str, experiment_id: str, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
+    import sqlalchemy as sa
+
+    selected = (
+        "SELECT r.run_uuid FROM runs r JOIN tags k ON k.run_uuid = r.run_uuid "
+        "WHERE r.experiment_id = :experiment AND r.lifecycle_stage = 'active' "
+        "AND k.key = :kind_key AND k.value IN :kinds"
+    )
+    parameters = {"experiment": int(experiment_id), "kind_key": KIND, "kinds": list(kinds)}
+    engine = sa.create_engine(tracking_uri)
+    try:
+        with engine.connect() as db:
+
+            def query(sql: str):  # noqa: ANN202
+                statement = sa.text(sql).bindparams(sa.bindparam("kinds", expanding=True))
+                return db.execute(statement, parameters)
+
+            runs = {
+                run_id: {
+                    "run_id": run_id,
+                    "name": name,
+                    "status": status,
+                    "start_time": start,
+                    "end_time": end,
+                    "tags": {},
+                    "metrics": {},
+                }  # fmt: skip
+                for run_id, name, status, start, end in query(
+                    f"SELECT run_uuid, name, status, start_time, end_time FROM runs WHERE run_uuid IN ({selected})"
+                )
+            }
+            for run_id, key, value in query(
+                f"SELECT run_uuid, key, value FROM tags WHERE run_uuid IN ({selected})"
+            ):
+                runs[run_id]["tags"][key] = value
+            metrics_sql = (
+                f"SELECT run_uuid, key, value, is_nan FROM latest_metrics WHERE run_uuid IN ({selected})"
+            )
+            for run_id, key, value, is_nan in query(metrics_sql):
+                runs[run_id]["metrics"][key] = math.nan if is_nan else float(value)
+    finally:
+        engine.dispose()
+    return list(runs.values())

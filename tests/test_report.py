@@ -144,6 +144,14 @@ def test_pareto_front_matches_brute_force(summary):
     }
 
 
+def test_identical_points_are_both_on_the_front():
+    frame = pd.DataFrame(
+        {"task": ["t"] * 4, "depth": [1, 1, 2, 2], "modalities": ["a", "b", "c", "d"], "fusion": ["x"] * 4,
+         "test/accuracy_mean": [0.9, 0.9, 0.8, 0.95], "latency/p50_ms_mean": [1.0, 1.0, 2.0, 3.0]}
+    )  # fmt: skip
+    assert tables.pareto_front(frame)["on_front"].tolist() == [True, True, False, True]
+
+
 def test_average_ranks(summary):
     ranks = tables.fusion_ranks(summary).set_index("fusion")
     # blocks: (t,1,a+b), (t,2,a+b), (v,1,x+y); the partial (v,2,x+y) has only concat scored
@@ -206,3 +214,13 @@ def test_report_cli_errors(tmp_path, capsys):
     assert main(["report", "study=smoke", f"workdir={tmp_path}", f"report_dir={tmp_path}/r"]) == 2
     assert "run the study first" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_direct_sql_read_matches_mlflow_search_runs(store):
+    from benchmark.tracking import read_study_runs
+
+    kinds = ("combination", "final")
+    fast = sorted(read_study_runs(store[1], "rep", kinds), key=lambda r: r["run_id"])
+    slow = sorted(read_study_runs(store[1], "rep", kinds, direct_sql=False), key=lambda r: r["run_id"])
+    assert len(fast) == len(ENTRIES) + len(PARTIAL) + sum(len(e["seeds"]) for e in ENTRIES + PARTIAL)
+    assert fast == slow

@@ -96,15 +96,18 @@ def pareto_front(
     frame = frame[[*KEY, f"{score}_mean", f"{cost}_mean"]].rename(
         columns={f"{score}_mean": "accuracy", f"{cost}_mean": "latency_ms"}
     )
-    on_front = []
-    for _, row in frame.iterrows():
-        same = frame[frame["task"] == row["task"]]
-        dominated = (
-            (same["accuracy"] >= row["accuracy"])
-            & (same["latency_ms"] <= row["latency_ms"])
-            & ((same["accuracy"] > row["accuracy"]) | (same["latency_ms"] < row["latency_ms"]))
-        ).any()
-        on_front.append(not dominated)
+    # Identical points cannot dominate each other, so decide on distinct (task, latency, accuracy)
+    # points: fastest first (ties: most accurate first), a point is on the front iff it is more
+    # accurate than every point before it. O(n log n) per task.
+    distinct = frame[["task", "latency_ms", "accuracy"]].drop_duplicates()
+    distinct = distinct.sort_values(
+        ["task", "latency_ms", "accuracy"], ascending=[True, True, False], kind="stable"
+    )
+    before = distinct.groupby("task")["accuracy"].transform(
+        lambda acc: acc.cummax().shift(fill_value=-math.inf)
+    )
+    distinct = distinct.assign(front=distinct["accuracy"] > before)
+    on_front = frame[["task", "latency_ms", "accuracy"]].merge(distinct, how="left")["front"].to_numpy()
     frame = frame.assign(on_front=pd.Series(on_front, index=frame.index, dtype=bool))
     return frame.sort_values(["task", "latency_ms", "accuracy"], kind="stable").reset_index(drop=True)
 
