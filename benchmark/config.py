@@ -65,19 +65,6 @@ DEFAULT_SPACE: dict[str, ParamSpec] = {
 
 
 @dataclass(frozen=True)
-class TaskSpec:
-    """A task of the study: registry ``name``, factory ``params`` and the ``label`` runs are tagged with."""
-
-    name: str
-    params: tuple[tuple[str, Any], ...] = ()
-    label: str = ""
-
-    @property
-    def kwargs(self) -> dict[str, Any]:
-        return dict(self.params)
-
-
-@dataclass(frozen=True)
 class ModalitySelection:
     """Which modality subsets the grid takes: all subsets with ``min_size <= |s| <= max_size``,
     or exactly the ``explicit`` lists."""
@@ -85,6 +72,21 @@ class ModalitySelection:
     min_size: int = 1
     max_size: int | None = None
     explicit: tuple[tuple[str, ...], ...] | None = None
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A task of the study: registry ``name``, factory ``params`` and the ``label`` runs are tagged with."""
+
+    name: str
+    params: tuple[tuple[str, Any], ...] = ()
+    label: str = ""
+    subsets: ModalitySelection | None = None  # overrides grid.modalities for this task
+    depth: tuple[int, ...] | None = None  # overrides grid.depth for this task
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        return dict(self.params)
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,7 @@ class StudyConfig:
     workdir: str = "runs"
     tracking_uri: str | None = None
     storage: str | None = None
+    data_dir: str | None = None  # data-set cache; null: $FUSIONBENCH_DATA or ~/.cache/fusionbench
     report_dir: str = "reports"  # reports go to <report_dir>/<name>/
     auto_report: bool = True  # regenerate the report when `run` finishes
 
@@ -168,7 +171,7 @@ class StudyConfig:
         """A plain, YAML-able view of the resolved config (credentials masked)."""
         return {
             "name": self.name,
-            "tasks": [{"name": t.name, "label": t.label, **t.kwargs} for t in self.tasks],
+            "tasks": [_task_dict(t) for t in self.tasks],
             "grid": {
                 "depth": list(self.grid.depth),
                 "modalities": (
@@ -195,9 +198,25 @@ class StudyConfig:
             "workdir": str(self.workdir_path),
             "tracking_uri": redact_uri(self.resolved_tracking_uri),
             "storage": redact_uri(self.resolved_storage),
+            "data_dir": self.data_dir,
             "report_dir": str(Path(self.report_dir).expanduser().resolve()),
             "auto_report": self.auto_report,
         }
+
+
+def _selection_dict(selection: ModalitySelection) -> Any:
+    if selection.explicit is not None:
+        return [list(s) for s in selection.explicit]
+    return {"min_size": selection.min_size, "max_size": selection.max_size}
+
+
+def _task_dict(task: TaskSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": task.name, "label": task.label, **task.kwargs}
+    if task.subsets is not None:
+        out["subsets"] = _selection_dict(task.subsets)
+    if task.depth is not None:
+        out["depth"] = list(task.depth)
+    return out
 
 
 def _plain(obj: Any) -> dict[str, Any]:
@@ -412,6 +431,7 @@ def parse_study(data: dict[str, Any]) -> StudyConfig:
         workdir=_str(data.get("workdir", "runs"), "workdir"),
         tracking_uri=None if tracking_uri is None else _str(tracking_uri, "tracking_uri"),
         storage=None if storage is None else _parse_storage(storage),
+        data_dir=None if data.get("data_dir") is None else _str(data["data_dir"], "data_dir"),
         report_dir=_str(data.get("report_dir", "reports"), "report_dir"),
         auto_report=_bool(data.get("auto_report", True), "auto_report"),
     )
@@ -438,12 +458,21 @@ def _parse_tasks(value: Any) -> tuple[TaskSpec, ...]:
     specs = []
     for i, entry in enumerate(entries):
         where = f"tasks[{i}]"
+        subsets, depth = None, None
         if isinstance(entry, str):
             name, params, label = entry, {}, None
         elif isinstance(entry, dict):
             entry = dict(entry)
             name = _str(entry.pop("name", None), f"{where}.name")
             label = entry.pop("label", None)
+            if "subsets" in entry:
+                subsets = _parse_modalities(entry.pop("subsets"), f"{where}.subsets")
+            if "depth" in entry:
+                depth = tuple(
+                    dict.fromkeys(
+                        _int(d, f"{where}.depth", 1) for d in _list(entry.pop("depth"), f"{where}.depth")
+                    )
+                )
             params = entry
         else:
             raise ConfigError(f"{where} must be a task name or a mapping with 'name'; got {entry!r}")
@@ -453,12 +482,18 @@ def _parse_tasks(value: Any) -> tuple[TaskSpec, ...]:
         for key in params:
             if key not in allowed:
                 raise ConfigError(
-                    f"task {name!r} has no parameter {key!r}; allowed: label, {', '.join(sorted(allowed))}"
+                    f"task {name!r} has no parameter {key!r}; allowed: label, subsets, depth, {', '.join(sorted(allowed))}"
                 )
         if label is None:
             label = name  # params are logged on every run; a label is needed only to list a task twice
         specs.append(
-            TaskSpec(name=name, params=tuple(sorted(params.items())), label=_str(label, f"{where}.label"))
+            TaskSpec(
+                name=name,
+                params=tuple(sorted(params.items())),
+                label=_str(label, f"{where}.label"),
+                subsets=subsets,
+                depth=depth,
+            )
         )
     labels = [s.label for s in specs]
     duplicates = sorted({x for x in labels if labels.count(x) > 1})
@@ -483,24 +518,24 @@ def _parse_grid(value: Any) -> GridConfig:
     )
 
 
-def _parse_modalities(value: Any) -> ModalitySelection:
+def _parse_modalities(value: Any, where: str = "grid.modalities") -> ModalitySelection:
     allowed = "'all', a list of modality lists, or {min_size: N, max_size: M}"
     if value == "all":
         return ModalitySelection()
     if isinstance(value, dict):
-        data = _check_keys(value, "grid.modalities", ["min_size", "max_size"])
-        low = _int(data.get("min_size", 1), "grid.modalities.min_size", 1)
+        data = _check_keys(value, where, ["min_size", "max_size"])
+        low = _int(data.get("min_size", 1), f"{where}.min_size", 1)
         high = data.get("max_size")
-        high = None if high is None else _int(high, "grid.modalities.max_size", low)
+        high = None if high is None else _int(high, f"{where}.max_size", low)
         return ModalitySelection(min_size=low, max_size=high)
     if isinstance(value, list) and value and all(isinstance(s, list) and s for s in value):
         subsets = []
         for subset in value:
             if not all(isinstance(m, str) for m in subset):
-                raise ConfigError(f"grid.modalities must be {allowed}; got {value!r}")
+                raise ConfigError(f"{where} must be {allowed}; got {value!r}")
             subsets.append(tuple(sorted(set(subset))))
         return ModalitySelection(explicit=tuple(dict.fromkeys(subsets)))
-    raise ConfigError(f"grid.modalities must be {allowed}; got {value!r}")
+    raise ConfigError(f"{where} must be {allowed}; got {value!r}")
 
 
 def _parse_tuning(value: Any) -> TuningConfig:

@@ -53,7 +53,8 @@ class Measurement:
     latency_batch: LatencyStats | None = None
     gpu_peak: tuple[float, float] | None = None  # (allocated, reserved) MiB; None: not measured
     cpu_peak_mb: float | None = None
-    measure_seconds: float = 0.0
+    final_eval_seconds: float = 0.0  # validation (and test) scoring after training
+    latency_seconds: float = 0.0
 
     def metrics(self) -> dict[str, float]:
         """Flat MLflow metric names -> values."""
@@ -80,8 +81,8 @@ class Measurement:
             out["memory/gpu_peak_mb"], out["memory/gpu_reserved_peak_mb"] = self.gpu_peak
         if self.cpu_peak_mb is not None:
             out["memory/cpu_peak_mb"] = self.cpu_peak_mb
-        if self.measure_seconds:
-            out["time/measure_s"] = self.measure_seconds
+        if self.latency_seconds:
+            out["time/latency_s"] = self.latency_seconds
         return out
 
 
@@ -136,6 +137,9 @@ def run_once(
     )
     if final and not result.failed:
         measurement.test = evaluate(model, test, eval_batch, task.num_classes)
+    measurement.final_eval_seconds = time.perf_counter() - start
+    if final and not result.failed:
+        start = time.perf_counter()
         lat = config.latency
         measurement.latency_single = measure_latency(
             model, test, 1, device, warmup=lat.warmup, repeats=lat.repeats
@@ -145,5 +149,5 @@ def run_once(
         )
         measurement.gpu_peak = gpu_peak_mb(device)
         measurement.cpu_peak_mb = cpu_peak_rss_mb()
-    measurement.measure_seconds = time.perf_counter() - start
+        measurement.latency_seconds = time.perf_counter() - start
     return measurement

@@ -81,7 +81,11 @@ def modality_subsets(
     return subsets, []
 
 
-def expand_grid(grid: GridConfig, task_modalities: Mapping[str, list[str]]) -> GridPlan:
+def expand_grid(
+    grid: GridConfig,
+    task_modalities: Mapping[str, list[str]],
+    overrides: Mapping[str, tuple[ModalitySelection | None, tuple[int, ...] | None]] | None = None,
+) -> GridPlan:
     """Task order, then depth, then subsets (by size), then fusion, as the config lists them.
 
     A single-modality subset becomes one unimodal baseline (fusion ``none``) per (task, depth,
@@ -91,8 +95,9 @@ def expand_grid(grid: GridConfig, task_modalities: Mapping[str, list[str]]) -> G
     kept: dict[Combination, None] = {}
     dropped: list[Dropped] = []
     for task, available in task_modalities.items():
-        subsets, missing = modality_subsets(available, grid.modalities)
-        for depth in grid.depth:
+        selection, depths = (overrides or {}).get(task, (None, None))
+        subsets, missing = modality_subsets(available, selection or grid.modalities)
+        for depth in depths or grid.depth:
             for subset, reason in missing:
                 dropped.append(Dropped(task, depth, subset, "*", reason))
             for subset in subsets:

@@ -24,9 +24,11 @@ from tqdm import tqdm
 
 import benchmark
 from benchmark.config import ConfigError, StudyConfig, redact_uri
+from benchmark.data import DataError
 from benchmark.experiment import Hyperparameters, Measurement, run_once
 from benchmark.grid import Combination, GridPlan, expand_grid
 from benchmark.tasks import Task, build_task
+from benchmark.timing import TimeBreakdown
 from benchmark.tracking import COMBINATION_ID, KIND, STATUS, TAG, Tracker
 from benchmark.tuning import (
     TrialOutcome,
@@ -59,6 +61,7 @@ class StudySummary:
     skipped: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     wall_seconds: float = 0.0
+    breakdown: dict[str, float] = field(default_factory=dict)  # seconds per TimeBreakdown category
 
 
 def resolve_device(spec: str) -> torch.device:
@@ -81,10 +84,16 @@ def prepare(config: StudyConfig) -> PreparedStudy:
     tasks: dict[str, Task] = {}
     for spec in config.tasks:
         try:
-            tasks[spec.label] = build_task(spec.name, seed=config.data_seed, **spec.kwargs)
-        except (ValueError, TypeError) as err:
+            tasks[spec.label] = build_task(
+                spec.name, seed=config.data_seed, data_dir=config.data_dir, **spec.kwargs
+            )
+        except (ValueError, TypeError, DataError) as err:
             raise ConfigError(f"task {spec.label!r}: {err}") from None
-    plan = expand_grid(config.grid, {label: list(task.modalities) for label, task in tasks.items()})
+    plan = expand_grid(
+        config.grid,
+        {label: list(task.modalities) for label, task in tasks.items()},
+        {spec.label: (spec.subsets, spec.depth) for spec in config.tasks},
+    )
     if not plan.combinations:
         reasons = "; ".join(sorted({d.reason for d in plan.dropped})) or "no modality subset selected"
         raise ConfigError(f"the grid is empty: every combination was dropped ({reasons})")
@@ -155,13 +164,18 @@ class StudyRunner:
         local = config.storage is None or "://" not in config.storage
         if config.tracking_uri is None or local:
             config.workdir_path.mkdir(parents=True, exist_ok=True)
-        self.storage = open_storage(config.resolved_storage)
+        with self.timer.section("tuning"):
+            self.storage = open_storage(config.resolved_storage)
         artifact_root = config.workdir_path / "mlartifacts" if config.tracking_uri is None else None
-        self.tracker = Tracker(config.resolved_tracking_uri, config.name, artifact_root=artifact_root)
+        with self.timer.section("tracking"):  # the first open of a new SQLite store creates its schema
+            self.tracker = Tracker(
+                config.resolved_tracking_uri, config.name, artifact_root=artifact_root, timer=self.timer
+            )
         if local:
             # One host, one process: anything RUNNING is left over from a killed run.
             self.swept_runs = self.tracker.sweep_stale_runs()
-            self.swept_trials = sweep_interrupted(self.storage)
+            with self.timer.section("tuning"):
+                self.swept_trials = sweep_interrupted(self.storage)
         self.env_tags = environment_tags(self.device)
         self.config_yaml = yaml.safe_dump(config.to_dict(), sort_keys=False)
 
@@ -171,9 +185,24 @@ class StudyRunner:
     # ---- the study --------------------------------------------------------------------------------
     def run(self) -> StudySummary:
         start = time.perf_counter()
+        self.timer = TimeBreakdown()
         if self.config.threads:
             torch.set_num_threads(self.config.threads)
         self._open_stores()
+        # One run per invocation of `run` (kind "session") carries the time breakdown.
+        session_id = self.tracker.create_run(
+            "session", {KIND: "session", **self.env_tags, TAG + "study": self.config.name}
+        )
+        with self.tracker.run(session_id):
+            self._run_all(start)
+            self.tracker.log(
+                session_id,
+                metrics={f"time/{k}_s": v for k, v in self.summary.breakdown.items()},
+                params={"combinations": len(self.prepared.plan.combinations)},
+            )
+        return self.summary
+
+    def _run_all(self, start: float) -> None:
         # Task tensors move to the device once; every combination indexes into them.
         self.tasks = {label: _task_to(task, self.device) for label, task in self.prepared.tasks.items()}
         combos = self.prepared.plan.combinations
@@ -191,7 +220,7 @@ class StudyRunner:
         finally:
             self.bar.close()
             self.summary.wall_seconds = time.perf_counter() - start
-        return self.summary
+            self.summary.breakdown = self.timer.finish()
 
     def _run_combination(self, combination: Combination) -> None:
         config, tracker = self.config, self.tracker
@@ -215,17 +244,19 @@ class StudyRunner:
             parent_id = existing.info.run_id
             tracker.reopen(parent_id)
         with tracker.run(parent_id):
-            study = open_study(self.storage, combination, config.tuning)
+            with self.timer.section("tuning"):
+                study = open_study(self.storage, combination, config.tuning)
             tracker.set_tag(parent_id, TAG + "optuna_study", study.study_name)
             self._tune(combination, study, parent_id)
-            params = best_params(study, config.tuning.space)
+            with self.timer.section("tuning"):
+                params = best_params(study, config.tuning.space)
+                best_value = study.best_value if params is not None else float("nan")
             if params is None:
                 tracker.log(parent_id, tags={STATUS: "failed", TAG + "fail_reason": "no trial completed"})
                 self.summary.failed.append(combination.name)
                 self.bar.update(config.final.seeds)
                 self._write(f"FAILED {combination.name}: no trial completed")
                 return
-            best_value = study.best_value
             tracker.log(
                 parent_id,
                 params={f"best.{k}": v for k, v in params.items()},
@@ -260,7 +291,8 @@ class StudyRunner:
     def _tune(self, combination: Combination, study: optuna.Study, parent_id: str) -> None:
         config, tracker = self.config, self.tracker
         task = self.tasks[combination.task]
-        self.bar.update(min(budget_used(study), config.tuning.trials))
+        with self.timer.section("tuning"):
+            self.bar.update(min(budget_used(study), config.tuning.trials))
 
         def objective(trial: optuna.Trial) -> TrialOutcome:
             params = suggest(trial, config.tuning.space)
@@ -279,8 +311,9 @@ class StudyRunner:
                         config,
                         device=self.device,
                         seed=config.tuning.seed + trial.number,
-                        on_epoch_end=pruning_callback(trial),
+                        on_epoch_end=pruning_callback(trial, self.timer),
                     )
+                    self._account(measurement)
                 except torch.OutOfMemoryError:
                     _free_device_memory(self.device)
                     handle.status = "FAILED"
@@ -297,7 +330,7 @@ class StudyRunner:
                 )
                 return outcome
 
-        for trial in optimize(study, config.tuning.trials, objective):
+        for trial in optimize(study, config.tuning.trials, objective, self.timer):
             self.bar.update(1)
             try:
                 best = f"{study.best_value:.3f}"
@@ -328,6 +361,7 @@ class StudyRunner:
                     measurement = run_once(
                         task, combination, hparams, config, device=self.device, seed=seed, final=True
                     )
+                    self._account(measurement)
                 except torch.OutOfMemoryError:
                     _free_device_memory(self.device)
                     handle.status = "FAILED"
@@ -355,6 +389,11 @@ class StudyRunner:
                 )
             self.bar.update(1)
         return tracker.children(parent_id, "final")
+
+    def _account(self, measurement: Measurement) -> None:
+        self.timer.add("training", measurement.fit.train_seconds)
+        self.timer.add("evaluation", measurement.fit.eval_seconds + measurement.final_eval_seconds)
+        self.timer.add("latency", measurement.latency_seconds)
 
     def _aggregate(
         self, combination: Combination, parent_id: str, finals: list[Any], best_value: float, seconds: float

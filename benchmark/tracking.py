@@ -8,10 +8,11 @@ RUNNING runs behind; ``sweep_stale_runs`` marks them KILLED on the next start.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,10 +41,26 @@ class RunHandle:
     status: str = "FINISHED"
 
 
+def _timed(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Count the call's wall time as ``tracking`` in the tracker's TimeBreakdown, if it has one."""
+
+    @functools.wraps(method)
+    def wrapper(self: Tracker, *args: Any, **kwargs: Any) -> Any:
+        if self.timer is None:
+            return method(self, *args, **kwargs)
+        with self.timer.section("tracking"):
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 class Tracker:
     """One MLflow experiment (= one study) on one tracking store."""
 
-    def __init__(self, tracking_uri: str, experiment_name: str, artifact_root: Path | None = None) -> None:
+    def __init__(
+        self, tracking_uri: str, experiment_name: str, artifact_root: Path | None = None, timer: Any = None
+    ) -> None:
+        self.timer = timer
         self.tracking_uri = tracking_uri
         self.client = MlflowClient(tracking_uri=tracking_uri)
         try:
@@ -63,12 +80,14 @@ class Tracker:
             ) from None
 
     # ---- runs -------------------------------------------------------------------------------------
+    @_timed
     def create_run(self, name: str, tags: Mapping[str, Any], parent_id: str | None = None) -> str:
         all_tags = {k: str(v) for k, v in tags.items()}
         if parent_id:
             all_tags[PARENT] = parent_id
         return self.client.create_run(self.experiment_id, run_name=name, tags=all_tags).info.run_id
 
+    @_timed
     def reopen(self, run_id: str) -> None:
         self.client.update_run(run_id, status="RUNNING")
 
@@ -80,14 +99,19 @@ class Tracker:
         try:
             yield handle
         except KeyboardInterrupt:
-            self.client.set_terminated(run_id, status="KILLED")
+            self.end(run_id, "KILLED")
             raise
         except BaseException:
-            self.client.set_terminated(run_id, status="FAILED")
+            self.end(run_id, "FAILED")
             raise
-        self.client.set_terminated(run_id, status=handle.status)
+        self.end(run_id, handle.status)
+
+    @_timed
+    def end(self, run_id: str, status: str = "FINISHED") -> None:
+        self.client.set_terminated(run_id, status=status)
 
     # ---- logging ----------------------------------------------------------------------------------
+    @_timed
     def log(
         self,
         run_id: str,
@@ -116,13 +140,16 @@ class Tracker:
                 synchronous=True,
             )
 
+    @_timed
     def set_tag(self, run_id: str, key: str, value: Any) -> None:
         self.client.set_tag(run_id, key, str(value))
 
+    @_timed
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
         self.client.log_text(run_id, text, artifact_file)
 
     # ---- queries ----------------------------------------------------------------------------------
+    @_timed
     def search(self, filter_string: str = "", include_deleted: bool = False) -> list[Any]:
         """All runs of the experiment matching the filter (paged through)."""
         view = mlflow.entities.ViewType.ALL if include_deleted else mlflow.entities.ViewType.ACTIVE_ONLY
@@ -150,7 +177,7 @@ class Tracker:
         """Mark RUNNING runs of this experiment KILLED (only safe when no other worker is alive)."""
         stale = self.search("attributes.status = 'RUNNING'")
         for run in stale:
-            self.client.set_terminated(run.info.run_id, status=RunStatus.to_string(RunStatus.KILLED))
+            self.end(run.info.run_id, RunStatus.to_string(RunStatus.KILLED))
         return len(stale)
 
 

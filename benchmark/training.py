@@ -101,7 +101,6 @@ def fit(
 
         start = time.perf_counter()
         val_score = evaluate(model, val, settings.batch_size * 4, num_classes)[settings.metric]
-        result.eval_seconds += time.perf_counter() - start
         result.history.append((epoch, train_loss, val_score))
         if val_score > result.best_val_score:
             result.best_val_score, result.best_epoch = val_score, epoch
@@ -109,6 +108,7 @@ def fit(
             epochs_without_gain = 0
         else:
             epochs_without_gain += 1
+        result.eval_seconds += time.perf_counter() - start  # validation and model selection
         if on_epoch_end is not None and on_epoch_end(epoch, val_score):
             result.stop_reason = "pruned"
             break

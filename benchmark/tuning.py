@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from benchmark.config import ConfigError, ParamSpec, TuningConfig, redact_uri
 from benchmark.grid import Combination
+from benchmark.timing import TimeBreakdown
 from benchmark.training import EpochCallback
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -126,12 +128,14 @@ def best_params(study: optuna.Study, space: dict[str, ParamSpec]) -> dict[str, A
     return {name: spec.choices[0] if spec.kind == "fixed" else tuned[name] for name, spec in space.items()}
 
 
-def pruning_callback(trial: optuna.Trial) -> EpochCallback:
+def pruning_callback(trial: optuna.Trial, timer: TimeBreakdown | None = None) -> EpochCallback:
     """Report each epoch's validation score; True means the pruner wants the trial stopped."""
+    clock = timer.section if timer is not None else _no_clock
 
     def on_epoch_end(epoch: int, score: float) -> bool:
-        trial.report(score, step=epoch)
-        return trial.should_prune()
+        with clock("tuning"):
+            trial.report(score, step=epoch)
+            return trial.should_prune()
 
     return on_epoch_end
 
@@ -153,33 +157,50 @@ def _fail(study: optuna.Study, trial: optuna.Trial, reason: str) -> FrozenTrial:
 
 
 def optimize(
-    study: optuna.Study, budget: int, objective: Callable[[optuna.Trial], TrialOutcome]
+    study: optuna.Study,
+    budget: int,
+    objective: Callable[[optuna.Trial], TrialOutcome],
+    timer: TimeBreakdown | None = None,
 ) -> Iterator[FrozenTrial]:
     """Run trials until ``budget`` of them count; yields each finished trial.
 
     Exact across workers: after asking, a trial whose earlier-numbered siblings already fill the
     budget is closed as ``over_budget`` instead of running. An exception (including Ctrl-C) closes
-    the trial as ``interrupted`` before propagating.
+    the trial as ``interrupted`` before propagating. Optuna's own work (ask, tell, reading trials)
+    is counted as ``tuning`` in ``timer``.
     """
-    while budget_used(study) < budget:
-        trial = study.ask()
-        earlier = [t for t in study.get_trials(deepcopy=False) if t.number < trial.number and _uses_budget(t)]
-        if len(earlier) >= budget:
-            _fail(study, trial, OVER_BUDGET)
-            return
+    clock = timer.section if timer is not None else _no_clock
+    while True:
+        with clock("tuning"):
+            if budget_used(study) >= budget:
+                return
+            trial = study.ask()
+            earlier = [
+                t for t in study.get_trials(deepcopy=False) if t.number < trial.number and _uses_budget(t)
+            ]
+            if len(earlier) >= budget:
+                _fail(study, trial, OVER_BUDGET)
+                return
         try:
             outcome = objective(trial)
         except BaseException:
             _fail(study, trial, INTERRUPTED)
             raise
-        if outcome.fail_reason is not None:
-            yield _fail(study, trial, outcome.fail_reason)
-        elif outcome.pruned:
-            yield study.tell(trial, state=TrialState.PRUNED)
-        elif outcome.value is None or not math.isfinite(outcome.value):
-            yield _fail(study, trial, "non_finite_score")
-        else:
-            yield study.tell(trial, outcome.value)
+        with clock("tuning"):
+            if outcome.fail_reason is not None:
+                finished = _fail(study, trial, outcome.fail_reason)
+            elif outcome.pruned:
+                finished = study.tell(trial, state=TrialState.PRUNED)
+            elif outcome.value is None or not math.isfinite(outcome.value):
+                finished = _fail(study, trial, "non_finite_score")
+            else:
+                finished = study.tell(trial, outcome.value)
+        yield finished
+
+
+@contextmanager
+def _no_clock(category: str) -> Iterator[None]:
+    yield
 
 
 def sweep_interrupted(storage: optuna.storages.BaseStorage) -> int:

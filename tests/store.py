@@ -23,6 +23,9 @@ class Store:
     def statuses(self) -> Counter:
         return Counter((r.data.tags["benchmark.kind"], r.info.status) for r in self.runs())
 
+    def session_runs(self) -> list:
+        return self.runs("session")
+
     def children(self, parent_id: str, kind: str) -> list:
         return [r for r in self.runs(kind) if r.data.tags.get("mlflow.parentRunId") == parent_id]
 

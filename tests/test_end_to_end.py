@@ -65,6 +65,9 @@ def test_smoke_run_records_everything(smoke_store):
         "benchmark.torch_version",
     ]  # fmt: skip
     for run in store.runs():
+        if run.data.tags["benchmark.kind"] == "session":  # one per invocation: the time breakdown
+            assert "time/training_s" in run.data.metrics and "time/wall_s" in run.data.metrics
+            continue
         missing = [t for t in required_tags if t not in run.data.tags]
         assert not missing, f"{run.info.run_name} lacks tags {missing}"
     for parent in parents:
@@ -101,10 +104,15 @@ def test_run_regenerates_the_report(smoke_store):
 
 
 def test_rerun_skips_finished_combinations(smoke_store, capsys):
-    before = len(Store(smoke_store).runs())
+    def counts() -> tuple[int, int]:
+        runs = Store(smoke_store).runs()
+        sessions = sum(r.data.tags["benchmark.kind"] == "session" for r in runs)
+        return len(runs) - sessions, sessions
+
+    work_before, sessions_before = counts()
     assert main(["run", *tiny_overrides(smoke_store), "--no-progress"]) == 0
     assert f"finished 0, skipped (already done) {COMBINATIONS}" in capsys.readouterr().out
-    assert len(Store(smoke_store).runs()) == before
+    assert counts() == (work_before, sessions_before + 1)
 
 
 def _running_trial_runs(workdir) -> int:

@@ -1,6 +1,6 @@
 """Tasks: register a factory with ``@TASKS.register(name)``; importing this package registers all."""
 
-from benchmark.tasks import synthetic  # noqa: F401  (registers the synthetic tasks)
+from benchmark.tasks import clothing, custom, mfeat, synthetic  # noqa: F401  (registers the tasks)
 from benchmark.tasks.base import SPLITS, TASKS, ModalitySpec, Split, Task, build_task, task_parameters
 
 __all__ = ["SPLITS", "TASKS", "ModalitySpec", "Split", "Task", "build_task", "task_parameters"]

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
 import torch
 
 from benchmark.registry import Registry
@@ -68,24 +69,57 @@ TaskFactory = Callable[..., Task]
 TASKS: Registry[TaskFactory] = Registry("task")
 
 
+# Passed by the suite, not set per task in a study: the split seed and the data cache folder.
+_SUITE_ARGUMENTS = ("seed", "data_dir")
+
+
 def task_parameters(name: str) -> dict[str, Any]:
-    """The keyword parameters (with defaults) a registered task accepts besides ``seed``."""
+    """The keyword parameters (with defaults) a registered task accepts from a study config."""
     signature = inspect.signature(TASKS.get(name))
     return {
         p.name: p.default
         for p in signature.parameters.values()
-        if p.name != "seed" and p.kind is p.KEYWORD_ONLY
+        if p.name not in _SUITE_ARGUMENTS and p.kind is p.KEYWORD_ONLY
     }
 
 
-def build_task(name: str, seed: int = 0, **params: Any) -> Task:
+def build_task(name: str, seed: int = 0, data_dir: str | None = None, **params: Any) -> Task:
     allowed = task_parameters(name)
     unknown = sorted(set(params) - set(allowed))
     if unknown:
         raise ValueError(
             f"task {name!r} has no parameter {unknown[0]!r}; allowed: {', '.join(sorted(allowed))}"
         )
-    return TASKS.get(name)(seed=seed, **params)
+    factory = TASKS.get(name)
+    if "data_dir" in inspect.signature(factory).parameters:
+        params["data_dir"] = data_dir
+    return factory(seed=seed, **params)
+
+
+def stratified_split(
+    labels: torch.Tensor, seed: int, fractions: tuple[float, float] = (0.6, 0.2)
+) -> dict[str, torch.Tensor]:
+    """Disjoint, class-stratified train/val/test row indices (60/20/20 by default), deterministic in ``seed``."""
+    from sklearn.model_selection import train_test_split
+
+    index = np.arange(len(labels))
+    y = labels.numpy()
+    train, rest = train_test_split(index, train_size=fractions[0], stratify=y, random_state=seed)
+    val_share = fractions[1] / (1 - fractions[0])
+    val, test = train_test_split(rest, train_size=val_share, stratify=y[rest], random_state=seed)
+    return {
+        name: torch.as_tensor(np.sort(part))
+        for name, part in (("train", train), ("val", val), ("test", test))
+    }
+
+
+def split_tensors(
+    inputs: dict[str, torch.Tensor], labels: torch.Tensor, parts: dict[str, torch.Tensor]
+) -> dict[str, Split]:
+    return {
+        split: Split({name: x[idx].contiguous() for name, x in inputs.items()}, labels[idx].long())
+        for split, idx in parts.items()
+    }
 
 
 def standardize(splits: dict[str, Split], specs: dict[str, ModalitySpec]) -> None:
