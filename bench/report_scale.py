@@ -20,8 +20,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmark.combination import combination_tags  # noqa: E402
 from benchmark.grid import Combination  # noqa: E402
-from benchmark.runner import combination_tags  # noqa: E402
 from benchmark.tracking import STATUS, TAG, Tracker  # noqa: E402
 
 TRIALS, SEEDS = 6, 3

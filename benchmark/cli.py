@@ -97,7 +97,7 @@ def _load(arguments: list[str]) -> StudyConfig:
 
 
 def _command_run(args: argparse.Namespace) -> int:
-    from benchmark.runner import StudyRunner, prepare
+    from benchmark.runner import prepare, run_study
 
     config = _load(args.overrides)
     prepared = prepare(config)
@@ -105,15 +105,14 @@ def _command_run(args: argparse.Namespace) -> int:
     if args.dry_run:
         _print_plan(config, plan)
         return 0
-    runner = StudyRunner(prepared, progress=not args.no_progress)
     print(
         f"study {config.name}: {len(plan.combinations)} combinations, {len(plan.dropped)} dropped; "
-        f"device {prepared.device}",
+        f"device {prepared.device}, {config.workers} worker(s)",
         flush=True,
     )
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        summary = runner.run()
+        summary, runner = run_study(prepared, progress=not args.no_progress)
     except KeyboardInterrupt:
         print(
             "\ninterrupted: the current trial was closed; rerun the same command to resume", file=sys.stderr
@@ -127,8 +126,10 @@ def _command_run(args: argparse.Namespace) -> int:
     )
     print(format_breakdown(summary.breakdown))
     print(runner.describe_stores())
-    if config.auto_report and not args.no_report:
+    if not config.storage_is_shared and config.auto_report and not args.no_report:
         _write_report(config, None)
+    elif config.auto_report and not args.no_report:  # other workers may still be writing
+        print(f"when every worker is done: python -m benchmark report study={config.name} ...")
     print(f"browse: python -m benchmark ui study={config.name}")
     return 0  # failed combinations are recorded outcomes (with reasons), not errors of the run
 

@@ -137,7 +137,9 @@ class StudyConfig:
     latency: LatencyConfig = LatencyConfig()
     encoders: dict[str, str] = field(default_factory=dict)  # modality kind -> encoder name
     device: str = "auto"
-    threads: int = 0  # torch intra-op threads; 0: all cores
+    threads: int = 0  # torch intra-op threads per worker; 0: the cores split evenly between workers
+    workers: int = 1  # worker processes on this host
+    heartbeat_seconds: int = 30  # RDB storage: a trial silent for 3 heartbeats is taken as dead
     data_seed: int = 0  # seeds task generation and splits; fixed across combinations
     workdir: str = "runs"
     tracking_uri: str | None = None
@@ -145,6 +147,11 @@ class StudyConfig:
     data_dir: str | None = None  # data-set cache; null: $FUSIONBENCH_DATA or ~/.cache/fusionbench
     report_dir: str = "reports"  # reports go to <report_dir>/<name>/
     auto_report: bool = True  # regenerate the report when `run` finishes
+
+    @property
+    def storage_is_shared(self) -> bool:
+        """Trials are coordinated through a database: workers on several hosts may share the study."""
+        return self.storage is not None and "://" in self.storage
 
     @property
     def report_path(self) -> Path:
@@ -194,6 +201,8 @@ class StudyConfig:
             "encoders": dict(self.encoders),
             "device": self.device,
             "threads": self.threads,
+            "workers": self.workers,
+            "heartbeat_seconds": self.heartbeat_seconds,
             "data_seed": self.data_seed,
             "workdir": str(self.workdir_path),
             "tracking_uri": redact_uri(self.resolved_tracking_uri),
@@ -427,6 +436,8 @@ def parse_study(data: dict[str, Any]) -> StudyConfig:
         encoders=_parse_encoders(data.get("encoders")),
         device=device,
         threads=_int(data.get("threads", 0), "threads", 0),
+        workers=_int(data.get("workers", 1), "workers", 1),
+        heartbeat_seconds=_int(data.get("heartbeat_seconds", 30), "heartbeat_seconds", 1),
         data_seed=_int(data.get("data_seed", 0), "data_seed"),
         workdir=_str(data.get("workdir", "runs"), "workdir"),
         tracking_uri=None if tracking_uri is None else _str(tracking_uri, "tracking_uri"),

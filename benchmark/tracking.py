@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -18,7 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import mlflow
+# MLflow prints a "View run at <url>" line whenever a run on a tracking server ends.
+os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+
+import mlflow  # noqa: E402
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 
@@ -33,6 +37,19 @@ TAG = "benchmark."
 KIND, STATUS, COMBINATION_ID = TAG + "kind", TAG + "status", TAG + "combination_id"
 PARENT = "mlflow.parentRunId"
 _MAX_BATCH = 900  # MLflow accepts at most 1000 metrics per log_batch call
+
+
+def check_server(uri: str, timeout: float = 5.0) -> None:
+    """Fail within seconds on an unreachable tracking server (MLflow's client would retry for minutes)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout) as response:  # noqa: S310
+            response.read()
+    except (urllib.error.URLError, OSError) as err:
+        reason = getattr(err, "reason", err)
+        raise ConfigError(f"cannot reach the MLflow tracking server {redact_uri(uri)}: {reason}") from None
 
 
 @dataclass
@@ -62,22 +79,30 @@ class Tracker:
     ) -> None:
         self.timer = timer
         self.tracking_uri = tracking_uri
+        if tracking_uri.startswith(("http://", "https://")):
+            check_server(tracking_uri)
         self.client = MlflowClient(tracking_uri=tracking_uri)
         try:
-            experiment = self.client.get_experiment_by_name(experiment_name)
-            if experiment is None:
-                # Local stores get an absolute artifact location; MLflow's default is relative to the CWD.
-                location = artifact_root.resolve().as_uri() if artifact_root else None
-                self.experiment_id = self.client.create_experiment(
-                    experiment_name, artifact_location=location
-                )
-            else:
-                self.experiment_id = experiment.experiment_id
+            self.experiment_id = self._experiment(experiment_name, artifact_root)
         except Exception as err:  # noqa: BLE001 - connection, auth and schema errors all mean "unusable"
             message = " ".join(str(err).split())[:200]
             raise ConfigError(
                 f"cannot use MLflow tracking store {redact_uri(tracking_uri)}: {message}"
             ) from None
+
+    def _experiment(self, name: str, artifact_root: Path | None) -> str:
+        experiment = self.client.get_experiment_by_name(name)
+        if experiment is not None:
+            return experiment.experiment_id
+        # Local stores get an absolute artifact location; MLflow's default is relative to the CWD.
+        location = artifact_root.resolve().as_uri() if artifact_root else None
+        try:
+            return self.client.create_experiment(name, artifact_location=location)
+        except mlflow.exceptions.MlflowException:
+            experiment = self.client.get_experiment_by_name(name)  # another worker created it just now
+            if experiment is None:
+                raise
+            return experiment.experiment_id
 
     # ---- runs -------------------------------------------------------------------------------------
     @_timed
@@ -163,6 +188,18 @@ class Tracker:
             if not token:
                 return runs
 
+    @_timed
+    def run_state(self, run_id: str) -> tuple[dict[str, str], str]:
+        """(tags, status) of one run."""
+        run = self.client.get_run(run_id)
+        return dict(run.data.tags), run.info.status
+
+    @_timed
+    def kill_if_running(self, run_id: str) -> None:
+        """Mark a run KILLED if it is still RUNNING (its worker is known to be gone)."""
+        if self.client.get_run(run_id).info.status == "RUNNING":
+            self.client.set_terminated(run_id, status="KILLED")
+
     def find_combination_run(self, combination_id: str) -> Any | None:
         runs = self.search(f"tags.`{KIND}` = 'combination' and tags.`{COMBINATION_ID}` = '{combination_id}'")
         return min(runs, key=lambda r: r.info.start_time) if runs else None
@@ -173,9 +210,17 @@ class Tracker:
             query += f" and attributes.status = '{status}'"
         return self.search(query)
 
-    def sweep_stale_runs(self) -> int:
+    def close_dead_sessions(self, host: str, alive: Callable[[int], bool]) -> None:
+        """KILLED for RUNNING session runs of workers on ``host`` whose process is gone."""
+        query = f"attributes.status = 'RUNNING' and tags.`{KIND}` = 'session' and tags.`{TAG}host` = '{host}'"
+        for run in self.search(query):
+            pid = run.data.tags.get(TAG + "pid")
+            if pid and not alive(int(pid)):
+                self.end(run.info.run_id, "KILLED")
+
+    def sweep_stale_runs(self, exclude: str | None = None) -> int:
         """Mark RUNNING runs of this experiment KILLED (only safe when no other worker is alive)."""
-        stale = self.search("attributes.status = 'RUNNING'")
+        stale = [r for r in self.search("attributes.status = 'RUNNING'") if r.info.run_id != exclude]
         for run in stale:
             self.end(run.info.run_id, RunStatus.to_string(RunStatus.KILLED))
         return len(stale)

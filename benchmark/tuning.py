@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import socket
+import threading
+import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+import psutil
 from optuna.trial import FrozenTrial, TrialState
 
 from benchmark.config import ConfigError, ParamSpec, TuningConfig, redact_uri
@@ -25,6 +31,10 @@ from benchmark.timing import TimeBreakdown
 from benchmark.training import EpochCallback
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
+# Heartbeats are marked experimental; the warning would print on every start of a shared study.
+warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+# We drive trials with ask/tell and record heartbeats ourselves (see heartbeat()).
+warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
 log = logging.getLogger(__name__)
 
 FAIL_REASON = "fail_reason"
@@ -42,18 +52,16 @@ class TrialOutcome:
     fail_reason: str | None = None
 
 
-def open_storage(location: str) -> optuna.storages.BaseStorage:
-    """A database URL -> RDB storage with heartbeats (several hosts); a path -> journal file (one host)."""
+def open_storage(location: str, heartbeat_seconds: int = 30) -> optuna.storages.BaseStorage:
+    """A database URL -> RDB storage with heartbeats (several hosts); a path -> journal file (one host).
+    A trial whose heartbeat is older than 3 intervals is taken as dead, closed and redone."""
     if "://" in location:
         try:
-            return optuna.storages.RDBStorage(
-                location,
-                heartbeat_interval=30,
-                grace_period=90,
-                engine_kwargs={"pool_pre_ping": True, "connect_args": {"connect_timeout": 5}}
-                if location.startswith("postgresql")
-                else {},
-            )
+            return _rdb_storage(location, heartbeat_seconds)
+        except Exception:  # noqa: BLE001 - workers starting together race to create the schema: once more
+            time.sleep(1.0)
+        try:
+            return _rdb_storage(location, heartbeat_seconds)
         except Exception as err:  # noqa: BLE001 - any driver error means the same to the user
             message = " ".join(str(err).split())[:200]
             raise ConfigError(f"cannot reach Optuna storage {redact_uri(location)}: {message}") from None
@@ -62,6 +70,18 @@ def open_storage(location: str) -> optuna.storages.BaseStorage:
     path = Path(location)
     path.parent.mkdir(parents=True, exist_ok=True)
     return JournalStorage(JournalFileBackend(str(path)))
+
+
+def _rdb_storage(location: str, heartbeat_seconds: int) -> optuna.storages.RDBStorage:
+    engine_kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if location.startswith("postgresql"):
+        engine_kwargs["connect_args"] = {"connect_timeout": 5}
+    return optuna.storages.RDBStorage(
+        location,
+        heartbeat_interval=heartbeat_seconds,
+        grace_period=3 * heartbeat_seconds,
+        engine_kwargs=engine_kwargs,
+    )
 
 
 def _sampler(config: TuningConfig, seed: int) -> optuna.samplers.BaseSampler:
@@ -78,30 +98,25 @@ def _pruner(config: TuningConfig) -> optuna.pruners.BasePruner:
     return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=2)
 
 
+def make_pruner(config: TuningConfig) -> optuna.pruners.BasePruner:
+    return _pruner(config)
+
+
+def seed_sampler(study: optuna.Study, config: TuningConfig, worker_index: int = 0) -> None:
+    """The sampler seed depends on the worker and on how many trials exist, so workers do not
+    duplicate each other and a resumed run is reproducible."""
+    study.sampler = _sampler(config, config.seed + 7919 * worker_index + len(study.trials))
+
+
 def open_study(
     storage: optuna.storages.BaseStorage,
     combination: Combination,
     config: TuningConfig,
     worker_index: int = 0,
 ) -> optuna.Study:
-    """Create or load the combination's study. The sampler seed depends on the worker and on how many
-    trials exist, so workers do not duplicate each other and a resumed run is reproducible."""
-    study = optuna.create_study(
-        storage=storage,
-        study_name=combination.study_name,
-        direction="maximize",
-        pruner=_pruner(config),
-        load_if_exists=True,
-    )
-    study.sampler = _sampler(config, config.seed + 7919 * worker_index + len(study.trials))
-    for key, value in (
-        ("task", combination.task),
-        ("depth", combination.depth),
-        ("modalities", combination.modalities_tag),
-        ("fusion", combination.fusion),
-    ):
-        if study.user_attrs.get(key) != value:
-            study.set_user_attr(key, value)
+    """Create or load the combination's study, its sampler seeded for this worker."""
+    study, _ = create_or_load(storage, combination.study_name, _pruner(config))
+    seed_sampler(study, config, worker_index)
     return study
 
 
@@ -204,13 +219,186 @@ def _no_clock(category: str) -> Iterator[None]:
 
 
 def sweep_interrupted(storage: optuna.storages.BaseStorage) -> int:
-    """Close every RUNNING trial as ``interrupted`` (single-host resume: no other worker is alive).
-    Returns how many were closed."""
+    """Close every RUNNING trial as ``interrupted`` (one host, before any worker starts: nobody else is
+    alive), putting interrupted final seeds back in their queue. Returns how many were closed."""
     closed = 0
     for summary in storage.get_all_studies():
         study_id = storage.get_study_id_from_name(summary.study_name)
         for trial in storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,)):
             storage.set_trial_user_attr(trial._trial_id, FAIL_REASON, INTERRUPTED)
             storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+            if summary.study_name.endswith("/final") and SEED in trial.params:
+                finals = optuna.load_study(study_name=summary.study_name, storage=storage)
+                finals.enqueue_trial({SEED: trial.params[SEED]}, skip_if_exists=False)
             closed += 1
     return closed
+
+
+# ---- coordination between workers (several processes, or several hosts on a shared database) -------
+#
+# Everything here uses Optuna's storage as the only shared state, so it works the same on a journal
+# file (one host) and on PostgreSQL (several hosts):
+# - a study's creation is atomic (DuplicatedStudyError for everyone else), which elects exactly one
+#   worker to create the combination's MLflow parent run and to enqueue its final seeds;
+# - final seeds are WAITING trials of a second study, ``<study>/final``; ``ask()`` pops each one
+#   atomically, so every seed runs once;
+# - a trial whose worker died is closed as ``interrupted``: on RDB storage by Optuna's heartbeat,
+#   on one host when the worker's process id is gone. A final seed closed so is enqueued again.
+
+PARENT_RUN = "mlflow_parent_run_id"
+WORKER_HOST, WORKER_PID, SEED = "host", "pid", "seed"
+MLFLOW_RUN = "mlflow_run_id"
+
+
+def create_or_load(
+    storage: optuna.storages.BaseStorage, name: str, pruner: optuna.pruners.BasePruner | None = None
+) -> tuple[optuna.Study, bool]:
+    """(study, True) for the one caller that created it; (study, False) for everyone else."""
+    try:
+        return optuna.create_study(
+            storage=storage, study_name=name, direction="maximize", pruner=pruner
+        ), True
+    except optuna.exceptions.DuplicatedStudyError:
+        return optuna.load_study(study_name=name, storage=storage, pruner=pruner), False
+
+
+def wait_for_attr(study: optuna.Study, key: str, timeout: float = 60.0) -> Any | None:
+    """A study user attribute another worker is about to set (None if it never comes)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = study._storage.get_study_user_attrs(study._study_id).get(key)
+        if value is not None or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
+
+
+def mark_worker(trial: optuna.Trial) -> None:
+    trial.set_user_attr(WORKER_HOST, socket.gethostname())
+    trial.set_user_attr(WORKER_PID, os.getpid())
+
+
+def _process_alive(pid: int) -> bool:
+    """True for a running process; a zombie (dead, not yet reaped by its parent) counts as gone."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def close_dead_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """Close RUNNING trials whose worker is gone: Optuna's heartbeat check on RDB storage, and on this
+    host any trial whose worker process no longer exists. Returns the trials this call closed."""
+    closed: list[FrozenTrial] = []
+    storage = study._storage
+    if isinstance(storage, optuna.storages.RDBStorage) and storage.is_heartbeat_enabled():
+        before = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
+        optuna.storages.fail_stale_trials(study)
+        closed += [
+            t for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,)) if t.number in before
+        ]
+    host, me = socket.gethostname(), os.getpid()
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        pid = trial.user_attrs.get(WORKER_PID)
+        if trial.user_attrs.get(WORKER_HOST) != host or pid is None or pid == me or _process_alive(int(pid)):
+            continue
+        try:
+            storage.set_trial_user_attr(trial._trial_id, FAIL_REASON, INTERRUPTED)
+            storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+        except (RuntimeError, ValueError):  # another worker closed it first (UpdateFinishedTrialError)
+            continue
+        closed.append(trial)
+    return closed
+
+
+@contextmanager
+def heartbeat(study: optuna.Study, trial: optuna.Trial) -> Iterator[None]:
+    """Record the trial's heartbeat while the block runs (RDB storage with heartbeats; else nothing),
+    so a worker that dies is noticed by the others after the grace period."""
+    storage = study._storage
+    if not (isinstance(storage, optuna.storages.RDBStorage) and storage.is_heartbeat_enabled()):
+        yield
+        return
+    stop = threading.Event()
+    interval = storage.get_heartbeat_interval() or 30
+
+    def beat() -> None:
+        while not stop.is_set():
+            storage.record_heartbeat(trial._trial_id)
+            stop.wait(interval)
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{trial.number}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def tuning_finished(study: optuna.Study, budget: int) -> bool:
+    """The budget is used and no trial is still running anywhere: the best trial is final."""
+    trials = study.get_trials(deepcopy=False)
+    return budget_used(study) >= budget and not any(t.state == TrialState.RUNNING for t in trials)
+
+
+def open_finals(storage: optuna.storages.BaseStorage, study: optuna.Study, seeds: list[int]) -> optuna.Study:
+    """The study whose WAITING trials are the combination's final seeds; its creator enqueues them."""
+    finals, created = create_or_load(storage, f"{study.study_name}/final")
+    if created:
+        for seed in seeds:
+            finals.enqueue_trial({SEED: seed}, skip_if_exists=False)
+        finals.set_user_attr("enqueued", True)
+    else:
+        wait_for_attr(finals, "enqueued")
+    return finals
+
+
+def requeue_closed_finals(finals: optuna.Study, closed: list[FrozenTrial]) -> None:
+    """Put the seeds of final trials closed as interrupted back in the queue."""
+    for trial in closed:
+        if SEED in trial.params:
+            finals.enqueue_trial({SEED: trial.params[SEED]}, skip_if_exists=False)
+
+
+def next_final_seed(finals: optuna.Study) -> tuple[optuna.Trial, int] | None:
+    """Pop a waiting final seed (atomic across workers), or None when none is waiting."""
+    if not finals.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+        return None
+    trial = finals.ask({SEED: optuna.distributions.IntDistribution(0, 2**31 - 1)})
+    fixed = finals._storage.get_trial_system_attrs(trial._trial_id).get("fixed_params", {})
+    if SEED not in fixed:  # another worker popped the last one between our check and our ask
+        _fail(finals, trial, OVER_BUDGET)
+        return None
+    mark_worker(trial)
+    return trial, int(fixed[SEED])
+
+
+def finals_state(finals: optuna.Study, seeds: int) -> tuple[int, int, bool]:
+    """(completed, failed with a reason, anything still waiting or running)."""
+    trials = finals.get_trials(deepcopy=False)
+    complete = sum(t.state == TrialState.COMPLETE for t in trials)
+    failed = sum(
+        t.state == TrialState.FAIL and t.user_attrs.get(FAIL_REASON) not in (None, *_NOT_COUNTED)
+        for t in trials
+    )
+    busy = any(t.state in (TrialState.WAITING, TrialState.RUNNING) for t in trials)
+    return complete, failed, busy
+
+
+CLAIM_STALE_SECONDS = 120.0
+
+
+def claim(storage: optuna.storages.BaseStorage, name: str) -> bool:
+    """Exactly-once work (a combination's aggregation): True for the one worker that claims ``name``,
+    and for anyone once the claimant is known dead (same host) or silent for CLAIM_STALE_SECONDS."""
+    study, created = create_or_load(storage, name)
+    if created:
+        study.set_user_attr("claimed_by", [socket.gethostname(), os.getpid(), time.time()])
+        return True
+    owner = wait_for_attr(study, "claimed_by", timeout=10.0)
+    if owner is None:
+        return True
+    host, pid, since = owner
+    if host == socket.gethostname() and pid != os.getpid() and not _process_alive(int(pid)):
+        return True
+    return time.time() - float(since) > CLAIM_STALE_SECONDS

@@ -11,10 +11,22 @@ from optuna.storages.journal import JournalFileBackend, JournalStorage
 
 
 class Store:
-    def __init__(self, workdir: Path, experiment: str = "smoke") -> None:
-        self.client = MlflowClient(f"sqlite:///{workdir / 'mlflow.db'}")
+    """A study's MLflow experiment and Optuna storage: local files under ``workdir`` by default, or
+    the given tracking URI and storage URL."""
+
+    def __init__(
+        self,
+        workdir: Path | None,
+        experiment: str = "smoke",
+        tracking_uri: str | None = None,
+        storage: str | None = None,
+    ) -> None:
+        self.client = MlflowClient(tracking_uri or f"sqlite:///{workdir / 'mlflow.db'}")
         self.experiment = self.client.get_experiment_by_name(experiment)
-        self.optuna = JournalStorage(JournalFileBackend(str(workdir / "optuna.journal")))
+        if storage:
+            self.optuna = optuna.storages.RDBStorage(storage)
+        else:
+            self.optuna = JournalStorage(JournalFileBackend(str(workdir / "optuna.journal")))
 
     def runs(self, kind: str | None = None) -> list:
         query = f"tags.`benchmark.kind` = '{kind}'" if kind else ""
@@ -29,19 +41,27 @@ class Store:
     def children(self, parent_id: str, kind: str) -> list:
         return [r for r in self.runs(kind) if r.data.tags.get("mlflow.parentRunId") == parent_id]
 
-    def studies(self) -> dict[str, list]:
+    def all_studies(self) -> dict[str, list]:
         return {
             s.study_name: optuna.load_study(study_name=s.study_name, storage=self.optuna).trials
             for s in optuna.get_all_study_summaries(self.optuna)
         }
+
+    def studies(self) -> dict[str, list]:
+        """The tuning studies (one per combination)."""
+        return {k: v for k, v in self.all_studies().items() if "/" not in k.split("#", 1)[1]}
+
+    def final_studies(self) -> dict[str, list]:
+        """The final-seed queues (one per combination that reached its final seeds)."""
+        return {k: v for k, v in self.all_studies().items() if k.endswith("/final")}
 
 
 def build_store(workdir: Path, study: str, combinations: list[dict]) -> str:
     """A real MLflow store with known values. Each entry: task, depth, modalities (tuple), fusion,
     seeds (list of metric dicts, one per final seed), and optionally parent_status ("FINISHED"),
     state ("finished" | "failed" | None) and seed_status (list of run statuses)."""
+    from benchmark.combination import combination_tags
     from benchmark.grid import Combination
-    from benchmark.runner import combination_tags
     from benchmark.tracking import STATUS, TAG, Tracker
 
     uri = f"sqlite:///{workdir / 'mlflow.db'}"

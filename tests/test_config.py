@@ -23,7 +23,10 @@ def test_every_shipped_study_composes_and_validates(study):
 
 @pytest.mark.parametrize(
     "study",
-    [pytest.param(s, marks=pytest.mark.slow) if _needs_data_files(s) else s for s in available_studies(STUDIES)],
+    [
+        pytest.param(s, marks=pytest.mark.slow) if _needs_data_files(s) else s
+        for s in available_studies(STUDIES)
+    ],
 )
 def test_every_shipped_study_expands_to_a_grid(study):
     prepared = prepare(load_study(study))  # builds every task (fetching data sets once) and the grid

