@@ -175,7 +175,7 @@ class CombinationWork:
             run_id = tracker.create_run(f"trial-{trial.number}", tags, parent_id=state.parent_id)
             trial.set_user_attr(MLFLOW_RUN, run_id)
             with heartbeat(state.study, trial), tracker.run(run_id) as handle:
-                tracker.log(run_id, params=params)
+                # One log_batch per run, at its end: params, metrics, per-epoch curves and tags together.
                 try:
                     measurement = run_once(
                         self.task, combination, Hyperparameters.from_params(params), config,
@@ -185,7 +185,9 @@ class CombinationWork:
                 except torch.OutOfMemoryError:
                     self.runner.free_device_memory()
                     handle.status = "FAILED"
-                    tracker.log(run_id, tags={TAG + "trial_state": "FAIL", TAG + "fail_reason": "oom"})
+                    tracker.log(
+                        run_id, params=params, tags={TAG + "trial_state": "FAIL", TAG + "fail_reason": "oom"}
+                    )
                     return TrialOutcome(fail_reason="oom")
                 self.runner.account(measurement)
                 outcome = _outcome(measurement, config.tuning.metric)
@@ -195,7 +197,11 @@ class CombinationWork:
                     handle.status = "FAILED"
                     run_tags[TAG + "fail_reason"] = outcome.fail_reason
                 tracker.log(
-                    run_id, metrics=measurement.metrics(), series=_history(measurement, config), tags=run_tags
+                    run_id,
+                    params=params,
+                    metrics=measurement.metrics(),
+                    series=_history(measurement, config),
+                    tags=run_tags,
                 )
                 return outcome
 
@@ -246,7 +252,6 @@ class CombinationWork:
         told = False
         try:
             with heartbeat(finals, trial), tracker.run(run_id) as handle:
-                tracker.log(run_id, params={**vars(hparams), "seed": seed})
                 try:
                     measurement = run_once(
                         self.task,
@@ -260,16 +265,18 @@ class CombinationWork:
                 except torch.OutOfMemoryError:
                     self.runner.free_device_memory()
                     handle.status = "FAILED"
-                    tracker.log(run_id, tags={TAG + "fail_reason": "oom"})
+                    tracker.log(
+                        run_id, params={**vars(hparams), "seed": seed}, tags={TAG + "fail_reason": "oom"}
+                    )
                     trial.set_user_attr(FAIL_REASON, "oom")
                     finals.tell(trial, state=optuna.trial.TrialState.FAIL)
                     told = True
                     return
                 self.runner.account(measurement)
                 run_tags = {TAG + "stop_reason": measurement.fit.stop_reason}
-                run_params = {}
+                run_params: dict[str, Any] = {**vars(hparams), "seed": seed}
                 if measurement.latency_single is not None and measurement.latency_batch is not None:
-                    run_params = {
+                    run_params |= {
                         "latency.batch_size": measurement.latency_batch.batch_size,
                         "latency.threads": measurement.latency_single.threads,
                         "latency.repeats": measurement.latency_single.repeats,

@@ -112,6 +112,8 @@ class TrainConfig:
     patience: int = 5
     batch_size: int = 128
     eval_batch_size: int = 512
+    precision: str = "fp32"  # fp32 | bf16 (autocast in training; meant for GPUs)
+    compile: bool = False  # torch.compile the model (pays a compile per training; meant for GPUs)
 
 
 @dataclass(frozen=True)
@@ -609,6 +611,8 @@ def _parse_train(value: Any) -> TrainConfig:
         eval_batch_size=_int(
             data.get("eval_batch_size", defaults.eval_batch_size), "train.eval_batch_size", 1
         ),
+        precision=_choice(data.get("precision", defaults.precision), "train.precision", ("fp32", "bf16")),
+        compile=_bool(data.get("compile", defaults.compile), "train.compile"),
     )
 
 

@@ -115,6 +115,8 @@ def run_once(
         dropout=hparams.dropout,
         encoder_for_kind=config.encoders,
     ).to(device)
+    if config.train.compile:
+        model = torch.compile(model)
     settings = TrainSettings(
         lr=hparams.lr,
         weight_decay=hparams.weight_decay,
@@ -122,6 +124,7 @@ def run_once(
         max_epochs=config.train.max_epochs,
         patience=config.train.patience,
         metric=config.tuning.metric,
+        precision=config.train.precision,
     )
     if final:
         reset_gpu_peak(device)

@@ -21,6 +21,9 @@ class Combination:
     depth: int
     modalities: tuple[str, ...]
     fusion: str
+    # What else makes results differ: the study and the task's parameters. Part of the id, so two
+    # studies sharing one store (or one task with other parameters) never resume each other's work.
+    context: str = ""
 
     @property
     def modalities_tag(self) -> str:
@@ -30,7 +33,7 @@ class Combination:
     def id(self) -> str:
         """Stable across runs, processes and machines: a hash of the combination's fields."""
         payload = json.dumps(
-            [self.task, self.depth, list(self.modalities), self.fusion], separators=(",", ":")
+            [self.task, self.depth, list(self.modalities), self.fusion, self.context], separators=(",", ":")
         )
         return hashlib.sha1(payload.encode()).hexdigest()[:12]
 
@@ -85,6 +88,7 @@ def expand_grid(
     grid: GridConfig,
     task_modalities: Mapping[str, list[str]],
     overrides: Mapping[str, tuple[ModalitySelection | None, tuple[int, ...] | None]] | None = None,
+    contexts: Mapping[str, str] | None = None,
 ) -> GridPlan:
     """Task order, then depth, then subsets (by size), then fusion, as the config lists them.
 
@@ -96,18 +100,19 @@ def expand_grid(
     dropped: list[Dropped] = []
     for task, available in task_modalities.items():
         selection, depths = (overrides or {}).get(task, (None, None))
+        context = (contexts or {}).get(task, "")
         subsets, missing = modality_subsets(available, selection or grid.modalities)
         for depth in depths or grid.depth:
             for subset, reason in missing:
                 dropped.append(Dropped(task, depth, subset, "*", reason))
             for subset in subsets:
                 if len(subset) == 1:
-                    kept[Combination(task, depth, subset, UNIMODAL)] = None
+                    kept[Combination(task, depth, subset, UNIMODAL, context)] = None
                     continue
                 for fusion in grid.fusion:
                     reason = FUSIONS.get(fusion).unsupported_reason(len(subset))
                     if reason:
                         dropped.append(Dropped(task, depth, subset, fusion, f"{fusion} {reason}"))
                     else:
-                        kept[Combination(task, depth, subset, fusion)] = None
+                        kept[Combination(task, depth, subset, fusion, context)] = None
     return GridPlan(combinations=tuple(kept), dropped=tuple(dropped))

@@ -8,6 +8,7 @@ a finished combination is skipped; an unfinished one continues with the trials a
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import platform
@@ -88,6 +89,7 @@ def prepare(config: StudyConfig) -> PreparedStudy:
         config.grid,
         {label: list(task.modalities) for label, task in tasks.items()},
         {spec.label: (spec.subsets, spec.depth) for spec in config.tasks},
+        {spec.label: json.dumps([config.name, spec.name, spec.params], default=str) for spec in config.tasks},
     )
     if not plan.combinations:
         reasons = "; ".join(sorted({d.reason for d in plan.dropped})) or "no modality subset selected"

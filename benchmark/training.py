@@ -7,7 +7,9 @@ and prune.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import functools
 import math
 import random
 import time
@@ -39,6 +41,7 @@ class TrainSettings:
     max_epochs: int
     patience: int
     metric: str  # which validation score selects the epoch: accuracy | recall_macro | f1_macro
+    precision: str = "fp32"  # "bf16": forward and loss under autocast (weights and optimizer stay fp32)
 
 
 @dataclass
@@ -74,6 +77,10 @@ def fit(
     best_state: dict[str, torch.Tensor] | None = None
     result = FitResult(best_epoch=0, epochs_run=0, best_val_score=-math.inf, stop_reason="max_epochs")
     epochs_without_gain = 0
+    if settings.precision == "bf16":
+        autocast = functools.partial(torch.autocast, device.type, dtype=torch.bfloat16)
+    else:  # no context manager at all on the default path: it runs once per step
+        autocast = contextlib.nullcontext
 
     for epoch in range(1, settings.max_epochs + 1):
         start = time.perf_counter()
@@ -85,9 +92,10 @@ def fit(
             if idx.numel() < 2 and n >= 2:  # a 1-sample batch breaks BatchNorm; skip the remainder
                 continue
             batch = {name: x[idx] for name, x in train.inputs.items()}
-            out = model(batch)
             y = train.labels[idx]
-            loss = sum(F.cross_entropy(logits, y) for logits in out.loss_logits)
+            with autocast():
+                out = model(batch)
+                loss = sum(F.cross_entropy(logits.float(), y) for logits in out.loss_logits)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -92,14 +92,10 @@ def _sampler(config: TuningConfig, seed: int) -> optuna.samplers.BaseSampler:
     return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup)
 
 
-def _pruner(config: TuningConfig) -> optuna.pruners.BasePruner:
+def make_pruner(config: TuningConfig) -> optuna.pruners.BasePruner:
     if config.pruner == "none":
         return optuna.pruners.NopPruner()
     return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=2)
-
-
-def make_pruner(config: TuningConfig) -> optuna.pruners.BasePruner:
-    return _pruner(config)
 
 
 def seed_sampler(study: optuna.Study, config: TuningConfig, worker_index: int = 0) -> None:
@@ -115,7 +111,7 @@ def open_study(
     worker_index: int = 0,
 ) -> optuna.Study:
     """Create or load the combination's study, its sampler seeded for this worker."""
-    study, _ = create_or_load(storage, combination.study_name, _pruner(config))
+    study, _ = create_or_load(storage, combination.study_name, make_pruner(config))
     seed_sampler(study, config, worker_index)
     return study
 

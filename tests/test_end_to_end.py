@@ -191,3 +191,12 @@ def test_non_finite_loss_fails_the_trial_with_a_reason_and_the_study_goes_on(tmp
         t.state == TrialState.FAIL and t.user_attrs["fail_reason"] == "non_finite_loss" for t in trials
     )
     assert {r.data.tags["benchmark.fail_reason"] for r in store.runs("trial")} == {"non_finite_loss"}
+
+
+def test_two_studies_sharing_a_store_do_not_resume_each_other(smoke_store, capsys):
+    # Same tasks and grid as the smoke study, another name: its own experiment and its own trials.
+    assert main(["run", *tiny_overrides(smoke_store, "name=other", "grid.fusion=[concat]"), "--no-progress"]) == 0
+    assert "finished 6, skipped (already done) 0" in capsys.readouterr().out
+    other = Store(smoke_store, experiment="other")
+    assert len(other.runs("combination")) == 6
+    assert len(Store(smoke_store).runs("combination")) == COMBINATIONS

@@ -26,3 +26,21 @@ def test_latency_and_memory_on_cpu():
     assert not model.training
     assert gpu_peak_mb(torch.device("cpu")) is None  # not measured, never 0
     assert cpu_peak_rss_mb() > 10
+
+
+def test_bf16_autocast_training_runs_and_learns():
+    from benchmark.tasks import build_task
+    from benchmark.training import TrainSettings, fit, seed_everything
+
+    task = build_task("synth-redundancy", n_samples=400, n_modalities=2, noise=0.5)
+    seed_everything(0)
+    model = build_model(
+        task.modalities, fusion="concat", num_classes=task.num_classes, depth=1, width=32, dropout=0.0
+    )
+    settings = TrainSettings(lr=3e-3, weight_decay=0.0, batch_size=64, max_epochs=8, patience=8, metric="accuracy",
+                             precision="bf16")  # fmt: skip
+    result = fit(
+        model, task.splits["train"], task.splits["val"], settings, num_classes=task.num_classes, seed=0
+    )
+    assert not result.failed and result.best_val_score > 0.5
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # autocast, not a bf16 model
