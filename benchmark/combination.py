@@ -83,7 +83,6 @@ class CombinationWork:
         self.task = runner.tasks[combination.task]
         self.state: _Open | None = None
         self.first_visit = True
-        self.did_work = False
 
     # ---- opening: the study, and the MLflow parent run exactly once ------------------------------
     def _open(self) -> _Open:
@@ -232,7 +231,7 @@ class CombinationWork:
                 break
             self._final_seed(state, hparams, *item)
             worked = True
-        complete, failed, busy = finals_state(state.finals, len(seeds))
+        _, _, busy = finals_state(state.finals, len(seeds))
         if busy:  # seeds still running in other workers
             return WORKED if worked else WAITING
         with self.timer.section("tuning"):

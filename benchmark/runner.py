@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-import psutil
 import torch
 import yaml
 from tqdm import tqdm
@@ -36,7 +35,7 @@ from benchmark.grid import Combination, GridPlan, expand_grid
 from benchmark.tasks import Task, build_task
 from benchmark.timing import TimeBreakdown
 from benchmark.tracking import KIND, TAG, Tracker
-from benchmark.tuning import make_pruner, open_storage, sweep_interrupted
+from benchmark.tuning import make_pruner, open_storage, process_alive, sweep_interrupted
 
 POLL_SECONDS = 0.5  # how often a worker with nothing to do looks again
 
@@ -239,7 +238,7 @@ class StudyRunner:
         self.open_stores()
         # One run per worker invocation (kind "session") carries the time breakdown.
         if not self.sweep:  # shared store: close the sessions of dead workers on this host
-            self.tracker.close_dead_sessions(socket.gethostname(), _pid_alive)
+            self.tracker.close_dead_sessions(socket.gethostname(), process_alive)
         session_id = self.tracker.create_run(
             f"session-{socket.gethostname()}-{os.getpid()}",
             {
@@ -298,13 +297,6 @@ class StudyRunner:
             f"MLflow: {redact_uri(self.config.resolved_tracking_uri)} (experiment {self.config.name!r})\n"
             f"Optuna: {redact_uri(self.config.resolved_storage)}"
         )
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
 
 
 def _task_to(task: Task, device: torch.device) -> Task:

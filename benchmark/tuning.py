@@ -273,7 +273,7 @@ def mark_worker(trial: optuna.Trial) -> None:
     trial.set_user_attr(WORKER_PID, os.getpid())
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     """True for a running process; a zombie (dead, not yet reaped by its parent) counts as gone."""
     try:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
@@ -295,7 +295,7 @@ def close_dead_trials(study: optuna.Study) -> list[FrozenTrial]:
     host, me = socket.gethostname(), os.getpid()
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         pid = trial.user_attrs.get(WORKER_PID)
-        if trial.user_attrs.get(WORKER_HOST) != host or pid is None or pid == me or _process_alive(int(pid)):
+        if trial.user_attrs.get(WORKER_HOST) != host or pid is None or pid == me or process_alive(int(pid)):
             continue
         try:
             storage.set_trial_user_attr(trial._trial_id, FAIL_REASON, INTERRUPTED)
@@ -395,6 +395,6 @@ def claim(storage: optuna.storages.BaseStorage, name: str) -> bool:
     if owner is None:
         return True
     host, pid, since = owner
-    if host == socket.gethostname() and pid != os.getpid() and not _process_alive(int(pid)):
+    if host == socket.gethostname() and pid != os.getpid() and not process_alive(int(pid)):
         return True
     return time.time() - float(since) > CLAIM_STALE_SECONDS

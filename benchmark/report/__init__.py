@@ -26,7 +26,6 @@ from benchmark.report.render import (
     write_csv,
 )
 
-FILES = ("README.md", "report.html")
 MISSING_RANK = "–"
 
 
