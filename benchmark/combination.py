@@ -16,7 +16,7 @@ import torch
 
 from benchmark.experiment import Hyperparameters, Measurement, run_once
 from benchmark.grid import Combination
-from benchmark.tracking import COMBINATION_ID, KIND, STATUS, TAG
+from benchmark.tracking import COMBINATION_ID, KIND, OPTUNA_TRIAL, STATUS, TAG
 from benchmark.tuning import (
     FAIL_REASON,
     INTERRUPTED,
@@ -35,6 +35,7 @@ from benchmark.tuning import (
     next_final_seed,
     open_finals,
     optimize,
+    optuna_trial_key,
     pruning_callback,
     requeue_closed_finals,
     seed_sampler,
@@ -154,9 +155,11 @@ class CombinationWork:
     def _close_dead(self, study: optuna.Study) -> list[Any]:
         with self.timer.section("tuning"):
             closed = close_dead_trials(study)
+        # Found by tag, not by the id on the trial: the worker may have died before recording the id,
+        # or after ending the run FINISHED but before telling Optuna (the trial then does not count,
+        # so neither may its run).
         for trial in closed:
-            if trial.user_attrs.get(MLFLOW_RUN):
-                self.tracker.kill_if_running(trial.user_attrs[MLFLOW_RUN])
+            self.tracker.kill_runs_tagged(OPTUNA_TRIAL, optuna_trial_key(study.study_name, trial.number))
         return closed
 
     # ---- tuning -----------------------------------------------------------------------------------
@@ -170,6 +173,7 @@ class CombinationWork:
                 **combination_tags(combination, "trial"),
                 **self.runner.env_tags,
                 TAG + "trial": str(trial.number),
+                OPTUNA_TRIAL: optuna_trial_key(state.study.study_name, trial.number),
             }
             run_id = tracker.create_run(f"trial-{trial.number}", tags, parent_id=state.parent_id)
             trial.set_user_attr(MLFLOW_RUN, run_id)
@@ -243,11 +247,16 @@ class CombinationWork:
 
     def _final_seed(self, state: _Open, hparams: Hyperparameters, trial: optuna.Trial, seed: int) -> None:
         config, tracker, combination = self.config, self.tracker, self.combination
-        tags = {**combination_tags(combination, "final"), **self.runner.env_tags, TAG + "seed": str(seed)}
-        run_id = tracker.create_run(f"seed-{seed}", tags, parent_id=state.parent_id)
-        trial.set_user_attr(MLFLOW_RUN, run_id)
         finals = state.finals
         assert finals is not None
+        tags = {
+            **combination_tags(combination, "final"),
+            **self.runner.env_tags,
+            TAG + "seed": str(seed),
+            OPTUNA_TRIAL: optuna_trial_key(finals.study_name, trial.number),
+        }
+        run_id = tracker.create_run(f"seed-{seed}", tags, parent_id=state.parent_id)
+        trial.set_user_attr(MLFLOW_RUN, run_id)
         told = False
         try:
             with heartbeat(finals, trial), tracker.run(run_id) as handle:

@@ -34,7 +34,7 @@ from benchmark.experiment import Measurement
 from benchmark.grid import Combination, GridPlan, expand_grid
 from benchmark.tasks import Task, build_task
 from benchmark.timing import TimeBreakdown
-from benchmark.tracking import KIND, TAG, Tracker
+from benchmark.tracking import KIND, OPTUNA_TRIAL, TAG, Tracker
 from benchmark.tuning import make_pruner, open_storage, process_alive, sweep_interrupted
 
 POLL_SECONDS = 0.5  # how often a worker with nothing to do looks again
@@ -184,7 +184,9 @@ class StudyRunner:
         """One host and no worker alive: whatever is RUNNING was left by a killed process."""
         self.tracker.sweep_stale_runs()
         with self.timer.section("tuning"):
-            sweep_interrupted(self.storage)
+            closed = sweep_interrupted(self.storage)
+        for key in closed:  # a run ended FINISHED whose trial was never told does not count either
+            self.tracker.kill_runs_tagged(OPTUNA_TRIAL, key)
 
     # ---- what combinations report back ------------------------------------------------------------
     def write(self, line: str) -> None:

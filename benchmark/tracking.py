@@ -35,6 +35,7 @@ for noisy in ("mlflow", "alembic"):
 
 TAG = "benchmark."
 KIND, STATUS, COMBINATION_ID = TAG + "kind", TAG + "status", TAG + "combination_id"
+OPTUNA_TRIAL = TAG + "optuna_trial"  # "<optuna study>/<trial number>" of a trial or final-seed run
 PARENT = "mlflow.parentRunId"
 _MAX_BATCH = 900  # MLflow accepts at most 1000 metrics per log_batch call
 
@@ -195,10 +196,12 @@ class Tracker:
         return dict(run.data.tags), run.info.status
 
     @_timed
-    def kill_if_running(self, run_id: str) -> None:
-        """Mark a run KILLED if it is still RUNNING (its worker is known to be gone)."""
-        if self.client.get_run(run_id).info.status == "RUNNING":
-            self.client.set_terminated(run_id, status="KILLED")
+    def kill_runs_tagged(self, key: str, value: str) -> None:
+        """Mark KILLED every RUNNING or FINISHED run whose tag ``key`` is ``value``: its worker is known
+        to have died before its result was counted."""
+        for run in self.search(f"tags.`{key}` = '{value}'"):
+            if run.info.status in ("RUNNING", "FINISHED"):
+                self.client.set_terminated(run.info.run_id, status="KILLED")
 
     def find_combination_run(self, combination_id: str) -> Any | None:
         runs = self.search(f"tags.`{KIND}` = 'combination' and tags.`{COMBINATION_ID}` = '{combination_id}'")

@@ -214,10 +214,11 @@ def _no_clock(category: str) -> Iterator[None]:
     yield
 
 
-def sweep_interrupted(storage: optuna.storages.BaseStorage) -> int:
+def sweep_interrupted(storage: optuna.storages.BaseStorage) -> list[str]:
     """Close every RUNNING trial as ``interrupted`` (one host, before any worker starts: nobody else is
-    alive), putting interrupted final seeds back in their queue. Returns how many were closed."""
-    closed = 0
+    alive), putting interrupted final seeds back in their queue. Returns the closed trials' keys
+    (see ``optuna_trial_key``)."""
+    closed: list[str] = []
     for summary in storage.get_all_studies():
         study_id = storage.get_study_id_from_name(summary.study_name)
         for trial in storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,)):
@@ -226,7 +227,7 @@ def sweep_interrupted(storage: optuna.storages.BaseStorage) -> int:
             if summary.study_name.endswith("/final") and SEED in trial.params:
                 finals = optuna.load_study(study_name=summary.study_name, storage=storage)
                 finals.enqueue_trial({SEED: trial.params[SEED]}, skip_if_exists=False)
-            closed += 1
+            closed.append(optuna_trial_key(summary.study_name, trial.number))
     return closed
 
 
@@ -271,6 +272,12 @@ def wait_for_attr(study: optuna.Study, key: str, timeout: float = 60.0) -> Any |
 def mark_worker(trial: optuna.Trial) -> None:
     trial.set_user_attr(WORKER_HOST, socket.gethostname())
     trial.set_user_attr(WORKER_PID, os.getpid())
+
+
+def optuna_trial_key(study_name: str, number: int) -> str:
+    """Names one trial across the whole storage; MLflow runs carry it so a dead trial's run can be found
+    even when the worker died before recording the run's id on the trial."""
+    return f"{study_name}/{number}"
 
 
 def process_alive(pid: int) -> bool:

@@ -12,6 +12,7 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
+import optuna
 import psutil
 import psycopg
 import pytest
@@ -219,3 +220,40 @@ def test_credentials_never_reach_output_or_mlflow(tmp_path, database):
     for parent in store.runs("combination"):
         text = Path(store.client.download_artifacts(parent.info.run_id, "config.yaml")).read_text()
         assert secret not in text and "postgres:***@" in text
+
+
+def test_runs_of_a_worker_that_died_around_its_mlflow_writes_are_closed(tmp_path, database):
+    """The narrowest windows of a kill: a worker created a trial's MLflow run and died before storing
+    the run's id on the Optuna trial; another ended its run FINISHED and died before telling Optuna.
+    Neither trial counts, so the next worker marks both runs KILLED (found by their trial tag)."""
+    from benchmark.config import load_study
+    from benchmark.runner import prepare
+    from benchmark.tracking import OPTUNA_TRIAL, Tracker
+    from benchmark.tuning import PARENT_RUN, WORKER_HOST, WORKER_PID, create_or_load, optuna_trial_key
+
+    overrides = tiny_overrides(tmp_path, *GRID, f"storage={database}", "heartbeat_seconds=1")
+    config = load_study(overrides[0].split("=", 1)[1], overrides[1:])
+    combination = prepare(config).plan.combinations[0]
+    study, created = create_or_load(optuna.storages.RDBStorage(database), combination.study_name)
+    assert created
+    tracker = Tracker(config.resolved_tracking_uri, config.name, artifact_root=tmp_path / "artifacts")
+    parent = tracker.create_run(combination.name, {"benchmark.kind": "combination",
+                                                   "benchmark.combination_id": combination.id})  # fmt: skip
+    study.set_user_attr(PARENT_RUN, parent)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    orphans = []
+    for _ in range(2):
+        trial = study.ask()
+        trial.set_user_attr(WORKER_HOST, socket.gethostname())
+        trial.set_user_attr(WORKER_PID, dead.pid)
+        tags = {"benchmark.kind": "trial", OPTUNA_TRIAL: optuna_trial_key(study.study_name, trial.number)}
+        orphans.append(tracker.create_run(f"trial-{trial.number}", tags, parent_id=parent))
+    tracker.end(orphans[1], "FINISHED")
+
+    assert main(["run", *overrides, "--no-progress"]) == 0
+    store = Store(tmp_path, storage=database)
+    assert [store.client.get_run(run).info.status for run in orphans] == ["KILLED", "KILLED"]
+    assert_exact(store)
+    first_two = [t for t in store.all_studies()[combination.study_name] if t.number < 2]
+    assert all(t.state == TrialState.FAIL and t.user_attrs["fail_reason"] == "interrupted" for t in first_two)

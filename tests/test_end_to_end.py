@@ -195,7 +195,10 @@ def test_non_finite_loss_fails_the_trial_with_a_reason_and_the_study_goes_on(tmp
 
 def test_two_studies_sharing_a_store_do_not_resume_each_other(smoke_store, capsys):
     # Same tasks and grid as the smoke study, another name: its own experiment and its own trials.
-    assert main(["run", *tiny_overrides(smoke_store, "name=other", "grid.fusion=[concat]"), "--no-progress"]) == 0
+    assert (
+        main(["run", *tiny_overrides(smoke_store, "name=other", "grid.fusion=[concat]"), "--no-progress"])
+        == 0
+    )
     assert "finished 6, skipped (already done) 0" in capsys.readouterr().out
     other = Store(smoke_store, experiment="other")
     assert len(other.runs("combination")) == 6

@@ -60,7 +60,7 @@ def test_sweep_closes_trials_a_killed_worker_left_running(storage):
     study = open_study(storage, COMBO, TuningConfig(trials=2))
     study.ask()  # a worker asked for a trial, then died
     assert budget_used(study) == 1
-    assert sweep_interrupted(storage) == 1
+    assert len(sweep_interrupted(storage)) == 1
     reloaded = optuna.load_study(study_name=COMBO.study_name, storage=storage)
     assert reloaded.trials[0].state == TrialState.FAIL
     assert budget_used(reloaded) == 0
