@@ -103,12 +103,10 @@ class CombinationWork:
             parent_id = existing.info.run_id
         else:
             tags = {**combination_tags(self.combination, "combination"), **self.runner.env_tags}
-            parent_id = self.tracker.create_run(
-                self.combination.name, {**tags, TAG + "study": self.config.name}
-            )
+            tags |= {TAG + "study": self.config.name, TAG + "optuna_study": study.study_name}
+            parent_id = self.tracker.create_run(self.combination.name, tags)
             self.tracker.log(parent_id, params=self.runner.combination_params(self.combination))
             self.tracker.log_text(parent_id, self.runner.config_yaml, "config.yaml")
-            self.tracker.set_tag(parent_id, TAG + "optuna_study", study.study_name)
         study.set_user_attr(PARENT_RUN, parent_id)
         return parent_id
 
@@ -269,6 +267,7 @@ class CombinationWork:
                         device=self.runner.device,
                         seed=seed,
                         final=True,
+                        latency=seed - config.final.seed_offset < config.latency.seeds,
                     )
                 except torch.OutOfMemoryError:
                     self.runner.free_device_memory()

@@ -126,6 +126,9 @@ class FinalConfig:
 class LatencyConfig:
     warmup: int = 10
     repeats: int = 50
+    # Latency depends on the architecture and hyperparameters, not on the trained weights, so by
+    # default it is measured on the first final seed only; more seeds only repeat the measurement.
+    seeds: int = 1
 
 
 @dataclass(frozen=True)
@@ -434,7 +437,9 @@ def parse_study(data: dict[str, Any]) -> StudyConfig:
         tuning=_parse_tuning(data.get("tuning")),
         train=_parse_train(data.get("train")),
         final=_parse_simple(FinalConfig, data.get("final"), "final", {"seeds": 1, "seed_offset": 0}),
-        latency=_parse_simple(LatencyConfig, data.get("latency"), "latency", {"warmup": 0, "repeats": 1}),
+        latency=_parse_simple(
+            LatencyConfig, data.get("latency"), "latency", {"warmup": 0, "repeats": 1, "seeds": 1}
+        ),
         encoders=_parse_encoders(data.get("encoders")),
         device=device,
         threads=_int(data.get("threads", 0), "threads", 0),

@@ -101,9 +101,10 @@ def run_once(
     seed: int,
     on_epoch_end: EpochCallback | None = None,
     final: bool = False,
+    latency: bool = True,
 ) -> Measurement:
-    """Train one model; ``final`` adds test scores, latency and memory. ``task`` splits must already
-    live on ``device``."""
+    """Train one model; ``final`` adds test scores and memory, and latency unless ``latency`` is False.
+    ``task`` splits must already live on ``device``."""
     train, val, test = (restrict(task.splits[s], combination.modalities) for s in ("train", "val", "test"))
     seed_everything(seed)
     model = build_model(
@@ -142,6 +143,9 @@ def run_once(
         measurement.test = evaluate(model, test, eval_batch, task.num_classes)
     measurement.final_eval_seconds = time.perf_counter() - start
     if final and not result.failed:
+        measurement.gpu_peak = gpu_peak_mb(device)
+        measurement.cpu_peak_mb = cpu_peak_rss_mb()
+    if final and not result.failed and latency:
         start = time.perf_counter()
         lat = config.latency
         measurement.latency_single = measure_latency(
@@ -151,7 +155,5 @@ def run_once(
         measurement.latency_batch = measure_latency(
             model, test, eval_batch, device, warmup=max(1, lat.warmup // 5), repeats=max(5, lat.repeats // 5)
         )
-        measurement.gpu_peak = gpu_peak_mb(device)
-        measurement.cpu_peak_mb = cpu_peak_rss_mb()
         measurement.latency_seconds = time.perf_counter() - start
     return measurement

@@ -64,6 +64,9 @@ def _synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+CUDA_WARMUP_SECONDS = 0.2
+
+
 @torch.inference_mode()
 def measure_latency(
     model: torch.nn.Module,
@@ -79,8 +82,14 @@ def measure_latency(
     model.eval()
     batch_size = min(batch_size, len(split))
     batch = {name: x[:batch_size] for name, x in split.inputs.items()}
-    for _ in range(warmup):
+    # On a GPU, also warm up for a minimum time: an idle GPU runs at low clocks and tiny models do
+    # not keep it busy long enough to ramp up within a few passes.
+    min_warmup_end = time.perf_counter() + (CUDA_WARMUP_SECONDS if device.type == "cuda" else 0.0)
+    done = 0
+    while done < warmup or time.perf_counter() < min_warmup_end:
         model(batch)
+        _synchronize(device)
+        done += 1
     timings = []
     for _ in range(repeats):
         _synchronize(device)

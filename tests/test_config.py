@@ -64,6 +64,7 @@ def test_omitted_keys_take_defaults_and_can_be_overridden():
     [
         (["tuning.trials=abc"], "tuning.trials must be an integer, got 'abc'"),
         (["tuning.trials=0"], "tuning.trials must be >= 1"),
+        (["latency.seeds=0"], "latency.seeds must be >= 1"),
         (["+bogus=1"], "unknown key 'bogus'; allowed keys: name, tasks, grid"),
         (["train.epochs=3"], "unknown key train.'epochs'; allowed keys: max_epochs"),
         (
