@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import optuna
 import torch
 
+from benchmark.config import combination_space
 from benchmark.experiment import Hyperparameters, Measurement, run_once
 from benchmark.grid import Combination
 from benchmark.tracking import COMBINATION_ID, KIND, OPTUNA_TRIAL, STATUS, TAG
@@ -47,7 +48,7 @@ from benchmark.tuning import (
 if TYPE_CHECKING:
     from benchmark.runner import StudyRunner
 
-AGGREGATED_PREFIXES = ("val/", "test/", "latency/", "memory/", "model/", "time/", "train/")
+AGGREGATED_PREFIXES = ("val/", "test/", "robust/", "latency/", "memory/", "model/", "time/", "train/")
 DONE, WORKED, WAITING = "done", "worked", "waiting"
 
 
@@ -84,6 +85,7 @@ class CombinationWork:
         self.task = runner.tasks[combination.task]
         self.state: _Open | None = None
         self.first_visit = True
+        self.space = combination_space(self.config.tuning.space, combination.fusion)
 
     # ---- opening: the study, and the MLflow parent run exactly once ------------------------------
     def _open(self) -> _Open:
@@ -139,7 +141,7 @@ class CombinationWork:
         if not tuning_finished(state.study, self.config.tuning.trials):
             return WORKED if tuned else WAITING  # the last trials are running in other workers
         with self.timer.section("tuning"):
-            params = best_params(state.study, self.config.tuning.space)
+            params = best_params(state.study, self.space)
         if params is None:
             self.tracker.log(
                 state.parent_id, tags={STATUS: "failed", TAG + "fail_reason": "no trial completed"}
@@ -166,7 +168,7 @@ class CombinationWork:
 
         def objective(trial: optuna.Trial) -> TrialOutcome:
             mark_worker(trial)
-            params = suggest(trial, config.tuning.space)
+            params = suggest(trial, self.space)
             tags = {
                 **combination_tags(combination, "trial"),
                 **self.runner.env_tags,
@@ -273,7 +275,9 @@ class CombinationWork:
                     self.runner.free_device_memory()
                     handle.status = "FAILED"
                     tracker.log(
-                        run_id, params={**vars(hparams), "seed": seed}, tags={TAG + "fail_reason": "oom"}
+                        run_id,
+                        params={**hparams.as_params(), "seed": seed},
+                        tags={TAG + "fail_reason": "oom"},
                     )
                     trial.set_user_attr(FAIL_REASON, "oom")
                     finals.tell(trial, state=optuna.trial.TrialState.FAIL)
@@ -281,7 +285,7 @@ class CombinationWork:
                     return
                 self.runner.account(measurement)
                 run_tags = {TAG + "stop_reason": measurement.fit.stop_reason}
-                run_params: dict[str, Any] = {**vars(hparams), "seed": seed}
+                run_params: dict[str, Any] = {**hparams.as_params(), "seed": seed}
                 if measurement.latency_single is not None and measurement.latency_batch is not None:
                     run_params |= {
                         "latency.batch_size": measurement.latency_batch.batch_size,

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 from benchmark.encoders import ENCODER_KINDS, ENCODERS
 from benchmark.fusions import FUSIONS
 from benchmark.metrics import SCORES
+from benchmark.params import ParamSpec
 from benchmark.registry import UnknownNameError
 from benchmark.tasks import TASKS, task_parameters
 
@@ -37,31 +38,33 @@ class ConfigError(ValueError):
 # --------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ParamSpec:
-    """One tuned hyperparameter: ``kind`` float | int | categorical | fixed."""
-
-    kind: str
-    low: float | None = None
-    high: float | None = None
-    log: bool = False
-    choices: tuple[Any, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        if self.kind == "fixed":
-            return {"value": self.choices[0]}
-        if self.kind == "categorical":
-            return {"choices": list(self.choices)}
-        return {"type": self.kind, "low": self.low, "high": self.high, "log": self.log}
-
-
 # The hyperparameters every combination has; a study's ``tuning.space`` overrides entries by name.
 DEFAULT_SPACE: dict[str, ParamSpec] = {
     "lr": ParamSpec("float", 1e-4, 1e-2, log=True),
     "weight_decay": ParamSpec("float", 1e-6, 1e-2, log=True),
     "width": ParamSpec("categorical", choices=(32, 64, 128)),
     "dropout": ParamSpec("float", 0.0, 0.3),
+    # Probability of hiding each modality of a training sample (never all of them); 0: off. Give it a
+    # range to tune it and see whether it buys robustness to missing modalities.
+    "modality_dropout": ParamSpec("fixed", choices=(0.0,)),
 }
+
+
+def fusion_hyperparameters() -> dict[str, tuple[str, ...]]:
+    """Hyperparameter name -> the fusion methods that declare it (``rank``: ``low_rank``, ...)."""
+    owners: dict[str, list[str]] = {}
+    for name in FUSIONS.names():
+        for param in FUSIONS.get(name).hyperparameters:
+            owners.setdefault(param, []).append(name)
+    return {param: tuple(names) for param, names in owners.items()}
+
+
+def combination_space(space: dict[str, ParamSpec], fusion: str) -> dict[str, ParamSpec]:
+    """The search space of one combination: the general hyperparameters, plus those its fusion method
+    declares (the study's ``tuning.space`` entry for them if it has one, else the method's default)."""
+    general = {name: spec for name, spec in space.items() if name in DEFAULT_SPACE}
+    own = FUSIONS.get(fusion).hyperparameters
+    return general | {name: space.get(name, default) for name, default in own.items()}
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,15 @@ class LatencyConfig:
 
 
 @dataclass(frozen=True)
+class RobustnessConfig:
+    """Evaluated on every final run: each modality missing in turn, and Gaussian noise of these
+    standard deviations on each modality in turn (inputs are standardised, so in feature-spread units)."""
+
+    missing: bool = True
+    noise: tuple[float, ...] = (0.5, 1.0, 2.0)
+
+
+@dataclass(frozen=True)
 class StudyConfig:
     name: str
     tasks: tuple[TaskSpec, ...]
@@ -140,6 +152,7 @@ class StudyConfig:
     train: TrainConfig = TrainConfig()
     final: FinalConfig = FinalConfig()
     latency: LatencyConfig = LatencyConfig()
+    robustness: RobustnessConfig = RobustnessConfig()
     encoders: dict[str, str] = field(default_factory=dict)  # modality kind -> encoder name
     device: str = "auto"
     threads: int = 0  # torch intra-op threads per worker; 0: the cores split evenly between workers
@@ -203,6 +216,7 @@ class StudyConfig:
             "train": _plain(self.train),
             "final": _plain(self.final),
             "latency": _plain(self.latency),
+            "robustness": {"missing": self.robustness.missing, "noise": list(self.robustness.noise)},
             "encoders": dict(self.encoders),
             "device": self.device,
             "threads": self.threads,
@@ -440,6 +454,7 @@ def parse_study(data: dict[str, Any]) -> StudyConfig:
         latency=_parse_simple(
             LatencyConfig, data.get("latency"), "latency", {"warmup": 0, "repeats": 1, "seeds": 1}
         ),
+        robustness=_parse_robustness(data.get("robustness")),
         encoders=_parse_encoders(data.get("encoders")),
         device=device,
         threads=_int(data.get("threads", 0), "threads", 0),
@@ -453,6 +468,17 @@ def parse_study(data: dict[str, Any]) -> StudyConfig:
         report_dir=_str(data.get("report_dir", "reports"), "report_dir"),
         auto_report=_bool(data.get("auto_report", True), "auto_report"),
     )
+
+
+def _parse_robustness(value: Any) -> RobustnessConfig:
+    data = _check_keys(value, "robustness", _dataclass_fields(RobustnessConfig))
+    noise = data.get("noise", list(RobustnessConfig.noise))
+    levels = tuple(
+        _float(v, "robustness.noise") for v in ([] if noise == [] else _list(noise, "robustness.noise"))
+    )
+    if any(level <= 0 for level in levels):
+        raise ConfigError(f"robustness.noise levels must be > 0, got {list(levels)}")
+    return RobustnessConfig(missing=_bool(data.get("missing", True), "robustness.missing"), noise=levels)
 
 
 def _parse_storage(value: Any) -> str:
@@ -569,7 +595,7 @@ def _parse_tuning(value: Any) -> TuningConfig:
 
 
 def _parse_space(value: Any) -> dict[str, ParamSpec]:
-    data = _check_keys(value, "tuning.space", list(DEFAULT_SPACE))
+    data = _check_keys(value, "tuning.space", [*DEFAULT_SPACE, *fusion_hyperparameters()])
     space = dict(DEFAULT_SPACE)
     for name, spec in data.items():
         space[name] = _parse_param(spec, f"tuning.space.{name}")

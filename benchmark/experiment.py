@@ -6,7 +6,7 @@ Shared by tuning trials (validation score only) and final runs (test scores, lat
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -22,6 +22,7 @@ from benchmark.metrics import (
     reset_gpu_peak,
 )
 from benchmark.model import build_model, count_parameters
+from benchmark.robustness import robustness_metrics
 from benchmark.tasks import Split, Task
 from benchmark.training import EpochCallback, FitResult, TrainSettings, fit, seed_everything
 
@@ -32,15 +33,25 @@ class Hyperparameters:
     weight_decay: float
     width: int
     dropout: float
+    modality_dropout: float = 0.0
+    fusion_options: tuple[tuple[str, Any], ...] = ()  # the fusion method's own (``rank``, ...), sorted
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> Hyperparameters:
+        general = {"lr", "weight_decay", "width", "dropout", "modality_dropout"}
         return cls(
             lr=float(params["lr"]),
             weight_decay=float(params["weight_decay"]),
             width=int(params["width"]),
             dropout=float(params["dropout"]),
+            modality_dropout=float(params.get("modality_dropout", 0.0)),
+            fusion_options=tuple(sorted((k, v) for k, v in params.items() if k not in general)),
         )
+
+    def as_params(self) -> dict[str, Any]:
+        """Flat, as logged to MLflow and stored by Optuna."""
+        general = {k: v for k, v in vars(self).items() if k != "fusion_options"}
+        return general | dict(self.fusion_options)
 
 
 @dataclass
@@ -53,6 +64,7 @@ class Measurement:
     latency_batch: LatencyStats | None = None
     gpu_peak: tuple[float, float] | None = None  # (allocated, reserved) MiB; None: not measured
     cpu_peak_mb: float | None = None
+    robustness: dict[str, float] = field(default_factory=dict)  # robust/... (see robustness.py)
     final_eval_seconds: float = 0.0  # validation (and test) scoring after training
     latency_seconds: float = 0.0
 
@@ -70,6 +82,7 @@ class Measurement:
         )
         if self.test is not None:
             out.update({f"test/{k}": v for k, v in self.test.items()})
+        out.update(self.robustness)
         if self.latency_single is not None:
             out["latency/p50_ms"] = self.latency_single.p50_ms
             out["latency/p95_ms"] = self.latency_single.p95_ms
@@ -115,6 +128,7 @@ def run_once(
         width=hparams.width,
         dropout=hparams.dropout,
         encoder_for_kind=config.encoders,
+        fusion_options=dict(hparams.fusion_options),
     ).to(device)
     if config.train.compile:
         model = torch.compile(model)
@@ -126,6 +140,7 @@ def run_once(
         patience=config.train.patience,
         metric=config.tuning.metric,
         precision=config.train.precision,
+        modality_dropout=hparams.modality_dropout,
     )
     if final:
         reset_gpu_peak(device)
@@ -141,6 +156,15 @@ def run_once(
     )
     if final and not result.failed:
         measurement.test = evaluate(model, test, eval_batch, task.num_classes)
+        measurement.robustness = robustness_metrics(
+            model,
+            test,
+            batch_size=eval_batch,
+            num_classes=task.num_classes,
+            clean_accuracy=measurement.test["accuracy"],
+            missing=config.robustness.missing,
+            noise_levels=config.robustness.noise,
+        )
     measurement.final_eval_seconds = time.perf_counter() - start
     if final and not result.failed:
         measurement.gpu_peak = gpu_peak_mb(device)

@@ -30,19 +30,34 @@ def classification_scores(y_true: np.ndarray, y_pred: np.ndarray, num_classes: i
 
 
 @torch.inference_mode()
-def predict(model: torch.nn.Module, split: Split, batch_size: int) -> torch.Tensor:
-    """Predicted class per sample, (N,) on the split's device."""
+def predict(
+    model: torch.nn.Module, split: Split, batch_size: int, missing: frozenset[str] = frozenset()
+) -> torch.Tensor:
+    """Predicted class per sample, (N,) on the split's device; ``missing`` modalities are hidden from
+    the model (as the model's fusion method handles a missing modality)."""
     model.eval()
     n = len(split)
     preds = []
     for start in range(0, n, batch_size):
         batch = {name: x[start : start + batch_size] for name, x in split.inputs.items()}
-        preds.append(model(batch).logits.argmax(dim=1))
+        if missing:
+            size = next(iter(batch.values())).shape[0]
+            device = split.labels.device
+            present = {name: torch.full((size,), name not in missing, device=device) for name in batch}
+            preds.append(model(batch, present).logits.argmax(dim=1))
+        else:
+            preds.append(model(batch).logits.argmax(dim=1))
     return torch.cat(preds)
 
 
-def evaluate(model: torch.nn.Module, split: Split, batch_size: int, num_classes: int) -> dict[str, float]:
-    y_pred = predict(model, split, batch_size).cpu().numpy()
+def evaluate(
+    model: torch.nn.Module,
+    split: Split,
+    batch_size: int,
+    num_classes: int,
+    missing: frozenset[str] = frozenset(),
+) -> dict[str, float]:
+    y_pred = predict(model, split, batch_size, missing).cpu().numpy()
     return classification_scores(split.labels.cpu().numpy(), y_pred, num_classes)
 
 

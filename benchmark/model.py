@@ -3,24 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import nn
 
 from benchmark.encoders import DEFAULT_ENCODER_FOR_KIND, build_encoder
-from benchmark.fusions import FUSIONS, FusionOutput
+from benchmark.fusions import FUSIONS, Fusion, FusionOutput
 from benchmark.tasks import ModalitySpec
 
 
 class MultimodalModel(nn.Module):
-    def __init__(self, encoders: Mapping[str, nn.Module], fusion: nn.Module) -> None:
+    def __init__(self, encoders: Mapping[str, nn.Module], fusion: Fusion) -> None:
         super().__init__()
         self.encoders = nn.ModuleDict(dict(encoders))
         self.fusion = fusion
+        # What a missing modality's embedding becomes (unless the fusion leaves it out by itself): zeros
+        # at first; modality dropout in training teaches the model a better stand-in.
+        self.placeholders = nn.ParameterDict(
+            {name: nn.Parameter(torch.zeros(enc.out_dim)) for name, enc in self.encoders.items()}
+        )
 
-    def forward(self, inputs: Mapping[str, torch.Tensor]) -> FusionOutput:
+    def forward(
+        self, inputs: Mapping[str, torch.Tensor], present: Mapping[str, torch.Tensor] | None = None
+    ) -> FusionOutput:
+        """``present`` ({modality: (B,) bool}, optional) marks which samples have which modality."""
         # Only the modalities this model was built for are read; extra inputs are ignored.
         embeddings = {name: encoder(inputs[name]) for name, encoder in self.encoders.items()}  # {m: (B, D)}
+        if present is None:
+            return self.fusion(embeddings)
+        if self.fusion.handles_missing:
+            return self.fusion(embeddings, present=dict(present))
+        for name in embeddings:
+            stand_in = self.placeholders[name].to(embeddings[name].dtype)
+            embeddings[name] = torch.where(present[name][:, None], embeddings[name], stand_in)
         return self.fusion(embeddings)
 
 
@@ -33,15 +49,19 @@ def build_model(
     width: int,
     dropout: float,
     encoder_for_kind: Mapping[str, str] | None = None,
+    fusion_options: Mapping[str, Any] | None = None,
 ) -> MultimodalModel:
-    """``specs`` are the modalities of one combination; ``encoder_for_kind`` overrides the defaults."""
+    """``specs`` are the modalities of one combination; ``encoder_for_kind`` overrides the defaults;
+    ``fusion_options`` are the fusion method's own hyperparameters (``rank``, ...)."""
     chosen = {**DEFAULT_ENCODER_FOR_KIND, **(encoder_for_kind or {})}
     encoders = {
         name: build_encoder(chosen[spec.kind], spec, depth=depth, width=width, dropout=dropout)
         for name, spec in sorted(specs.items())
     }
     in_dims = {name: enc.out_dim for name, enc in encoders.items()}
-    fusion_module = FUSIONS.get(fusion)(in_dims, num_classes, width=width, dropout=dropout)
+    fusion_module = FUSIONS.get(fusion)(
+        in_dims, num_classes, width=width, dropout=dropout, **dict(fusion_options or {})
+    )
     return MultimodalModel(encoders, fusion_module)
 
 

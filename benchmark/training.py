@@ -42,6 +42,7 @@ class TrainSettings:
     patience: int
     metric: str  # which validation score selects the epoch: accuracy | recall_macro | f1_macro
     precision: str = "fp32"  # "bf16": forward and loss under autocast (weights and optimizer stay fp32)
+    modality_dropout: float = 0.0  # per sample and modality: hide it with this probability (never all)
 
 
 @dataclass
@@ -57,6 +58,18 @@ class FitResult:
     @property
     def failed(self) -> bool:
         return self.stop_reason == "non_finite_loss"
+
+
+def hide_modalities(batch: dict[str, torch.Tensor], probability: float) -> dict[str, torch.Tensor]:
+    """Modality dropout: {modality: (B,) bool}, each entry False with ``probability``; a sample that
+    would lose every modality keeps one, chosen at random."""
+    names = sorted(batch)
+    size = next(iter(batch.values())).shape[0]
+    device = next(iter(batch.values())).device
+    kept = torch.rand(size, len(names), device=device) >= probability  # (B, M)
+    rescue = torch.nn.functional.one_hot(torch.randint(len(names), (size,), device=device), len(names)).bool()
+    kept = torch.where(kept.any(dim=1, keepdim=True), kept, rescue)
+    return {name: kept[:, i] for i, name in enumerate(names)}
 
 
 def fit(
@@ -82,6 +95,8 @@ def fit(
     else:  # no context manager at all on the default path: it runs once per step
         autocast = contextlib.nullcontext
 
+    drop_modalities = settings.modality_dropout > 0 and len(train.inputs) > 1
+
     for epoch in range(1, settings.max_epochs + 1):
         start = time.perf_counter()
         model.train()
@@ -93,8 +108,9 @@ def fit(
                 continue
             batch = {name: x[idx] for name, x in train.inputs.items()}
             y = train.labels[idx]
+            present = hide_modalities(batch, settings.modality_dropout) if drop_modalities else None
             with autocast():
-                out = model(batch)
+                out = model(batch) if present is None else model(batch, present)
                 loss = sum(F.cross_entropy(logits.float(), y) for logits in out.loss_logits)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -116,3 +116,42 @@ def test_unsupported_modality_counts_are_reported():
     assert FUSIONS.get(UNIMODAL).unsupported_reason(2) is not None
     assert FUSIONS.get("concat").unsupported_reason(1) is not None
     assert FUSIONS.get("concat").unsupported_reason(3) is None
+
+
+@pytest.mark.parametrize("fusion", [f for f in FUSIONS.names() if f != UNIMODAL])
+def test_a_missing_modality_has_no_influence_and_all_present_changes_nothing(fusion):
+    seed_everything(4)
+    model = build_model(MULTI_SPECS, fusion=fusion, num_classes=3, depth=1, width=32, dropout=0.0).eval()
+    inputs = {name: _batch(spec) for name, spec in MULTI_SPECS.items()}
+    everyone = {name: torch.ones(6, dtype=torch.bool) for name in inputs}
+    assert torch.allclose(model(inputs, everyone).logits, model(inputs).logits)
+    for name in inputs:
+        present = dict(everyone, **{name: torch.zeros(6, dtype=torch.bool)})
+        hidden = model(inputs, present).logits
+        assert torch.isfinite(hidden).all()
+        assert not torch.allclose(hidden, model(inputs).logits), f"{fusion}: hiding {name} changes nothing"
+        changed = dict(inputs, **{name: _batch(MULTI_SPECS[name])})
+        assert torch.allclose(model(changed, present).logits, hidden), f"{fusion}: hidden {name} still read"
+
+
+def test_tensor_fusion_refuses_more_than_three_modalities_and_low_rank_takes_its_rank():
+    assert "at most 3" in FUSIONS.get("tensor").unsupported_reason(4)
+    assert FUSIONS.get("low_rank").unsupported_reason(6) is None
+    assert "rank" in FUSIONS.get("low_rank").hyperparameters
+    small = build_model(MULTI_SPECS, fusion="low_rank", num_classes=3, depth=1, width=32, dropout=0.0,
+                        fusion_options={"rank": 2})  # fmt: skip
+    large = build_model(MULTI_SPECS, fusion="low_rank", num_classes=3, depth=1, width=32, dropout=0.0,
+                        fusion_options={"rank": 8})  # fmt: skip
+    assert sum(p.numel() for p in large.parameters()) > sum(p.numel() for p in small.parameters())
+
+
+def test_modality_dropout_hides_at_the_asked_rate_and_never_everything():
+    from benchmark.training import hide_modalities
+
+    torch.manual_seed(0)
+    batch = {name: torch.zeros(20_000, 3) for name in ("a", "b", "c")}
+    present = hide_modalities(batch, 0.3)
+    kept = torch.stack([present[n] for n in sorted(present)], dim=1)
+    assert kept.any(dim=1).all()
+    # P(hidden) = 0.3, less the rescued samples that would have lost all three (0.3^3 = 2.7 %).
+    assert abs((~kept).float().mean().item() - (0.3 - 0.3**3 / 3)) < 0.01

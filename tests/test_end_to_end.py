@@ -210,3 +210,29 @@ def test_two_studies_sharing_a_store_do_not_resume_each_other(smoke_store, capsy
     other = Store(smoke_store, experiment="other")
     assert len(other.runs("combination")) == 6
     assert len(Store(smoke_store).runs("combination")) == COMBINATIONS
+
+
+def test_a_fusion_methods_own_hyperparameter_and_modality_dropout_are_tuned_and_logged(tmp_path):
+    overrides = tiny_overrides(
+        tmp_path,
+        "tasks=[synth-redundancy]",
+        "grid.modalities=[[img,vec]]",
+        "grid.fusion=[low_rank,concat]",
+        "tuning.space.rank=[2,3]",
+        "tuning.space.modality_dropout={low:0.1,high:0.4}",
+        "final.seeds=1",
+    )
+    assert main(["run", *overrides, "--no-progress"]) == 0
+    store = Store(tmp_path)
+    for name, trials in store.studies().items():
+        for trial in trials:
+            assert 0.1 <= trial.params["modality_dropout"] <= 0.4
+            # rank belongs to low_rank alone: concat's trials neither tune nor log it.
+            assert ("rank" in trial.params) == ("/low_rank" in name)
+            if "rank" in trial.params:
+                assert trial.params["rank"] in (2, 3)
+    for run in store.runs("final"):
+        assert ("rank" in run.data.params) == (run.data.tags["benchmark.fusion"] == "low_rank")
+        assert 0.1 <= float(run.data.params["modality_dropout"]) <= 0.4
+    (parent,) = [p for p in store.runs("combination") if p.data.tags["benchmark.fusion"] == "low_rank"]
+    assert parent.data.params["best.rank"] in ("2", "3")

@@ -224,3 +224,42 @@ def test_direct_sql_read_matches_mlflow_search_runs(store):
     slow = sorted(read_study_runs(store[1], "rep", kinds, direct_sql=False), key=lambda r: r["run_id"])
     assert len(fast) == len(ENTRIES) + len(PARTIAL) + sum(len(e["seeds"]) for e in ENTRIES + PARTIAL)
     assert fast == slow
+
+
+def _robust(accuracy: float, without_a: float, without_b: float, noisy: dict[str, list[float]]) -> dict:
+    metrics = {"test/accuracy": accuracy, "test/f1_macro": accuracy, "test/recall_macro": accuracy,
+               "robust/missing/a/accuracy": without_a, "robust/missing/b/accuracy": without_b}  # fmt: skip
+    for modality, values in noisy.items():
+        for level, value in zip((0.5, 1.0), values, strict=True):
+            metrics[f"robust/noise/{modality}/{level:g}/accuracy"] = value
+        metrics[f"robust/noise/{modality}/auc"] = sum(values) / 2
+    metrics["robust/noise_auc"] = statistics.fmean(metrics[f"robust/noise/{m}/auc"] for m in noisy)
+    return metrics
+
+
+def test_robustness_table_noise_curves_and_their_place_in_the_report(tmp_path):
+    entries = [
+        {"task": "r", "depth": 1, "modalities": ("a", "b"), "fusion": "concat",
+         "seeds": [_robust(0.9, 0.3, 0.8, {"a": [0.8, 0.6], "b": [0.9, 0.85]}),
+                   _robust(0.8, 0.5, 0.7, {"a": [0.6, 0.4], "b": [0.8, 0.75]})]},
+        {"task": "r", "depth": 1, "modalities": ("a",), "fusion": "none",
+         "seeds": [{"test/accuracy": 0.7, "test/f1_macro": 0.7, "robust/noise/a/0.5/accuracy": 0.6,
+                    "robust/noise/a/1/accuracy": 0.5, "robust/noise/a/auc": 0.55, "robust/noise_auc": 0.55}]},
+    ]  # fmt: skip
+    uri = build_store(tmp_path, "rob", entries)
+    runs = collect(uri, "rob")
+    table = tables.robustness_table(runs)
+    fused = _row(table, "r", 1, "a+b", "concat")
+    assert fused["accuracy"] == pytest.approx(0.85)
+    assert fused["missing"] == pytest.approx({"a": 0.4, "b": 0.75})
+    assert fused["worst_missing"] == pytest.approx(0.4)
+    assert fused["noise_auc"] == pytest.approx(statistics.fmean([(0.7 + 0.875) / 2, (0.5 + 0.775) / 2]))
+    assert _row(table, "r", 1, "a", "none")["missing"] == {}
+    curves = tables.noise_curves(runs)  # the largest modality set only: a+b, levels 0 (clean), 0.5, 1
+    assert list(curves["fusion"].unique()) == ["concat"]
+    assert list(curves["level"]) == [0.0, 0.5, 1.0]
+    assert list(curves["accuracy"]) == pytest.approx([0.85, (0.7 + 0.85) / 2, (0.5 + 0.8) / 2])
+    report = generate_report(uri, "rob", tmp_path / "report").directory
+    markdown = (report / "README.md").read_text()
+    assert "**Robustness" in markdown and "a 0.400, b 0.750" in markdown
+    assert "(accuracy_noise.png)" in markdown and (report / "accuracy_noise.png").exists()

@@ -5,16 +5,25 @@ as ``cls(in_dims, num_classes, width=, dropout=)`` where ``in_dims`` maps modali
 size, and maps ``{modality: (B, D_m)}`` to a ``FusionOutput``. It iterates modalities by name (sorted),
 never by position, and knows nothing about the task. ``unsupported_reason(n_modalities)`` says why a
 combination cannot run (the grid drops it with that reason) or returns None.
+
+A method with hyperparameters of its own declares them in ``hyperparameters`` (name -> default search
+range); they are tuned with the rest and passed to the constructor as keyword arguments.
+
+Missing modalities: by default the model replaces a missing modality's embedding with a learned
+placeholder before fusion; a method that can leave a modality out by itself sets ``handles_missing``
+and gets ``present`` ({modality: (B,) bool}) in ``forward``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 from torch import nn
 
+from benchmark.params import ParamSpec
 from benchmark.registry import Registry
 
 
@@ -34,6 +43,8 @@ class FusionOutput:
 class Fusion(nn.Module):
     min_modalities: int = 2
     max_modalities: int | None = None
+    hyperparameters: ClassVar[dict[str, ParamSpec]] = {}
+    handles_missing: ClassVar[bool] = False
 
     def __init__(self, in_dims: dict[str, int], num_classes: int, *, width: int, dropout: float) -> None:
         super().__init__()

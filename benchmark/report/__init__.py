@@ -126,6 +126,23 @@ def _pareto_display(points: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _robustness_display(table: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "depth": table["depth"].astype(str),
+            "modalities": table["modalities"],
+            "fusion": table["fusion"],
+            "accuracy": [number(v, 3) for v in table["accuracy"]],
+            "noise AUC": [number(v, 3) for v in table["noise_auc"]],
+            "worst missing": [number(v, 3) for v in table["worst_missing"]],
+            "accuracy without each modality": [
+                ", ".join(f"{m} {number(v, 3)}" for m, v in missing.items()) or MISSING_RANK
+                for missing in table["missing"]
+            ],
+        }
+    )
+
+
 def _ranks_display(ranks: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -166,6 +183,8 @@ def build_document(
     pareto = tables.pareto_front(summary)
     ranks = tables.fusion_ranks(summary, metric)
     tests = tables.pairwise_tests(runs.seeds, metric)
+    robustness = tables.robustness_table(runs)
+    curves = tables.noise_curves(runs)
     label = {"test/f1_macro": "macro F1", "test/accuracy": "accuracy", "test/recall_macro": "macro recall"}[
         metric
     ]
@@ -192,11 +211,19 @@ def build_document(
         section.tables.append(
             ("Accuracy-latency Pareto front", _pareto_display(pareto[pareto["task"] == task]))
         )
+        task_robustness = robustness[robustness["task"] == task]
+        if len(task_robustness):
+            section.tables.append(
+                ("Robustness (test accuracy; noise AUC: mean over modalities of the area under accuracy "
+                 "against Gaussian noise on that modality, over the largest level)",
+                 _robustness_display(task_robustness))
+            )  # fmt: skip
         sections.append(section)
     plots_section = Section("Plots", images=[
         ("score by fusion method and depth", "score_by_fusion_depth.png"),
         ("accuracy against latency with the Pareto front", "accuracy_latency.png"),
         ("modality-subset ablation", "modality_ablation.png"),
+        *([("accuracy against noise on one modality", "accuracy_noise.png")] if len(curves) else []),
     ])  # fmt: skip
     summary_section = Section(
         "Across tasks: fusion methods compared",
@@ -231,6 +258,10 @@ def build_document(
         "pareto": pareto,
         "fusion_ranks": ranks,
         "significance": tests,
+        "robustness": robustness.assign(
+            missing=[";".join(f"{m}={v:.6g}" for m, v in d.items()) for d in robustness["missing"]]
+        ),
+        "noise_curves": curves,
     }
     return document, csv
 
@@ -253,6 +284,8 @@ def generate_report(
         plots.score_by_fusion_and_depth(csv["fusion_depth"], staging / "score_by_fusion_depth.png", metric)
         plots.accuracy_latency(csv["pareto"], staging / "accuracy_latency.png")
         plots.modality_ablation(csv["modality_ablation"], staging / "modality_ablation.png", metric)
+        if len(csv["noise_curves"]):
+            plots.accuracy_against_noise(csv["noise_curves"], staging / "accuracy_noise.png")
         for name, frame in csv.items():
             write_csv(frame, staging / f"{name}.csv")
         (staging / "README.md").write_text(to_markdown(document))

@@ -27,6 +27,7 @@ METRICS = (
     "model/parameters",
     "time/train_s",
 )
+ROBUST = "robust/"  # prefix of the robustness metrics (see benchmark/robustness.py)
 ENVIRONMENT_TAGS = (
     "device",
     "device_name",
@@ -66,15 +67,19 @@ def _base_columns(run: dict[str, Any]) -> dict[str, Any]:
 
 def seed_rows(runs: list[dict[str, Any]]) -> pd.DataFrame:
     rows = []
+    robust: set[str] = set()  # robustness metrics are named by modality and noise level
     for run in runs:
         row = _base_columns(run)
         row["seed"] = int(run["tags"].get(TAG + "seed", -1))
         row["fail_reason"] = run["tags"].get(TAG + "fail_reason", "")
         row.update({name: run["metrics"].get(name, float("nan")) for name in METRICS})
+        found = {k: v for k, v in run["metrics"].items() if k.startswith(ROBUST)}
+        robust.update(found)
+        row.update(found)
         row.update({f"env.{t}": run["tags"].get(TAG + t, "") for t in ENVIRONMENT_TAGS})
         rows.append(row)
     columns = [*KEY, "n_modalities", "combination_id", "seed", "run_id", "status", "fail_reason", *METRICS]
-    columns += [f"env.{t}" for t in ENVIRONMENT_TAGS]
+    columns += [*sorted(robust), *(f"env.{t}" for t in ENVIRONMENT_TAGS)]
     frame = pd.DataFrame(rows, columns=columns)
     return frame.sort_values([*KEY, "seed", "run_id"], kind="stable").reset_index(drop=True)
 

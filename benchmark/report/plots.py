@@ -12,7 +12,15 @@ import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless back
 import pandas as pd  # noqa: E402
 from matplotlib import ticker  # noqa: E402
 
-FUSION_COLORS = {"none": "#7f7f7f", "concat": "#1f77b4", "attention": "#d62728", "late_vote": "#2ca02c"}
+FUSION_COLORS = {
+    "none": "#7f7f7f",
+    "concat": "#1f77b4",
+    "attention": "#d62728",
+    "late_vote": "#2ca02c",
+    "gated": "#9467bd",
+    "tensor": "#8c564b",
+    "low_rank": "#e377c2",
+}
 _EXTRA_COLORS = ["#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf", "#ff7f0e"]
 # No timestamps or version strings inside the files: the same store gives the same PNG bytes.
 PNG_METADATA = {"Software": None}
@@ -33,9 +41,12 @@ def _panels(n: int, width: float = 4.6, height: float = 3.6):
     return fig, list(axes.flat[:n])
 
 
-def _save(fig, path: Path, left: float = 0.07, wspace: float = 0.3) -> None:  # noqa: ANN001
+def _save(fig, path: Path, left: float = 0.07, wspace: float = 0.3, bottom: float = 0.08) -> None:  # noqa: ANN001
     # Fixed margins instead of tight_layout: the same look, a fraction of the time on many panels.
-    fig.subplots_adjust(left=left, right=0.98, bottom=0.08, top=0.95, wspace=wspace, hspace=0.45)
+    # The bottom margin is a fraction of the figure: one row of panels with x labels needs more.
+    rows = len({round(ax.get_position().y0, 3) for ax in fig.axes if ax.get_visible()})
+    bottom = max(bottom, 0.16 / max(1, rows))
+    fig.subplots_adjust(left=left, right=0.98, bottom=bottom, top=0.95, wspace=wspace, hspace=0.45)
     fig.savefig(path, dpi=100, metadata=PNG_METADATA)
     plt.close(fig)
 
@@ -104,3 +115,23 @@ def modality_ablation(table: pd.DataFrame, path: Path, metric: str) -> None:
         ax.set_xlabel(f"{metric} (best fusion and depth)")
         ax.set_title(task)
     _save(fig, path, left=0.1, wspace=0.5)  # room for long subset labels
+
+
+def accuracy_against_noise(curves: pd.DataFrame, path: Path) -> None:
+    """One line per fusion method: accuracy as Gaussian noise grows on one modality at a time."""
+    tasks = sorted(curves["task"].unique())
+    fig, axes = _panels(max(1, len(tasks)))
+    order = sorted(curves["fusion"].unique())
+    for ax, task in zip(axes, tasks, strict=False):
+        rows = curves[curves["task"] == task]
+        for fusion in sorted(rows["fusion"].unique()):
+            sub = rows[rows["fusion"] == fusion].sort_values("level")
+            ax.plot(
+                sub["level"], sub["accuracy"], marker="o", ms=3, color=_color(fusion, order), label=fusion
+            )
+        ax.set_ylim(0, 1.05)
+        ax.set_title(task)
+        ax.set_xlabel("noise std on one modality (feature-spread units)")
+        ax.set_ylabel("test accuracy")
+        ax.legend(fontsize=7)
+    _save(fig, path)

@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import wilcoxon
 
-from benchmark.report.collect import KEY, METRICS, StudyRuns
+from benchmark.report.collect import KEY, METRICS, ROBUST, StudyRuns
 
 SCORE = "test/f1_macro"
+MISSING = "robust/missing/"
 UNIMODAL = "none"
 ALPHA = 0.05
 MIN_PAIRS = 6  # below this a signed-rank test cannot reach p < 0.05 (two-sided): report "too few pairs"
@@ -229,3 +230,78 @@ def summary_sentences(ranks: pd.DataFrame, tests: pd.DataFrame, metric: str = SC
         if rest:
             lines.append(f"The other {rest} pair(s) show no significant difference at alpha = {ALPHA}.")
     return lines
+
+
+def _robust_means(runs: StudyRuns) -> pd.DataFrame:
+    """Per combination (finished seeds): the mean of clean accuracy and of every robustness metric."""
+    finished = runs.finished_seeds
+    columns = ["test/accuracy", *(c for c in finished.columns if c.startswith(ROBUST))]
+    means = finished.groupby("combination_id")[columns].mean()
+    return runs.combinations[[*KEY, "n_modalities", "combination_id"]].merge(
+        means, left_on="combination_id", right_index=True
+    )
+
+
+def robustness_table(runs: StudyRuns) -> pd.DataFrame:
+    """Per combination with robustness numbers: clean accuracy, the noise AUC (one number: mean over
+    modalities of the area under accuracy against noise, over the largest level), the accuracy with each
+    modality missing, and the worst of those."""
+    means = _robust_means(runs)
+    columns = [*KEY, "accuracy", "noise_auc", "worst_missing", "missing"]
+    if "robust/noise_auc" not in means and not any(c.startswith(MISSING) for c in means):
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for _, row in means.iterrows():
+        modalities = row["modalities"].split("+")
+        missing = {m: row.get(f"{MISSING}{m}/accuracy", math.nan) for m in modalities}
+        missing = {m: v for m, v in missing.items() if pd.notna(v)}
+        rows.append(
+            {
+                **{k: row[k] for k in KEY},
+                "accuracy": row["test/accuracy"],
+                "noise_auc": row.get("robust/noise_auc", math.nan),
+                "worst_missing": min(missing.values()) if missing else math.nan,
+                "missing": missing,
+            }
+        )
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.sort_values(KEY, kind="stable").reset_index(drop=True)
+
+
+def noise_levels(columns: list[str]) -> list[float]:
+    """The noise levels present among metric names robust/noise/<m>/<level>/accuracy."""
+    levels = set()
+    for column in columns:
+        parts = column.split("/")
+        if len(parts) == 5 and parts[:2] == ["robust", "noise"] and parts[4] == "accuracy":
+            levels.add(float(parts[3]))
+    return sorted(levels)
+
+
+def noise_curves(runs: StudyRuns) -> pd.DataFrame:
+    """Per task and fusion method, on the task's largest modality set at the best depth (by clean
+    accuracy): accuracy at each noise level, with noise on one modality at a time, averaged over the
+    modalities. Level 0 is the clean accuracy."""
+    means = _robust_means(runs)
+    levels = noise_levels(list(means.columns))
+    columns = ["task", "fusion", "depth", "modalities", "level", "accuracy"]
+    if not levels or means.empty:
+        return pd.DataFrame(columns=columns)
+    largest = means.groupby("task")["n_modalities"].transform("max")
+    full = means[means["n_modalities"] == largest]
+    best = (
+        full.sort_values("test/accuracy", ascending=False, kind="stable").groupby(["task", "fusion"]).head(1)
+    )
+    rows = []
+    for _, row in best.iterrows():
+        modalities = row["modalities"].split("+")
+        rows.append({**{k: row[k] for k in ("task", "fusion", "depth", "modalities")},
+                     "level": 0.0, "accuracy": row["test/accuracy"]})  # fmt: skip
+        for level in levels:
+            values = [row.get(f"robust/noise/{m}/{level:g}/accuracy", math.nan) for m in modalities]
+            values = [v for v in values if pd.notna(v)]
+            if values:
+                rows.append({**{k: row[k] for k in ("task", "fusion", "depth", "modalities")},
+                             "level": level, "accuracy": float(np.mean(values))})  # fmt: skip
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.sort_values(["task", "fusion", "level"], kind="stable").reset_index(drop=True)
