@@ -50,13 +50,9 @@ DEFAULT_SPACE: dict[str, ParamSpec] = {
 }
 
 
-def fusion_hyperparameters() -> dict[str, tuple[str, ...]]:
-    """Hyperparameter name -> the fusion methods that declare it (``rank``: ``low_rank``, ...)."""
-    owners: dict[str, list[str]] = {}
-    for name in FUSIONS.names():
-        for param in FUSIONS.get(name).hyperparameters:
-            owners.setdefault(param, []).append(name)
-    return {param: tuple(names) for param, names in owners.items()}
+def fusion_hyperparameters() -> list[str]:
+    """The names of the hyperparameters some fusion method declares (``rank``, ...), sorted."""
+    return sorted({param for name in FUSIONS.names() for param in FUSIONS.get(name).hyperparameters})
 
 
 def combination_space(space: dict[str, ParamSpec], fusion: str) -> dict[str, ParamSpec]:

@@ -6,7 +6,7 @@ Shared by tuning trials (validation score only) and final runs (test scores, lat
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import torch
@@ -38,7 +38,7 @@ class Hyperparameters:
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> Hyperparameters:
-        general = {"lr", "weight_decay", "width", "dropout", "modality_dropout"}
+        general = {f.name for f in fields(cls)} - {"fusion_options"}
         return cls(
             lr=float(params["lr"]),
             weight_decay=float(params["weight_decay"]),

@@ -41,11 +41,11 @@ def _panels(n: int, width: float = 4.6, height: float = 3.6):
     return fig, list(axes.flat[:n])
 
 
-def _save(fig, path: Path, left: float = 0.07, wspace: float = 0.3, bottom: float = 0.08) -> None:  # noqa: ANN001
+def _save(fig, path: Path, left: float = 0.07, wspace: float = 0.3) -> None:  # noqa: ANN001
     # Fixed margins instead of tight_layout: the same look, a fraction of the time on many panels.
     # The bottom margin is a fraction of the figure: one row of panels with x labels needs more.
     rows = len({round(ax.get_position().y0, 3) for ax in fig.axes if ax.get_visible()})
-    bottom = max(bottom, 0.16 / max(1, rows))
+    bottom = max(0.08, 0.16 / max(1, rows))
     fig.subplots_adjust(left=left, right=0.98, bottom=bottom, top=0.95, wspace=wspace, hspace=0.45)
     fig.savefig(path, dpi=100, metadata=PNG_METADATA)
     plt.close(fig)
