@@ -300,6 +300,8 @@ class CombinationWork:
                 metrics = measurement.metrics()
                 tracker.log(run_id, metrics=metrics, series=_history(measurement, config), params=run_params,
                             tags=run_tags)  # fmt: skip
+                if measurement.test_predictions is not None:
+                    tracker.log_predictions(run_id, *measurement.test_predictions)
                 if measurement.fit.failed:
                     trial.set_user_attr(FAIL_REASON, measurement.fit.stop_reason)
                     finals.tell(trial, state=optuna.trial.TrialState.FAIL)

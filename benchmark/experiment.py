@@ -9,16 +9,19 @@ import time
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+import numpy as np
 import torch
 
 from benchmark.config import StudyConfig
 from benchmark.grid import Combination
 from benchmark.metrics import (
     LatencyStats,
+    classification_scores,
     cpu_peak_rss_mb,
     evaluate,
     gpu_peak_mb,
     measure_latency,
+    predict,
     reset_gpu_peak,
 )
 from benchmark.model import build_model, count_parameters
@@ -60,6 +63,8 @@ class Measurement:
     val: dict[str, float]
     n_params: int
     test: dict[str, float] | None = None
+    # (labels, predictions) on the test split, (N,) each: the report bootstraps test-set sampling error
+    test_predictions: tuple[np.ndarray, np.ndarray] | None = None
     latency_single: LatencyStats | None = None
     latency_batch: LatencyStats | None = None
     gpu_peak: tuple[float, float] | None = None  # (allocated, reserved) MiB; None: not measured
@@ -155,7 +160,10 @@ def run_once(
         n_params=count_parameters(model),
     )
     if final and not result.failed:
-        measurement.test = evaluate(model, test, eval_batch, task.num_classes)
+        labels = test.labels.cpu().numpy()
+        predictions = predict(model, test, eval_batch).cpu().numpy()
+        measurement.test = classification_scores(labels, predictions, task.num_classes)
+        measurement.test_predictions = (labels, predictions)
         measurement.robustness = robustness_metrics(
             model,
             test,

@@ -14,6 +14,7 @@ import logging
 import math
 import os
 import sqlite3
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from typing import Any
 os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 
 import mlflow  # noqa: E402
+import numpy as np
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 
@@ -39,6 +41,7 @@ TAG = "benchmark."
 KIND, STATUS, COMBINATION_ID = TAG + "kind", TAG + "status", TAG + "combination_id"
 OPTUNA_TRIAL = TAG + "optuna_trial"  # "<optuna study>/<trial number>" of a trial or final-seed run
 PARENT = "mlflow.parentRunId"
+PREDICTIONS = "predictions.npz"  # artifact of every final-seed run: test labels and predictions
 _MAX_BATCH = 900  # MLflow accepts at most 1000 metrics per log_batch call
 
 
@@ -184,6 +187,15 @@ class Tracker:
     @_timed
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
         self.client.log_text(run_id, text, artifact_file)
+
+    @_timed
+    def log_predictions(self, run_id: str, labels: np.ndarray, predictions: np.ndarray) -> None:
+        """The test split's labels and predicted classes, (N,) each, as ``predictions.npz``: what the
+        report resamples to put test-set sampling error into every interval."""
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / PREDICTIONS
+            np.savez_compressed(path, labels=labels.astype(np.int32), predictions=predictions.astype(np.int32))
+            self.client.log_artifact(run_id, str(path))
 
     # ---- queries ----------------------------------------------------------------------------------
     @_timed
@@ -345,3 +357,19 @@ def _read_runs_sql(tracking_uri: str, experiment_id: str, kinds: tuple[str, ...]
     finally:
         engine.dispose()
     return list(runs.values())
+
+
+def read_predictions(tracking_uri: str, run_ids: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """run id -> (test labels, test predictions) for the runs that logged them (older runs did not)."""
+    client = MlflowClient(tracking_uri=tracking_uri)
+    found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for run_id in run_ids:
+            try:
+                path = client.download_artifacts(run_id, PREDICTIONS, folder)
+            except Exception:  # noqa: BLE001 - absent artifact: a run from before predictions were logged
+                continue
+            with np.load(path) as data:
+                found[run_id] = (data["labels"], data["predictions"])
+            os.remove(path)
+    return found
