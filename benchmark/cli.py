@@ -135,14 +135,21 @@ def _command_run(args: argparse.Namespace) -> int:
 
 
 def _write_report(config: StudyConfig, out: str | None) -> None:
-    from benchmark.report import generate_report
+    from benchmark.report import ReportSettings, generate_report
 
     directory = Path(out).resolve() if out else config.report_path
+    settings = ReportSettings(
+        metric=f"test/{config.tuning.metric}",
+        rope=config.report.rope,
+        alpha=config.report.alpha,
+        unstable_std=config.report.unstable_std,
+        bootstrap=config.report.bootstrap,
+    )
     result = generate_report(
         config.resolved_tracking_uri,
         config.name,
         directory,
-        metric=f"test/{config.tuning.metric}",
+        settings=settings,
         expected_seeds=config.final.seeds,
     )
     print(f"report: {result.directory}/README.md and report.html ({result.combinations} combinations)")

@@ -140,6 +140,18 @@ class RobustnessConfig:
 
 
 @dataclass(frozen=True)
+class ReportConfig:
+    """How the report compares methods (see benchmark/report/statistics.py)."""
+
+    rope: float = 0.01  # region of practical equivalence on the ranking score: |difference| below it is a tie
+    alpha: float = 0.05  # significance level of the frequentist tests (Holm-adjusted)
+    unstable_std: float = (
+        0.02  # seeds disagree: std above this, or one seed more than twice it below the mean
+    )
+    bootstrap: int = 2000  # bootstrap replicates of each interval
+
+
+@dataclass(frozen=True)
 class StudyConfig:
     name: str
     tasks: tuple[TaskSpec, ...]
@@ -149,6 +161,7 @@ class StudyConfig:
     final: FinalConfig = FinalConfig()
     latency: LatencyConfig = LatencyConfig()
     robustness: RobustnessConfig = RobustnessConfig()
+    report: ReportConfig = ReportConfig()
     encoders: dict[str, str] = field(default_factory=dict)  # modality kind -> encoder name
     device: str = "auto"
     threads: int = 0  # torch intra-op threads per worker; 0: the cores split evenly between workers
@@ -213,6 +226,7 @@ class StudyConfig:
             "final": _plain(self.final),
             "latency": _plain(self.latency),
             "robustness": {"missing": self.robustness.missing, "noise": list(self.robustness.noise)},
+            "report": _plain(self.report),
             "encoders": dict(self.encoders),
             "device": self.device,
             "threads": self.threads,
@@ -451,6 +465,7 @@ def parse_study(data: dict[str, Any]) -> StudyConfig:
             LatencyConfig, data.get("latency"), "latency", {"warmup": 0, "repeats": 1, "seeds": 1}
         ),
         robustness=_parse_robustness(data.get("robustness")),
+        report=_parse_report(data.get("report")),
         encoders=_parse_encoders(data.get("encoders")),
         device=device,
         threads=_int(data.get("threads", 0), "threads", 0),
@@ -464,6 +479,19 @@ def parse_study(data: dict[str, Any]) -> StudyConfig:
         report_dir=_str(data.get("report_dir", "reports"), "report_dir"),
         auto_report=_bool(data.get("auto_report", True), "auto_report"),
     )
+
+
+def _parse_report(value: Any) -> ReportConfig:
+    data = _check_keys(value, "report", _dataclass_fields(ReportConfig))
+    defaults = ReportConfig()
+    bounded = {}
+    for key, low, high in (("rope", 0.0, 1.0), ("alpha", 0.0, 1.0), ("unstable_std", 0.0, 1.0)):
+        number = _float(data.get(key, getattr(defaults, key)), f"report.{key}")
+        if not low <= number < high or (key == "alpha" and number == 0):
+            raise ConfigError(f"report.{key} must be in [{low:g}, {high:g}), got {number:g}")
+        bounded[key] = number
+    bootstrap = _int(data.get("bootstrap", defaults.bootstrap), "report.bootstrap", 100)
+    return ReportConfig(**bounded, bootstrap=bootstrap)
 
 
 def _parse_robustness(value: Any) -> RobustnessConfig:

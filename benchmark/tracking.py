@@ -24,6 +24,8 @@ from typing import Any
 
 # MLflow prints a "View run at <url>" line whenever a run on a tracking server ends.
 os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+# ... and a progress bar for every artifact it downloads (the report reads one per final run).
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 import mlflow  # noqa: E402
 import numpy as np
@@ -194,7 +196,9 @@ class Tracker:
         report resamples to put test-set sampling error into every interval."""
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / PREDICTIONS
-            np.savez_compressed(path, labels=labels.astype(np.int32), predictions=predictions.astype(np.int32))
+            np.savez_compressed(
+                path, labels=labels.astype(np.int32), predictions=predictions.astype(np.int32)
+            )
             self.client.log_artifact(run_id, str(path))
 
     # ---- queries ----------------------------------------------------------------------------------

@@ -59,7 +59,8 @@ class Store:
 def build_store(workdir: Path, study: str, combinations: list[dict]) -> str:
     """A real MLflow store with known values. Each entry: task, depth, modalities (tuple), fusion,
     seeds (list of metric dicts, one per final seed), and optionally parent_status ("FINISHED"),
-    state ("finished" | "failed" | None) and seed_status (list of run statuses)."""
+    state ("finished" | "failed" | None), seed_status (list of run statuses) and predictions (list of
+    (test labels, test predictions) per seed, logged as the runner does)."""
     from benchmark.combination import combination_tags
     from benchmark.grid import Combination
     from benchmark.tracking import STATUS, TAG, Tracker
@@ -77,6 +78,8 @@ def build_store(workdir: Path, study: str, combinations: list[dict]) -> str:
             tags = {**combination_tags(combo, "final"), **env, TAG + "seed": str(1000 + i)}
             child = tracker.create_run(f"seed-{1000 + i}", tags, parent_id=parent)
             tracker.log(child, metrics=metrics)
+            if "predictions" in entry:
+                tracker.log_predictions(child, *entry["predictions"][i])
             tracker.client.set_terminated(child, status=status)
         state = entry.get("state", "finished")
         if state:

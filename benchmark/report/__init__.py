@@ -10,13 +10,14 @@ from pathlib import Path
 import pandas as pd
 
 from benchmark.config import redact_uri
-from benchmark.report import plots, tables
+from benchmark.report import latex, plots, tables
 from benchmark.report.collect import StudyRuns, collect
 from benchmark.report.render import (
     NOT_MEASURED,
     Document,
     Section,
     count,
+    markdown_table,
     number,
     p_value,
     score,
@@ -25,6 +26,8 @@ from benchmark.report.render import (
     to_markdown,
     write_csv,
 )
+from benchmark.report.statistics import Omnibus
+from benchmark.report.uncertainty import attach_intervals
 
 MISSING_RANK = "–"
 
@@ -50,7 +53,17 @@ def _environment(runs: StudyRuns) -> list[str]:
     return lines
 
 
-def _leaderboard_display(board: pd.DataFrame, metric_label: str) -> pd.DataFrame:
+def _interval(low: float, high: float) -> str:
+    return MISSING_RANK if pd.isna(low) else f"[{low:.3f}, {high:.3f}]"
+
+
+def _test_cell(mean: float, std: float, low: float, high: float) -> str:
+    """Test mean ± seed std, then the 95 % interval over test samples and seeds."""
+    text = score(mean, std)
+    return text if pd.isna(low) else f"{text} {_interval(low, high)}"
+
+
+def _leaderboard_display(board: pd.DataFrame, metric: str, metric_label: str) -> pd.DataFrame:
     def gpu(row: pd.Series) -> str:
         return (
             NOT_MEASURED
@@ -58,24 +71,37 @@ def _leaderboard_display(board: pd.DataFrame, metric_label: str) -> pd.DataFrame
             else number(row["memory/gpu_peak_mb_mean"], 1)
         )
 
+    def method(fusion: str, reference: bool, unstable: bool) -> str:
+        return fusion + (" (reference)" if reference else "") + (" ⚠ seeds disagree" if unstable else "")
+
+    val = tables.validation(metric)
     return pd.DataFrame(
         {
-            "rank": [MISSING_RANK if pd.isna(r) else f"{int(r)}" for r in board["rank"]],
+            "rank (val)": [MISSING_RANK if pd.isna(r) else f"{int(r)}" for r in board["rank"]],
             "depth": board["depth"].astype(str),
             "modalities": board["modalities"],
-            "fusion": board["fusion"],
+            "fusion": [
+                method(*v) for v in zip(board["fusion"], board["reference"], board["unstable"], strict=True)
+            ],
             "state": board["state"],
-            "accuracy": [
+            f"val {metric_label}": [number(v, 3) for v in board[f"{val}_mean"]],
+            f"test {metric_label} [95 % CI]": [
+                _test_cell(*v)
+                for v in zip(
+                    board[f"{metric}_mean"],
+                    board[f"{metric}_std"],
+                    board[f"{metric}_ci_low"],
+                    board[f"{metric}_ci_high"],
+                    strict=True,
+                )  # fmt: skip
+            ],
+            "test accuracy": [
                 score(m, s)
                 for m, s in zip(board["test/accuracy_mean"], board["test/accuracy_std"], strict=True)
             ],
-            "macro recall": [
+            "test macro recall": [
                 score(m, s)
                 for m, s in zip(board["test/recall_macro_mean"], board["test/recall_macro_std"], strict=True)
-            ],
-            "macro F1": [
-                score(m, s)
-                for m, s in zip(board["test/f1_macro_mean"], board["test/f1_macro_std"], strict=True)
             ],
             "latency p50 ms": [number(v, 3) for v in board["latency/p50_ms_mean"]],
             "latency p95 ms": [number(v, 3) for v in board["latency/p95_ms_mean"]],
@@ -84,7 +110,7 @@ def _leaderboard_display(board: pd.DataFrame, metric_label: str) -> pd.DataFrame
             "parameters": [count(v) for v in board["model/parameters_mean"]],
             "train s": [number(v, 1) for v in board["time/train_s_mean"]],
         }
-    ).rename(columns={"macro F1": metric_label})
+    )
 
 
 def _pivot_display(table: pd.DataFrame) -> pd.DataFrame:
@@ -92,8 +118,15 @@ def _pivot_display(table: pd.DataFrame) -> pd.DataFrame:
         return table
     cells = table.assign(
         cell=[
-            f"{score(s, d)} ({m})"
-            for s, d, m in zip(table["score"], table["std"], table["modalities"], strict=True)
+            f"{_test_cell(s, d, lo, hi)} ({m})"
+            for s, d, lo, hi, m in zip(
+                table["score"],
+                table["std"],
+                table["ci_low"],
+                table["ci_high"],
+                table["modalities"],
+                strict=True,
+            )  # fmt: skip
         ]
     )
     pivot = cells.pivot(index="fusion", columns="depth", values="cell").fillna("–")
@@ -106,9 +139,13 @@ def _ablation_display(table: pd.DataFrame) -> pd.DataFrame:
         {
             "modalities": table["modalities"],
             "n": table["n_modalities"].astype(str),
-            "best score": [score(m, s) for m, s in zip(table["score"], table["std"], strict=True)],
+            "val": [number(v, 3) for v in table["val_score"]],
+            "test [95 % CI]": [
+                _test_cell(*v)
+                for v in zip(table["score"], table["std"], table["ci_low"], table["ci_high"], strict=True)
+            ],
             "by": [f"{f}, depth {d}" for f, d in zip(table["fusion"], table["depth"], strict=True)],
-            "gain over best single modality": [signed(v) for v in table["gain_over_best_single"]],
+            "test gain over best single modality": [signed(v) for v in table["gain_over_best_single"]],
         }
     )
 
@@ -118,7 +155,8 @@ def _pareto_display(points: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "latency p50 ms": [number(v, 3) for v in front["latency_ms"]],
-            "accuracy": [number(v, 3) for v in front["accuracy"]],
+            "val": [number(v, 3) for v in front["val_score"]],
+            "test": [number(v, 3) for v in front["score"]],
             "depth": front["depth"].astype(str),
             "modalities": front["modalities"],
             "fusion": front["fusion"],
@@ -146,11 +184,12 @@ def _robustness_display(table: pd.DataFrame) -> pd.DataFrame:
 def _ranks_display(ranks: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "fusion": ranks["fusion"],
+            "unit": ranks["unit"],
+            "method": ranks["method"],
             "average rank": [number(v, 2) for v in ranks["average_rank"]],
-            "blocks": ranks["blocks"].astype(str),
-            "wins": ranks["wins"].astype(str),
-            "mean score": [number(v, 3) for v in ranks["mean_score"]],
+            "units compared": ranks["units"].astype(str),
+            "mean test score": [number(v, 3) for v in ranks["mean_score"]],
+            "critical difference": [number(v, 2) for v in ranks["critical_difference"]],
         }
     )
 
@@ -158,31 +197,93 @@ def _ranks_display(ranks: pd.DataFrame) -> pd.DataFrame:
 def _tests_display(tests: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "pair": [f"{a} vs {b}" for a, b in zip(tests["method_a"], tests["method_b"], strict=True)],
-            "pairs": tests["pairs"].astype(str),
-            "a better / b better / ties": [
-                f"{a} / {b} / {t}"
-                for a, b, t in zip(tests["a_better"], tests["b_better"], tests["ties"], strict=True)
+            "unit": tests["unit"],
+            "pair (a vs b)": [
+                f"{a} vs {b}" for a, b in zip(tests["method_a"], tests["method_b"], strict=True)
             ],
-            "median difference (a - b)": [signed(v) for v in tests["median_difference"]],
-            "p": [p_value(v) for v in tests["p_value"]],
+            "n": tests["n"].astype(str),
+            "mean difference (a - b)": [signed(v) for v in tests["mean_difference"]],
             "p (Holm)": [p_value(v) for v in tests["p_holm"]],
+            "P(a better) / P(equivalent) / P(b better)": [
+                MISSING_RANK if pd.isna(a) else f"{a:.2f} / {e:.2f} / {b:.2f}"
+                for a, e, b in zip(
+                    tests["p_a_better"], tests["p_equivalent"], tests["p_b_better"], strict=True
+                )
+            ],
             "conclusion": tests["conclusion"],
         }
     )
 
 
+def _best_display(best: pd.DataFrame, metric: str) -> pd.DataFrame:
+    name = metric.split("/", 1)[1]
+    return pd.DataFrame(
+        {
+            "task": best["task"],
+            "chosen on validation": [
+                f"{f}, depth {d}, {m}" + (" ⚠ seeds disagree" if u else "")
+                for f, d, m, u in zip(
+                    best["fusion"], best["depth"], best["modalities"], best["unstable"], strict=True
+                )
+            ],
+            "val": [number(v, 3) for v in best[f"val_{name}_mean"]],
+            "test [95 % CI]": [
+                f"{number(v, 3)} {_interval(lo, hi)}"
+                for v, lo, hi in zip(
+                    best[f"test_{name}_mean"],
+                    best[f"test_{name}_ci_low"],
+                    best[f"test_{name}_ci_high"],
+                    strict=True,
+                )  # fmt: skip
+            ],
+        }
+    )
+
+
+def _method_lines(
+    summary: pd.DataFrame,
+    omnibus: dict[str, Omnibus],
+    tests: pd.DataFrame,
+    label: str,
+    settings: ReportSettings,
+) -> list[str]:
+    lines = tables.summary_sentences(omnibus, tests, f"test {label}", settings.rope)
+    unstable = tables.unstable_combinations(summary, settings.metric)
+    if len(unstable):
+        names = ", ".join(f"{r.task}/d{r.depth}/{r.modalities}/{r.fusion}" for r in unstable.itertuples())
+        lines.append(
+            f"Seeds disagree (std above {settings.unstable_std:g} or one seed more than "
+            f"{2 * settings.unstable_std:g} below the mean) in {len(unstable)} combination(s), whose scores are "
+            f"uncertain beyond their interval: {names}."
+        )
+    return lines
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    metric: str = "test/f1_macro"
+    rope: float = 0.01
+    alpha: float = 0.05
+    unstable_std: float = 0.02
+    bootstrap: int = 2000
+
+
 def build_document(
-    runs: StudyRuns, study: str, tracking_uri: str, metric: str
-) -> tuple[Document, dict[str, pd.DataFrame]]:
-    """The report's content and the numeric tables behind it (written as CSV)."""
-    summary = tables.combination_summary(runs)
+    runs: StudyRuns, study: str, tracking_uri: str, settings: ReportSettings
+) -> tuple[Document, dict[str, pd.DataFrame], dict[str, Omnibus], str]:
+    """The report's content, the numeric tables behind it (written as CSV), the omnibus tests (for the
+    diagrams) and the LaTeX tables."""
+    metric = settings.metric
+    summary = tables.combination_summary(runs, settings.unstable_std)
+    summary = attach_intervals(summary, runs.seeds, runs.predictions, metric, settings.bootstrap)
     board = tables.leaderboard(summary, metric)
+    best = tables.best_per_task(summary, metric)
     pivot = tables.fusion_depth_table(summary, metric)
     ablation = tables.modality_ablation(summary, metric)
-    pareto = tables.pareto_front(summary)
-    ranks = tables.fusion_ranks(summary, metric)
-    tests = tables.pairwise_tests(runs.seeds, metric)
+    pareto = tables.pareto_front(summary, metric)
+    ranks, tests, omnibus = tables.method_comparison(
+        summary, metric, alpha=settings.alpha, rope=settings.rope
+    )
     robustness = tables.robustness_table(runs)
     curves = tables.noise_curves(runs)
     label = {"test/f1_macro": "macro F1", "test/accuracy": "accuracy", "test/recall_macro": "macro recall"}[
@@ -193,24 +294,30 @@ def build_document(
         f"- Study `{study}` in `{redact_uri(tracking_uri)}`; regenerate with `python -m benchmark report study={study}`.",
         f"- Combinations: {len(runs.combinations)} ({_state_counts(runs)}); finished final seed runs: "
         f"{len(runs.finished_seeds)} of {len(runs.seeds)}.",
-        f"- Scores are test-split means ± sample std over final seeds; the ranking score is test {label}.",
+        f'- Every "best" is chosen on the validation score of the final runs (val {label}, mean over seeds) '
+        f"and reported with its test score; no table picks by test.",
+        f"- Test scores: mean ± sample std over final seeds, then a 95 % interval [low, high]: percentile "
+        f"bootstrap ({settings.bootstrap} replicates) over test samples and seeds together, so it includes "
+        f"test-set sampling error. ⚠ marks combinations whose seeds disagree.",
         *[f"- {line}" for line in _environment(runs)],
     ]
     sections = []
     for task in sorted(runs.combinations["task"].unique()):
         section = Section(task)
-        section.tables.append(("Leaderboard", _leaderboard_display(board[board["task"] == task], label)))
+        section.tables.append(("Leaderboard (ordered by validation score)",
+                               _leaderboard_display(board[board["task"] == task], metric, label)))  # fmt: skip
         section.tables.append(
-            (f"Fusion method x encoder depth (best test {label} over modality subsets, subset in brackets)",
+            (f"Fusion method x encoder depth (modality subset chosen on validation, in brackets; test {label})",
              _pivot_display(pivot[pivot["task"] == task]))
         )  # fmt: skip
         section.tables.append(
-            (f"Modality subsets (best test {label} over fusion methods and depths)",
+            (f"Modality subsets (fusion method and depth chosen on validation; test {label})",
              _ablation_display(ablation[ablation["task"] == task]))
         )  # fmt: skip
         section.tables.append(
-            ("Accuracy-latency Pareto front", _pareto_display(pareto[pareto["task"] == task]))
-        )
+            (f"Validation {label}-latency Pareto front (test score beside it)",
+             _pareto_display(pareto[pareto["task"] == task]))
+        )  # fmt: skip
         task_robustness = robustness[robustness["task"] == task]
         if len(task_robustness):
             section.tables.append(
@@ -219,25 +326,27 @@ def build_document(
                  _robustness_display(task_robustness))
             )  # fmt: skip
         sections.append(section)
+    diagrams = [(f"critical-difference diagram over {unit}s", f"critical_difference_{unit}.png")
+                for unit, omni in omnibus.items() if omni.result is not None]  # fmt: skip
     plots_section = Section("Plots", images=[
         ("score by fusion method and depth", "score_by_fusion_depth.png"),
-        ("accuracy against latency with the Pareto front", "accuracy_latency.png"),
+        ("score against latency with the Pareto front", "accuracy_latency.png"),
         ("modality-subset ablation", "modality_ablation.png"),
         *([("accuracy against noise on one modality", "accuracy_noise.png")] if len(curves) else []),
     ])  # fmt: skip
+    findings = _method_lines(summary, omnibus, tests, label, settings)
     summary_section = Section(
         "Across tasks: fusion methods compared",
-        paragraphs=tables.summary_sentences(ranks, tests, f"test {label}"),
+        paragraphs=findings,
         tables=[
+            (f"Best combination per task (chosen on validation {label})", _best_display(best, metric)),
             (
-                "Average rank per fusion method (blocks = task x depth x modality subset)",
+                "Average rank per fusion method (1 = best), over the units where all methods ran",
                 _ranks_display(ranks),
             ),
-            (
-                "Wilcoxon signed-rank tests, paired by task, depth, modality subset and seed",
-                _tests_display(tests),
-            ),
-        ],
+            ("Pairwise comparisons over the units where both methods ran", _tests_display(tests)),
+        ],  # fmt: skip
+        images=diagrams,
     )
     unfinished = runs.combinations[runs.combinations["state"] != "finished"]
     if len(unfinished):
@@ -253,17 +362,19 @@ def build_document(
     csv = {
         "runs": runs.seeds,
         "leaderboard": board,
+        "best": best,
         "fusion_depth": pivot,
         "modality_ablation": ablation,
         "pareto": pareto,
-        "fusion_ranks": ranks,
+        "ranks": ranks,
         "significance": tests,
         "robustness": robustness.assign(
             missing=[";".join(f"{m}={v:.6g}" for m, v in d.items()) for d in robustness["missing"]]
         ),
         "noise_curves": curves,
     }
-    return document, csv
+    tex = latex.document(board, tests, metric, label)
+    return document, csv, omnibus, tex
 
 
 def generate_report(
@@ -271,24 +382,31 @@ def generate_report(
     study: str,
     out_dir: Path,
     *,
-    metric: str = "test/f1_macro",
+    settings: ReportSettings = ReportSettings(),
     expected_seeds: int | None = None,
 ) -> ReportResult:
     """Write the report into ``out_dir`` atomically: built in a sibling temporary folder, then swapped in."""
     runs = collect(tracking_uri, study, expected_seeds)
-    document, csv = build_document(runs, study, tracking_uri, metric)
+    document, csv, omnibus, tex = build_document(runs, study, tracking_uri, settings)
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     try:
-        plots.score_by_fusion_and_depth(csv["fusion_depth"], staging / "score_by_fusion_depth.png", metric)
-        plots.accuracy_latency(csv["pareto"], staging / "accuracy_latency.png")
-        plots.modality_ablation(csv["modality_ablation"], staging / "modality_ablation.png", metric)
+        plots.score_by_fusion_and_depth(
+            csv["fusion_depth"], staging / "score_by_fusion_depth.png", settings.metric
+        )
+        plots.accuracy_latency(csv["pareto"], staging / "accuracy_latency.png", settings.metric)
+        plots.modality_ablation(csv["modality_ablation"], staging / "modality_ablation.png", settings.metric)
         if len(csv["noise_curves"]):
             plots.accuracy_against_noise(csv["noise_curves"], staging / "accuracy_noise.png")
+        for unit, omni in omnibus.items():
+            if omni.result is not None:
+                plots.critical_difference(omni, staging / f"critical_difference_{unit}.png")
         for name, frame in csv.items():
             write_csv(frame, staging / f"{name}.csv")
+        (staging / "tables.tex").write_text(tex)
         (staging / "README.md").write_text(to_markdown(document))
+        (staging / FINDINGS).write_text(findings_markdown(document))
         (staging / "report.html").write_text(to_html(document, staging))
         if out_dir.exists():
             shutil.rmtree(out_dir)
@@ -297,3 +415,14 @@ def generate_report(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return ReportResult(directory=out_dir, combinations=len(runs.combinations), seed_runs=len(runs.seeds))
+
+
+FINDINGS = "findings.md"  # the across-task conclusions alone: the README includes this file verbatim
+
+
+def findings_markdown(document: Document) -> str:
+    """The across-task section (conclusions and the best-per-task table) as Markdown, for the README."""
+    section = document.sections[0]
+    lines = [*section.paragraphs]
+    caption, best = section.tables[0]
+    return "\n\n".join([*lines, f"**{caption}**", markdown_table(best)]) + "\n"

@@ -6,18 +6,21 @@ stay in the frames with their status; tables decide how to show them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from benchmark.tracking import COMBINATION_ID, STATUS, TAG, read_study_runs
+from benchmark.tracking import COMBINATION_ID, STATUS, TAG, read_predictions, read_study_runs
 
 # Metric columns the report uses (MLflow names); absent ones stay NaN ("not measured").
 METRICS = (
     "test/accuracy",
     "test/recall_macro",
     "test/f1_macro",
+    "val/accuracy",
+    "val/recall_macro",
     "val/f1_macro",
     "latency/p50_ms",
     "latency/p95_ms",
@@ -44,6 +47,8 @@ KEY = ["task", "depth", "modalities", "fusion"]
 class StudyRuns:
     seeds: pd.DataFrame  # one row per final seed run (any status)
     combinations: pd.DataFrame  # one row per combination (parent run)
+    # finished final run id -> (test labels, test predictions), for runs that logged them
+    predictions: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     @property
     def finished_seeds(self) -> pd.DataFrame:
@@ -116,4 +121,9 @@ def collect(tracking_uri: str, study: str, expected_seeds: int | None = None) ->
     runs = read_study_runs(tracking_uri, study, ("combination", "final"))
     parents = [r for r in runs if r["tags"].get(TAG + "kind") == "combination"]
     seeds = seed_rows([r for r in runs if r["tags"].get(TAG + "kind") == "final"])
-    return StudyRuns(seeds=seeds, combinations=combination_rows(parents, seeds, expected_seeds))
+    finished = seeds.loc[seeds["status"] == "FINISHED", "run_id"].tolist()
+    return StudyRuns(
+        seeds=seeds,
+        combinations=combination_rows(parents, seeds, expected_seeds),
+        predictions=read_predictions(tracking_uri, finished),
+    )

@@ -72,8 +72,9 @@ def score_by_fusion_and_depth(table: pd.DataFrame, path: Path, metric: str) -> N
     _save(fig, path)
 
 
-def accuracy_latency(points: pd.DataFrame, path: Path) -> None:
-    """Scatter of every combination (colour = fusion) with the Pareto front as a step line."""
+def accuracy_latency(points: pd.DataFrame, path: Path, metric: str) -> None:
+    """Scatter of every combination's test score against latency (colour = fusion), with the Pareto
+    front chosen on validation as a step line through its test scores."""
     tasks = sorted(points["task"].unique())
     order = sorted(points["fusion"].unique())
     fig, axes = _panels(max(1, len(tasks)))
@@ -82,21 +83,38 @@ def accuracy_latency(points: pd.DataFrame, path: Path) -> None:
         for fusion in order:
             sub = rows[rows["fusion"] == fusion]
             if len(sub):
-                ax.scatter(
-                    sub["latency_ms"], sub["accuracy"], s=22, color=_color(fusion, order), label=fusion
-                )
+                ax.scatter(sub["latency_ms"], sub["score"], s=22, color=_color(fusion, order), label=fusion)
         front = rows[rows["on_front"]].sort_values("latency_ms")
-        ax.step(
-            front["latency_ms"], front["accuracy"], where="post", color="black", lw=1, label="Pareto front"
-        )
+        ax.step(front["latency_ms"], front["score"], where="post", color="black", lw=1,
+                label="Pareto front (validation)")  # fmt: skip
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
         ax.xaxis.set_minor_formatter(ticker.NullFormatter())
         ax.set_xlabel("latency p50, batch of 1 (ms)")
-        ax.set_ylabel("test accuracy")
+        ax.set_ylabel(metric)
         ax.set_title(task)
         ax.legend(fontsize=7)
     _save(fig, path)
+
+
+def critical_difference(omnibus, path: Path) -> None:  # noqa: ANN001 - statistics.Omnibus
+    """autorank's diagram: a critical-difference diagram after Friedman + Nemenyi (methods joined by a
+    bar do not differ significantly), a confidence-interval plot after ANOVA + Tukey HSD."""
+    import warnings
+
+    from autorank import plot_stats
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ax = plot_stats(omnibus.result, allow_insignificant=True, width=6)
+    if ax is None:
+        return
+    fig = ax.get_figure()
+    fig.suptitle(
+        f"over {omnibus.units} {omnibus.unit}s ({omnibus.test}, p = {omnibus.p_value:.3g})", fontsize=9
+    )
+    fig.savefig(path, dpi=100, metadata=PNG_METADATA, bbox_inches="tight")
+    plt.close(fig)
 
 
 def modality_ablation(table: pd.DataFrame, path: Path, metric: str) -> None:

@@ -6,236 +6,257 @@ Every table keeps a deterministic row order: sorted by task, then the table's ow
 from __future__ import annotations
 
 import math
-from itertools import combinations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import wilcoxon
 
+from benchmark.report import statistics
 from benchmark.report.collect import KEY, METRICS, ROBUST, StudyRuns
 
 SCORE = "test/f1_macro"
 MISSING = "robust/missing/"
 UNIMODAL = "none"
-ALPHA = 0.05
-MIN_PAIRS = 6  # below this a signed-rank test cannot reach p < 0.05 (two-sided): report "too few pairs"
+REFERENCE_PREFIX = "ref_"
 
 
-def combination_summary(runs: StudyRuns) -> pd.DataFrame:
-    """One row per combination: its state and mean/std (ddof=1) over finished seeds of every metric."""
+def is_reference(fusion: str) -> bool:
+    """Classical reference models (``ref_*``) sit in every leaderboard but are not fusion methods."""
+    return fusion.startswith(REFERENCE_PREFIX)
+
+
+def fusion_methods(summary: pd.DataFrame) -> list[str]:
+    """The fusion methods the comparison ranks: neither unimodal baselines nor reference models."""
+    return sorted(f for f in summary["fusion"].unique() if f != UNIMODAL and not is_reference(f))
+
+
+def combination_summary(runs: StudyRuns, unstable_std: float = 0.02) -> pd.DataFrame:
+    """One row per combination: its state, mean/std (ddof=1)/min over finished seeds of every metric,
+    and ``unstable``: the seeds of the ranking score disagree (std above ``unstable_std``, or one seed
+    more than twice that below the mean)."""
     finished = runs.finished_seeds
     grouped = finished.groupby("combination_id")[list(METRICS)]
     means = grouped.mean().add_suffix("_mean")
     stds = grouped.std(ddof=1).add_suffix("_std")
+    lows = grouped.min().add_suffix("_min")
     summary = runs.combinations.merge(means, how="left", left_on="combination_id", right_index=True)
     summary = summary.merge(stds, how="left", left_on="combination_id", right_index=True)
+    summary = summary.merge(lows, how="left", left_on="combination_id", right_index=True)
+    summary.attrs["unstable_std"] = unstable_std
     return summary.sort_values(KEY, kind="stable").reset_index(drop=True)
 
 
+def flag_unstable(summary: pd.DataFrame, metric: str = SCORE) -> pd.Series:
+    threshold = summary.attrs.get("unstable_std", 0.02)
+    spread = summary[f"{metric}_std"].fillna(0) > threshold
+    outlier = (summary[f"{metric}_mean"] - summary[f"{metric}_min"]).fillna(0) > 2 * threshold
+    return spread | outlier
+
+
+def validation(metric: str) -> str:
+    """The validation counterpart of a test metric name: test/f1_macro -> val/f1_macro."""
+    return "val/" + metric.split("/", 1)[1]
+
+
 def _scored(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
-    return summary[summary[f"{metric}_mean"].notna()]
+    return summary[summary[f"{metric}_mean"].notna() & summary[f"{validation(metric)}_mean"].notna()]
+
+
+def _chosen_on_validation(frame: pd.DataFrame, metric: str, by: list[str]) -> pd.DataFrame:
+    """Per group ``by``: the row with the best validation mean (ties: the first in KEY order). The test
+    score never takes part in the choice."""
+    ordered = frame.sort_values(KEY, kind="stable").sort_values(
+        f"{validation(metric)}_mean", ascending=False, kind="stable"
+    )
+    return ordered.groupby(by).head(1)
+
+
+def _score_columns(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
+    return frame.rename(
+        columns={
+            f"{metric}_mean": "score",
+            f"{metric}_std": "std",
+            f"{metric}_ci_low": "ci_low",
+            f"{metric}_ci_high": "ci_high",
+            f"{validation(metric)}_mean": "val_score",
+        }
+    )
 
 
 def leaderboard(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
-    """Per task, best first; combinations without a finished seed at the bottom, rank empty."""
+    """Per task, ordered and ranked by the validation score of the final runs (best first); test scores
+    are reported beside it. Combinations without a finished seed at the bottom, rank empty."""
     frame = summary.copy()
-    frame["rank"] = frame.groupby("task")[f"{metric}_mean"].rank(method="min", ascending=False)
-    frame["_missing"] = frame[f"{metric}_mean"].isna()
-    frame["_order"] = -frame[f"{metric}_mean"].fillna(-math.inf)
+    val = f"{validation(metric)}_mean"
+    frame["rank"] = frame.groupby("task")[val].rank(method="min", ascending=False)
+    frame["unstable"] = flag_unstable(frame, metric)
+    frame["reference"] = frame["fusion"].map(is_reference)
+    frame["_missing"] = frame[val].isna()
+    frame["_order"] = -frame[val].fillna(-math.inf)
     frame = frame.sort_values(["task", "_missing", "_order", "depth", "modalities", "fusion"], kind="stable")
     return frame.drop(columns=["_missing", "_order"]).reset_index(drop=True)
 
 
-def fusion_depth_table(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
-    """Per task x fusion x depth: the best score over modality subsets, and which subset gave it."""
+BEST_COLUMNS = ["task", "depth", "modalities", "fusion"]
+
+
+def best_per_task(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
+    """``best.csv``: per task, the combination (reference models excluded) with the best validation
+    score, with its test mean and 95 % interval."""
     scored = _scored(summary, metric)
+    scored = scored[~scored["fusion"].map(is_reference)]
+    name = metric.split("/", 1)[1]
+    columns = [*BEST_COLUMNS, f"val_{name}_mean", f"test_{name}_mean", f"test_{name}_ci_low",
+               f"test_{name}_ci_high", "unstable"]  # fmt: skip
     if scored.empty:
-        return pd.DataFrame(columns=["task", "fusion", "depth", "score", "std", "modalities"])
-    best = (
-        scored.sort_values(f"{metric}_mean", ascending=False, kind="stable")
-        .groupby(["task", "fusion", "depth"])
-        .head(1)
+        return pd.DataFrame(columns=columns)
+    best = _chosen_on_validation(scored, metric, ["task"]).assign(unstable=lambda f: flag_unstable(f, metric))
+    best = best.rename(
+        columns={
+            f"{validation(metric)}_mean": f"val_{name}_mean",
+            f"{metric}_mean": f"test_{name}_mean",
+            f"{metric}_ci_low": f"test_{name}_ci_low",
+            f"{metric}_ci_high": f"test_{name}_ci_high",
+        }
     )
-    table = best[["task", "fusion", "depth", f"{metric}_mean", f"{metric}_std", "modalities"]]
-    table = table.rename(columns={f"{metric}_mean": "score", f"{metric}_std": "std"})
-    return table.sort_values(["task", "fusion", "depth"]).reset_index(drop=True)
+    for column in (f"test_{name}_ci_low", f"test_{name}_ci_high"):
+        if column not in best:
+            best[column] = math.nan
+    return best[columns].sort_values("task").reset_index(drop=True)
+
+
+def fusion_depth_table(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
+    """Per task x fusion x depth: the modality subset with the best validation score, its test score."""
+    scored = _scored(summary, metric)
+    columns = ["task", "fusion", "depth", "score", "std", "ci_low", "ci_high", "val_score", "modalities"]
+    if scored.empty:
+        return pd.DataFrame(columns=columns)
+    best = _score_columns(_chosen_on_validation(scored, metric, ["task", "fusion", "depth"]), metric)
+    best = best.reindex(columns=columns)
+    return best.sort_values(["task", "fusion", "depth"]).reset_index(drop=True)
 
 
 def modality_ablation(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
-    """Per task x modality subset: the best score over fusion methods and depths, and its gain over
-    the task's best single modality."""
+    """Per task x modality subset: the fusion method and depth with the best validation score, its test
+    score, and the gain in test score over the task's best single modality (chosen on validation)."""
     scored = _scored(summary, metric)
-    columns = [
-        "task",
-        "modalities",
-        "n_modalities",
-        "score",
-        "std",
-        "fusion",
-        "depth",
-        "gain_over_best_single",
-    ]
+    scored = scored[~scored["fusion"].map(is_reference)]
+    columns = ["task", "modalities", "n_modalities", "score", "std", "ci_low", "ci_high", "val_score",
+               "fusion", "depth", "gain_over_best_single"]  # fmt: skip
     if scored.empty:
         return pd.DataFrame(columns=columns)
-    best = (
-        scored.sort_values(f"{metric}_mean", ascending=False, kind="stable")
-        .groupby(["task", "modalities"])
-        .head(1)
-    )
-    best = best.rename(columns={f"{metric}_mean": "score", f"{metric}_std": "std"})
-    single = best[best["n_modalities"] == 1].groupby("task")["score"].max()
-    best["gain_over_best_single"] = best["score"] - best["task"].map(single)
+    best = _score_columns(_chosen_on_validation(scored, metric, ["task", "modalities"]), metric)
+    best = best.reindex(columns=columns)
+    single = best[best["n_modalities"] == 1]
+    single = single.sort_values("val_score", ascending=False, kind="stable").groupby("task").head(1)
+    best["gain_over_best_single"] = best["score"] - best["task"].map(single.set_index("task")["score"])
     return best[columns].sort_values(["task", "n_modalities", "modalities"]).reset_index(drop=True)
 
 
-def pareto_front(
-    summary: pd.DataFrame, score: str = "test/accuracy", cost: str = "latency/p50_ms"
-) -> pd.DataFrame:
-    """All scored combinations with ``on_front``: no other combination of the task is at least as
-    accurate and at least as fast, and strictly better in one of the two."""
-    frame = summary[summary[f"{score}_mean"].notna() & summary[f"{cost}_mean"].notna()]
-    frame = frame[[*KEY, f"{score}_mean", f"{cost}_mean"]].rename(
-        columns={f"{score}_mean": "accuracy", f"{cost}_mean": "latency_ms"}
+def pareto_front(summary: pd.DataFrame, metric: str = SCORE, cost: str = "latency/p50_ms") -> pd.DataFrame:
+    """All scored combinations with ``on_front``: no other combination of the task has at least as good a
+    validation score and at least as low a latency, and is strictly better in one of the two. The
+    front is chosen on validation; ``score`` is the test score shown for it."""
+    val = f"{validation(metric)}_mean"
+    frame = summary[
+        summary[val].notna() & summary[f"{metric}_mean"].notna() & summary[f"{cost}_mean"].notna()
+    ]
+    frame = frame[[*KEY, val, f"{metric}_mean", f"{cost}_mean"]].rename(
+        columns={val: "val_score", f"{metric}_mean": "score", f"{cost}_mean": "latency_ms"}
     )
-    # Identical points cannot dominate each other, so decide on distinct (task, latency, accuracy)
-    # points: fastest first (ties: most accurate first), a point is on the front iff it is more
-    # accurate than every point before it. O(n log n) per task.
-    distinct = frame[["task", "latency_ms", "accuracy"]].drop_duplicates()
+    # Identical points cannot dominate each other, so decide on distinct (task, latency, score)
+    # points: fastest first (ties: best first), a point is on the front iff it beats every point
+    # before it. O(n log n) per task.
+    distinct = frame[["task", "latency_ms", "val_score"]].drop_duplicates()
     distinct = distinct.sort_values(
-        ["task", "latency_ms", "accuracy"], ascending=[True, True, False], kind="stable"
+        ["task", "latency_ms", "val_score"], ascending=[True, True, False], kind="stable"
     )
-    before = distinct.groupby("task")["accuracy"].transform(
-        lambda acc: acc.cummax().shift(fill_value=-math.inf)
-    )
-    distinct = distinct.assign(front=distinct["accuracy"] > before)
-    on_front = frame[["task", "latency_ms", "accuracy"]].merge(distinct, how="left")["front"].to_numpy()
+    before = distinct.groupby("task")["val_score"].transform(lambda v: v.cummax().shift(fill_value=-math.inf))
+    distinct = distinct.assign(front=distinct["val_score"] > before)
+    on_front = frame[["task", "latency_ms", "val_score"]].merge(distinct, how="left")["front"].to_numpy()
     frame = frame.assign(on_front=pd.Series(on_front, index=frame.index, dtype=bool))
-    return frame.sort_values(["task", "latency_ms", "accuracy"], kind="stable").reset_index(drop=True)
+    return frame.sort_values(["task", "latency_ms", "val_score"], kind="stable").reset_index(drop=True)
 
 
-def fusion_ranks(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
-    """Average rank of each fusion method over blocks (task, depth, modality subset) that compare at
-    least two methods; rank 1 = best, ties share the average rank."""
-    scored = _scored(summary, metric)
-    scored = scored[scored["fusion"] != UNIMODAL]
-    block = ["task", "depth", "modalities"]
-    sizes = scored.groupby(block)["fusion"].transform("count")
-    scored = scored[sizes >= 2].copy()
-    columns = ["fusion", "average_rank", "blocks", "wins", "mean_score"]
-    if scored.empty:
-        return pd.DataFrame(columns=columns)
-    scored["rank"] = scored.groupby(block)[f"{metric}_mean"].rank(method="average", ascending=False)
-    table = scored.groupby("fusion").agg(
-        average_rank=("rank", "mean"),
-        blocks=("rank", "size"),
-        wins=("rank", lambda r: int((r == 1).sum())),
-        mean_score=(f"{metric}_mean", "mean"),
+RANK_COLUMNS = [
+    "unit",
+    "method",
+    "average_rank",
+    "units",
+    "critical_difference",
+    "mean_score",
+    "test",
+    "p_value",
+]
+
+
+def method_comparison(
+    summary: pd.DataFrame, metric: str = SCORE, *, alpha: float = 0.05, rope: float = 0.01
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, statistics.Omnibus]]:
+    """(ranks, significance, omnibus per unit) for the fusion methods, with the data set (task) and
+    the block (task x depth x modality subset, seed-averaged) as units. See statistics.py."""
+    methods = fusion_methods(summary)
+    blocks = statistics.block_scores(summary, metric, methods)
+    omnibus, significance, ranks = {}, [], []
+    for unit in statistics.UNITS:
+        omni = statistics.omnibus(blocks, unit, alpha)
+        omnibus[unit] = omni
+        table = omni.ranks.assign(unit=unit, units=omni.units, critical_difference=omni.critical_difference,
+                                  test=omni.test or f"none: {omni.reason}", p_value=omni.p_value)  # fmt: skip
+        ranks.append(table.sort_values(["average_rank", "method"], kind="stable"))
+        significance.append(statistics.pairwise(blocks, unit, alpha, rope))
+    rank_table = (
+        pd.concat(ranks, ignore_index=True).reindex(columns=RANK_COLUMNS)
+        if ranks
+        else pd.DataFrame(columns=RANK_COLUMNS)
     )
-    table = table.reset_index().sort_values(["average_rank", "fusion"], kind="stable")
-    return table[columns].reset_index(drop=True)
+    return rank_table, pd.concat(significance, ignore_index=True), omnibus
 
 
-def holm(p_values: list[float]) -> list[float]:
-    """Holm-Bonferroni adjusted p-values (NaN stays NaN and is not counted)."""
-    valid = sorted((p, i) for i, p in enumerate(p_values) if not math.isnan(p))
-    adjusted = [math.nan] * len(p_values)
-    running = 0.0
-    for k, (p, i) in enumerate(valid):
-        running = max(running, min(1.0, (len(valid) - k) * p))
-        adjusted[i] = running
-    return adjusted
-
-
-def pairwise_tests(seeds: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
-    """Wilcoxon signed-rank test between every two fusion methods, paired by (task, depth, modality
-    subset, seed) over finished final runs; Holm-adjusted across pairs."""
-    finished = seeds[(seeds["status"] == "FINISHED") & (seeds["fusion"] != UNIMODAL) & seeds[metric].notna()]
-    methods = sorted(finished["fusion"].unique())
-    pair_key = ["task", "depth", "modalities", "seed"]
-    rows = []
-    for a, b in combinations(methods, 2):
-        left = finished[finished["fusion"] == a][[*pair_key, metric]]
-        right = finished[finished["fusion"] == b][[*pair_key, metric]]
-        paired = left.merge(right, on=pair_key, suffixes=("_a", "_b"))
-        diff = (paired[f"{metric}_a"] - paired[f"{metric}_b"]).to_numpy()
-        p_value = math.nan
-        if len(diff) >= MIN_PAIRS and np.any(diff != 0):
-            p_value = float(wilcoxon(paired[f"{metric}_a"], paired[f"{metric}_b"]).pvalue)
-        rows.append(
-            {
-                "method_a": a,
-                "method_b": b,
-                "pairs": len(diff),
-                "a_better": int((diff > 0).sum()),
-                "b_better": int((diff < 0).sum()),
-                "ties": int((diff == 0).sum()),
-                "median_difference": float(np.median(diff)) if len(diff) else math.nan,
-                "p_value": p_value,
-            }
-        )
-    columns = [
-        "method_a",
-        "method_b",
-        "pairs",
-        "a_better",
-        "b_better",
-        "ties",
-        "median_difference",
-        "p_value",
-    ]
-    table = pd.DataFrame(rows, columns=columns)
-    table["p_holm"] = holm(table["p_value"].tolist()) if len(table) else []
-    table["conclusion"] = [_conclusion(row) for row in table.itertuples()]
-    return table
-
-
-def _conclusion(row) -> str:  # noqa: ANN001 - a pandas itertuples row
-    if math.isnan(row.p_value):
-        return (
-            f"too few paired runs to test ({row.pairs} < {MIN_PAIRS})"
-            if row.pairs < MIN_PAIRS
-            else "identical scores"
-        )
-    if row.p_holm >= ALPHA:
-        return f"no significant difference (Holm-adjusted p = {row.p_holm:.3g})"
-    winner, loser = (
-        (row.method_a, row.method_b) if row.median_difference > 0 else (row.method_b, row.method_a)
-    )
-    if row.median_difference == 0:
-        winner, loser = (
-            (row.method_a, row.method_b) if row.a_better > row.b_better else (row.method_b, row.method_a)
-        )
-    return f"{winner} beats {loser} (Holm-adjusted p = {row.p_holm:.3g})"
-
-
-def summary_sentences(ranks: pd.DataFrame, tests: pd.DataFrame, metric: str = SCORE) -> list[str]:
-    """What the cross-task comparison concludes, in plain words."""
-    if ranks.empty:
-        return ["No block compares two fusion methods yet, so no ranking is possible."]
-    best = ranks.iloc[0]
+def summary_sentences(
+    omnibus: dict[str, statistics.Omnibus], significance: pd.DataFrame, label: str, rope: float
+) -> list[str]:
+    """What the cross-task comparison concludes, in plain words: which test, on what unit, with how
+    many units, and what it concludes; "no difference" and "equivalent" are stated as plainly as wins."""
+    if significance.empty or all(len(o.methods) < 2 for o in omnibus.values()):
+        return ["Fewer than two fusion methods ran, so there is nothing to compare."]
     lines = [
-        f"Best average rank on {metric}: {best['fusion']} ({best['average_rank']:.2f} over {int(best['blocks'])} "
-        f"task x depth x modality-subset blocks; rank 1 is best)."
+        "Unit of comparison: the data set (task), as Demsar (2006) recommends, scored by the mean over "
+        "its blocks where the compared methods all ran; block-level results (task x depth x modality "
+        "subset, each the mean over its final seeds) are shown beside it, labelled as such. Seeds are "
+        "never paired as independent observations."
     ]
-    significant = tests[tests["p_holm"] < ALPHA] if len(tests) else tests
-    if len(tests) == 0:
-        lines.append("Only one fusion method ran, so there is nothing to test.")
-    elif significant.empty:
-        lines.append(
-            f"No pair of fusion methods differs significantly (Wilcoxon signed-rank, Holm-adjusted, alpha = {ALPHA})."
-        )
-    else:
-        lines += [f"{c}." for c in significant["conclusion"]]
-        rest = len(tests) - len(significant)
+    for unit in statistics.UNITS:
+        lines.append(statistics.omnibus_sentence(omnibus[unit], label))
+        rows = significance[significance["unit"] == unit]
+        wins = rows[
+            rows["conclusion"].str.contains(" better than ") & ~rows["conclusion"].str.startswith("no ")
+        ]
+        equivalent = rows[rows["conclusion"].str.startswith("practically equivalent")]
+        rest = len(rows) - len(wins) - len(equivalent)
+        parts = [f"Pairwise over {unit}s (Wilcoxon signed-rank, Holm-adjusted over {len(rows)} pairs; "
+                 f"Bayesian signed-rank with a ±{rope:g} region of practical equivalence):"]  # fmt: skip
+        parts += [f"{c}." for c in wins["conclusion"]]
+        if len(equivalent):
+            pairs = ", ".join(
+                f"{a} = {b}" for a, b in zip(equivalent["method_a"], equivalent["method_b"], strict=True)
+            )
+            parts.append(f"practically equivalent: {pairs}.")
         if rest:
-            lines.append(f"The other {rest} pair(s) show no significant difference at alpha = {ALPHA}.")
+            parts.append(f"{rest} pair(s) show no significant difference and are not shown equivalent.")
+        lines.append(" ".join(parts))
     return lines
+
+
+def unstable_combinations(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
+    """Combinations whose final seeds disagree on the ranking score (see ``flag_unstable``)."""
+    flagged = summary[flag_unstable(summary, metric) & summary[f"{metric}_mean"].notna()]
+    return flagged[[*KEY, f"{metric}_mean", f"{metric}_std", f"{metric}_min"]].reset_index(drop=True)
 
 
 def _robust_means(runs: StudyRuns) -> pd.DataFrame:
     """Per combination (finished seeds): the mean of clean accuracy and of every robustness metric."""
     finished = runs.finished_seeds
-    columns = ["test/accuracy", *(c for c in finished.columns if c.startswith(ROBUST))]
+    columns = ["test/accuracy", "val/accuracy", *(c for c in finished.columns if c.startswith(ROBUST))]
     means = finished.groupby("combination_id")[columns].mean()
     return runs.combinations[[*KEY, "n_modalities", "combination_id"]].merge(
         means, left_on="combination_id", right_index=True
@@ -279,8 +300,8 @@ def noise_levels(columns: list[str]) -> list[float]:
 
 
 def noise_curves(runs: StudyRuns) -> pd.DataFrame:
-    """Per task and fusion method, on the task's largest modality set at the best depth (by clean
-    accuracy): accuracy at each noise level, with noise on one modality at a time, averaged over the
+    """Per task and fusion method, on the task's largest modality set at the best depth (chosen by
+    validation accuracy): accuracy at each noise level, with noise on one modality at a time, averaged over the
     modalities. Level 0 is the clean accuracy."""
     means = _robust_means(runs)
     levels = noise_levels(list(means.columns))
@@ -290,7 +311,7 @@ def noise_curves(runs: StudyRuns) -> pd.DataFrame:
     largest = means.groupby("task")["n_modalities"].transform("max")
     full = means[means["n_modalities"] == largest]
     best = (
-        full.sort_values("test/accuracy", ascending=False, kind="stable").groupby(["task", "fusion"]).head(1)
+        full.sort_values("val/accuracy", ascending=False, kind="stable").groupby(["task", "fusion"]).head(1)
     )
     rows = []
     for _, row in best.iterrows():
