@@ -17,6 +17,8 @@ import torch
 from benchmark.config import combination_space
 from benchmark.experiment import Hyperparameters, Measurement, run_once
 from benchmark.grid import Combination
+from benchmark.reference_run import ReferenceParams, run_reference
+from benchmark.references import REFERENCES
 from benchmark.tracking import COMBINATION_ID, KIND, OPTUNA_TRIAL, STATUS, TAG
 from benchmark.tuning import (
     FAIL_REASON,
@@ -180,9 +182,8 @@ class CombinationWork:
             with heartbeat(state.study, trial), tracker.run(run_id) as handle:
                 # One log_batch per run, at its end: params, metrics, per-epoch curves and tags together.
                 try:
-                    measurement = run_once(
-                        self.task, combination, Hyperparameters.from_params(params), config,
-                        device=self.runner.device, seed=config.tuning.seed + trial.number,
+                    measurement = self._train(
+                        self._settings(params), seed=config.tuning.seed + trial.number,
                         on_epoch_end=pruning_callback(trial, self.timer),
                     )  # fmt: skip
                 except torch.OutOfMemoryError:
@@ -227,7 +228,7 @@ class CombinationWork:
                 state.finals = open_finals(self.runner.storage, state.study, seeds)
         requeue_closed_finals(state.finals, self._close_dead(state.finals))
         worked = False
-        hparams = Hyperparameters.from_params(params)
+        hparams = self._settings(params)
         while True:
             with self.timer.section("tuning"):
                 item = next_final_seed(state.finals)
@@ -245,7 +246,23 @@ class CombinationWork:
         self._aggregate(state, params)
         return DONE
 
-    def _final_seed(self, state: _Open, hparams: Hyperparameters, trial: optuna.Trial, seed: int) -> None:
+    def _settings(self, params: dict[str, Any]) -> Hyperparameters | ReferenceParams:
+        if self.combination.fusion in REFERENCES:
+            return ReferenceParams.from_params(params)
+        return Hyperparameters.from_params(params)
+
+    def _train(self, settings: Hyperparameters | ReferenceParams, **kwargs: Any) -> Measurement:
+        """One training (a network, or a reference model) with ``settings`` on this combination."""
+        if isinstance(settings, ReferenceParams):
+            kwargs.pop("on_epoch_end", None)  # one fit, nothing to prune
+            return run_reference(self.task, self.combination, settings, self.config, **kwargs)
+        return run_once(
+            self.task, self.combination, settings, self.config, device=self.runner.device, **kwargs
+        )
+
+    def _final_seed(
+        self, state: _Open, hparams: Hyperparameters | ReferenceParams, trial: optuna.Trial, seed: int
+    ) -> None:
         config, tracker, combination = self.config, self.tracker, self.combination
         finals = state.finals
         assert finals is not None
@@ -261,12 +278,8 @@ class CombinationWork:
         try:
             with heartbeat(finals, trial), tracker.run(run_id) as handle:
                 try:
-                    measurement = run_once(
-                        self.task,
-                        combination,
+                    measurement = self._train(
                         hparams,
-                        config,
-                        device=self.runner.device,
                         seed=seed,
                         final=True,
                         latency=seed - config.final.seed_offset < config.latency.seeds,

@@ -20,6 +20,7 @@ from benchmark.encoders import ENCODER_KINDS, ENCODERS
 from benchmark.fusions import FUSIONS
 from benchmark.metrics import SCORES
 from benchmark.params import ParamSpec
+from benchmark.references import REFERENCES
 from benchmark.registry import UnknownNameError
 from benchmark.tasks import TASKS, task_parameters
 
@@ -51,13 +52,21 @@ DEFAULT_SPACE: dict[str, ParamSpec] = {
 
 
 def fusion_hyperparameters() -> list[str]:
-    """The names of the hyperparameters some fusion method declares (``rank``, ...), sorted."""
-    return sorted({param for name in FUSIONS.names() for param in FUSIONS.get(name).hyperparameters})
+    """The names of the hyperparameters some fusion method or reference model declares (``rank``,
+    ``C``, ...), sorted."""
+    own = [FUSIONS.get(n).hyperparameters for n in FUSIONS.names()]
+    own += [REFERENCES.get(n).hyperparameters for n in REFERENCES.names()]
+    return sorted({param for declared in own for param in declared})
 
 
 def combination_space(space: dict[str, ParamSpec], fusion: str) -> dict[str, ParamSpec]:
     """The search space of one combination: the general hyperparameters, plus those its fusion method
-    declares (the study's ``tuning.space`` entry for them if it has one, else the method's default)."""
+    declares (the study's ``tuning.space`` entry for them if it has one, else the method's default).
+    A reference model has only its own (the network's lr, width, ... do not apply)."""
+    if fusion in REFERENCES:
+        return {
+            name: space.get(name, default) for name, default in REFERENCES.get(fusion).hyperparameters.items()
+        }
     general = {name: spec for name, spec in space.items() if name in DEFAULT_SPACE}
     own = FUSIONS.get(fusion).hyperparameters
     return general | {name: space.get(name, default) for name, default in own.items()}
@@ -113,6 +122,9 @@ class TrainConfig:
     eval_batch_size: int = 512
     precision: str = "fp32"  # fp32 | bf16 (autocast in training; meant for GPUs)
     compile: bool = False  # torch.compile the model (pays a compile per training; meant for GPUs)
+    # "balanced": cross-entropy weights n / (classes x count) from the train labels, so each class
+    # counts equally, as in macro F1; "none": every sample counts equally
+    class_weight: str = "none"
 
 
 @dataclass(frozen=True)
@@ -145,9 +157,8 @@ class ReportConfig:
 
     rope: float = 0.01  # region of practical equivalence on the ranking score: |difference| below it is a tie
     alpha: float = 0.05  # significance level of the frequentist tests (Holm-adjusted)
-    unstable_std: float = (
-        0.02  # seeds disagree: std above this, or one seed more than twice it below the mean
-    )
+    # seeds disagree: std above this, or one seed more than twice it below the mean
+    unstable_std: float = 0.03
     bootstrap: int = 2000  # bootstrap replicates of each interval
 
 
@@ -165,7 +176,7 @@ class StudyConfig:
     encoders: dict[str, str] = field(default_factory=dict)  # modality kind -> encoder name
     device: str = "auto"
     threads: int = 0  # torch intra-op threads per worker; 0: the cores split evenly between workers
-    workers: int = 1  # worker processes on this host
+    workers: int = 0  # worker processes on this host; 0 ("auto"): one per usable core (1 on a GPU)
     heartbeat_seconds: int = 30  # RDB storage: a trial silent for 3 heartbeats is taken as dead
     data_seed: int = 0  # seeds task generation and splits; fixed across combinations
     workdir: str = "runs"
@@ -469,7 +480,7 @@ def parse_study(data: dict[str, Any]) -> StudyConfig:
         encoders=_parse_encoders(data.get("encoders")),
         device=device,
         threads=_int(data.get("threads", 0), "threads", 0),
-        workers=_int(data.get("workers", 1), "workers", 1),
+        workers=_parse_workers(data.get("workers", "auto")),
         heartbeat_seconds=_int(data.get("heartbeat_seconds", 30), "heartbeat_seconds", 1),
         data_seed=_int(data.get("data_seed", 0), "data_seed"),
         workdir=_str(data.get("workdir", "runs"), "workdir"),
@@ -479,6 +490,15 @@ def parse_study(data: dict[str, Any]) -> StudyConfig:
         report_dir=_str(data.get("report_dir", "reports"), "report_dir"),
         auto_report=_bool(data.get("auto_report", True), "auto_report"),
     )
+
+
+def _parse_workers(value: Any) -> int:
+    """``auto`` (0: resolved when the study is prepared) or a count >= 1."""
+    if value == "auto":
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"workers must be auto or an integer >= 1, got {value!r}")
+    return value
 
 
 def _parse_report(value: Any) -> ReportConfig:
@@ -575,9 +595,10 @@ def _parse_grid(value: Any) -> GridConfig:
     depth = tuple(_int(d, "grid.depth", 1) for d in _list(data.get("depth", [1, 2]), "grid.depth"))
     fusions = tuple(_list(data.get("fusion", list(GridConfig.fusion)), "grid.fusion"))
     for fusion in fusions:
-        if fusion not in FUSIONS:
+        if fusion not in FUSIONS and fusion not in REFERENCES:
             raise ConfigError(
-                f"unknown fusion {fusion!r}; registered fusion methods: {', '.join(FUSIONS.names())}"
+                f"unknown fusion {fusion!r}; registered fusion methods: {', '.join(FUSIONS.names())}; "
+                f"reference models: {', '.join(REFERENCES.names())}"
             )
     return GridConfig(
         depth=tuple(dict.fromkeys(depth)),
@@ -668,6 +689,9 @@ def _parse_train(value: Any) -> TrainConfig:
         ),
         precision=_choice(data.get("precision", defaults.precision), "train.precision", ("fp32", "bf16")),
         compile=_bool(data.get("compile", defaults.compile), "train.compile"),
+        class_weight=_choice(
+            data.get("class_weight", defaults.class_weight), "train.class_weight", ("none", "balanced")
+        ),
     )
 
 

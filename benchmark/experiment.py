@@ -146,6 +146,7 @@ def run_once(
         metric=config.tuning.metric,
         precision=config.train.precision,
         modality_dropout=hparams.modality_dropout,
+        class_weight=config.train.class_weight,
     )
     if final:
         reset_gpu_peak(device)

@@ -11,6 +11,8 @@ from itertools import combinations as subsets_of_size
 
 from benchmark.config import GridConfig, ModalitySelection
 from benchmark.fusions import FUSIONS, UNIMODAL
+from benchmark.references import REFERENCES
+from benchmark.references.base import REFERENCE_DEPTH
 
 
 @dataclass(frozen=True, order=True)
@@ -94,7 +96,8 @@ def expand_grid(
 
     A single-modality subset becomes one unimodal baseline (fusion ``none``) per (task, depth,
     modality), whatever ``grid.fusion`` says; a fusion that cannot handle a subset is dropped with its
-    own reason.
+    own reason. A reference model (``ref_*``) runs once per (task, modality subset), single modalities
+    included, at depth 0: encoder depth does not apply to it.
     """
     kept: dict[Combination, None] = {}
     dropped: list[Dropped] = []
@@ -102,6 +105,7 @@ def expand_grid(
         selection, depths = (overrides or {}).get(task, (None, None))
         context = (contexts or {}).get(task, "")
         subsets, missing = modality_subsets(available, selection or grid.modalities)
+        neural = [f for f in grid.fusion if f not in REFERENCES]
         for depth in depths or grid.depth:
             for subset, reason in missing:
                 dropped.append(Dropped(task, depth, subset, "*", reason))
@@ -109,10 +113,13 @@ def expand_grid(
                 if len(subset) == 1:
                     kept[Combination(task, depth, subset, UNIMODAL, context)] = None
                     continue
-                for fusion in grid.fusion:
+                for fusion in neural:
                     reason = FUSIONS.get(fusion).unsupported_reason(len(subset))
                     if reason:
                         dropped.append(Dropped(task, depth, subset, fusion, f"{fusion} {reason}"))
                     else:
                         kept[Combination(task, depth, subset, fusion, context)] = None
+        for subset in subsets:
+            for reference in (f for f in grid.fusion if f in REFERENCES):
+                kept[Combination(task, REFERENCE_DEPTH, subset, reference, context)] = None
     return GridPlan(combinations=tuple(kept), dropped=tuple(dropped))

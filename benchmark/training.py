@@ -43,6 +43,7 @@ class TrainSettings:
     metric: str  # which validation score selects the epoch: accuracy | recall_macro | f1_macro
     precision: str = "fp32"  # "bf16": forward and loss under autocast (weights and optimizer stay fp32)
     modality_dropout: float = 0.0  # per sample and modality: hide it with this probability (never all)
+    class_weight: str = "none"  # "balanced": weight classes by n / (classes x count) of the train split
 
 
 @dataclass
@@ -72,6 +73,15 @@ def hide_modalities(batch: dict[str, torch.Tensor], probability: float) -> dict[
     return {name: kept[:, i] for i, name in enumerate(names)}
 
 
+def class_weights(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """(C,) weights n / (C x count_c), as scikit-learn's ``class_weight="balanced"``; an absent class
+    gets weight 0 (it has no sample to weigh)."""
+    counts = torch.bincount(labels, minlength=num_classes).float()
+    return torch.where(
+        counts > 0, len(labels) / (num_classes * counts.clamp_min(1)), torch.zeros_like(counts)
+    )
+
+
 def fit(
     model: torch.nn.Module,
     train: Split,
@@ -96,6 +106,7 @@ def fit(
         autocast = contextlib.nullcontext
 
     drop_modalities = settings.modality_dropout > 0 and len(train.inputs) > 1
+    weight = class_weights(train.labels, num_classes) if settings.class_weight == "balanced" else None
 
     for epoch in range(1, settings.max_epochs + 1):
         start = time.perf_counter()
@@ -111,7 +122,7 @@ def fit(
             present = hide_modalities(batch, settings.modality_dropout) if drop_modalities else None
             with autocast():
                 out = model(batch) if present is None else model(batch, present)
-                loss = sum(F.cross_entropy(logits.float(), y) for logits in out.loss_logits)
+                loss = sum(F.cross_entropy(logits.float(), y, weight=weight) for logits in out.loss_logits)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

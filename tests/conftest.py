@@ -27,11 +27,14 @@ TINY = [
     "latency.repeats=3",
     "latency.warmup=1",
     "threads=1",
+    "workers=1",  # one process, so a test can signal or kill "the worker"; tests of several ask for them
 ]
 
 
 def tiny_overrides(workdir: Path, *extra: str) -> list[str]:
-    return [*TINY, f"workdir={workdir}", f"report_dir={workdir}/reports", *extra]
+    keys = {e.split("=", 1)[0] for e in extra}
+    base = [o for o in TINY if o.split("=", 1)[0] not in keys]
+    return [*base, f"workdir={workdir}", f"report_dir={workdir}/reports", *extra]
 
 
 @pytest.fixture(autouse=True)

@@ -68,7 +68,10 @@ def test_omitted_keys_take_defaults_and_can_be_overridden():
         (["+report.rope=x"], "report.rope must be a number, got 'x'"),
         (["+report.alpha=0"], "report.alpha must be in [0, 1), got 0"),
         (["+report.bootstrap=10"], "report.bootstrap must be >= 100"),
-        (["+report.margin=1"], "unknown key report.'margin'; allowed keys: rope, alpha, unstable_std, bootstrap"),
+        (
+            ["+report.margin=1"],
+            "unknown key report.'margin'; allowed keys: rope, alpha, unstable_std, bootstrap",
+        ),
         (["+bogus=1"], "unknown key 'bogus'; allowed keys: name, tasks, grid"),
         (["train.epochs=3"], "unknown key train.'epochs'; allowed keys: max_epochs"),
         (

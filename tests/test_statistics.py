@@ -212,3 +212,32 @@ def test_report_intervals_unstable_flags_and_files(tmp_path):
                                                "p_a_better", "p_equivalent", "p_b_better", "p_holm", "conclusion"]  # fmt: skip
     ranks = pd.read_csv(out / "ranks.csv")
     assert {"unit", "method", "average_rank", "units", "critical_difference"} <= set(ranks.columns)
+
+
+def test_neural_against_reference_is_a_paired_comparison_on_the_same_test_samples(tmp_path):
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, 2, 1000)
+
+    def predicted(accuracy: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        flip = np.random.default_rng(seed).random(1000) >= accuracy
+        return labels, np.where(flip, 1 - labels, labels)
+
+    def entry(fusion: str, depth: int, runs: list, val: float) -> dict:
+        return {"task": "t", "depth": depth, "modalities": ("x", "y"), "fusion": fusion, "predictions": runs,
+                "seeds": [_metrics(f1_score(*p, average="macro"), val=val) for p in runs]}  # fmt: skip
+
+    same = [predicted(0.8, 7)] * 3
+    entries = [entry("concat", 1, [predicted(0.9, s) for s in range(3)], 0.9),
+               entry("gated", 1, same, 0.5), entry("ref_logreg", 0, same, 0.8)]  # fmt: skip
+    uri = build_store(tmp_path, "versus", entries)
+    runs = collect(uri, "versus")
+    summary = tables.combination_summary(runs)
+    versus = tables.neural_against_reference(summary, runs.seeds, runs.predictions)
+    row = versus.iloc[0]
+    assert row["neural"].startswith("concat") and row["reference"].startswith("ref_logreg")
+    assert row["ci_low"] > 0 and row["conclusion"].startswith("the neural fusion beats the reference")
+    # the same predictions on both sides: a difference of exactly 0, and an interval of width 0
+    only_gated = summary[summary["fusion"] != "concat"]
+    versus = tables.neural_against_reference(only_gated, runs.seeds, runs.predictions)
+    assert versus.loc[0, "difference"] == 0 and versus.loc[0, "conclusion"].startswith("practically equivalent")
+    assert "ref_logreg" not in tables.fusion_methods(summary)

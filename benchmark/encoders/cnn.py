@@ -1,4 +1,6 @@
-"""CNN encoder for image modalities (C x H x W): ``depth`` conv blocks, global average pool, projection."""
+"""CNN encoder for image modalities (C x H x W): ``depth`` conv blocks, average pool to a 4 x 4 grid,
+projection. The grid keeps where things are: a global pool after one convolution throws away the
+layout that tells a 1 from a 7 (mfeat digits: 0.61 with a global pool, see the README)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ from torch import nn
 
 from benchmark.encoders.base import conv_channels, register_encoder
 from benchmark.tasks.base import ModalitySpec
+
+GRID = 4  # the pooled map is GRID x GRID (smaller maps are upsampled by the adaptive pool)
 
 
 class CNNEncoder(nn.Module):
@@ -25,13 +29,14 @@ class CNNEncoder(nn.Module):
             if side >= 8:  # downsample while the map is large enough to keep a 4x4 grid
                 blocks.append(nn.MaxPool2d(2))
                 side //= 2
-        self.features = nn.Sequential(*blocks)
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(channels, width), nn.GELU(), nn.Dropout(dropout))
+        self.features = nn.Sequential(*blocks, nn.AdaptiveAvgPool2d(GRID))
+        self.head = nn.Sequential(
+            nn.Flatten(), nn.Linear(channels * GRID * GRID, width), nn.GELU(), nn.Dropout(dropout)
+        )
         self.out_dim = width
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W) -> (B, width)
-        feats = self.features(x).mean(dim=(2, 3))  # (B, channels): global average pool
-        return self.head(feats)
+        return self.head(self.features(x))  # features: (B, channels, GRID, GRID)
 
 
 @register_encoder("cnn", kinds={"image"})

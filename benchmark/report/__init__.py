@@ -30,6 +30,7 @@ from benchmark.report.statistics import Omnibus
 from benchmark.report.uncertainty import attach_intervals
 
 MISSING_RANK = "–"
+UNSTABLE_SHOWN = 8  # the findings name this many unstable combinations (largest seed spread first)
 
 
 @dataclass(frozen=True)
@@ -240,6 +241,22 @@ def _best_display(best: pd.DataFrame, metric: str) -> pd.DataFrame:
     )
 
 
+def _versus_display(versus: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "task": versus["task"],
+            "neural (val / test)": [f"{n} ({number(v, 3)} / {number(t, 3)})" for n, v, t in
+                                    zip(versus["neural"], versus["neural_val"], versus["neural_test"], strict=True)],
+            "reference (val / test)": [f"{n} ({number(v, 3)} / {number(t, 3)})" for n, v, t in
+                                       zip(versus["reference"], versus["reference_val"], versus["reference_test"],
+                                           strict=True)],
+            "test difference [95 % CI]": [f"{signed(d)} {_interval(lo, hi)}" for d, lo, hi in
+                                          zip(versus["difference"], versus["ci_low"], versus["ci_high"], strict=True)],
+            "conclusion": versus["conclusion"],
+        }
+    )  # fmt: skip
+
+
 def _method_lines(
     summary: pd.DataFrame,
     omnibus: dict[str, Omnibus],
@@ -250,11 +267,20 @@ def _method_lines(
     lines = tables.summary_sentences(omnibus, tests, f"test {label}", settings.rope)
     unstable = tables.unstable_combinations(summary, settings.metric)
     if len(unstable):
-        names = ", ".join(f"{r.task}/d{r.depth}/{r.modalities}/{r.fusion}" for r in unstable.itertuples())
+        worst = unstable.sort_values(f"{settings.metric}_std", ascending=False, kind="stable").head(
+            UNSTABLE_SHOWN
+        )
+        spread = worst[f"{settings.metric}_std"]
+        names = ", ".join(
+            f"{t}/d{d}/{m}/{f} (std {s:.3f})"
+            for t, d, m, f, s in zip(worst["task"], worst["depth"], worst["modalities"], worst["fusion"], spread,
+                                     strict=True)  # fmt: skip
+        )
+        more = "; all are marked ⚠ in the leaderboards" if len(unstable) > UNSTABLE_SHOWN else ""
         lines.append(
             f"Seeds disagree (std above {settings.unstable_std:g} or one seed more than "
-            f"{2 * settings.unstable_std:g} below the mean) in {len(unstable)} combination(s), whose scores are "
-            f"uncertain beyond their interval: {names}."
+            f"{2 * settings.unstable_std:g} below the mean) in {len(unstable)} of {len(summary)} combinations, whose "
+            f"scores are uncertain beyond their interval. Largest spread: {names}{more}."
         )
     return lines
 
@@ -264,7 +290,7 @@ class ReportSettings:
     metric: str = "test/f1_macro"
     rope: float = 0.01
     alpha: float = 0.05
-    unstable_std: float = 0.02
+    unstable_std: float = 0.03
     bootstrap: int = 2000
 
 
@@ -286,6 +312,7 @@ def build_document(
     )
     robustness = tables.robustness_table(runs)
     curves = tables.noise_curves(runs)
+    versus = tables.neural_against_reference(summary, runs.seeds, runs.predictions, metric, settings.rope)
     label = {"test/f1_macro": "macro F1", "test/accuracy": "accuracy", "test/recall_macro": "macro recall"}[
         metric
     ]
@@ -340,6 +367,17 @@ def build_document(
         paragraphs=findings,
         tables=[
             (f"Best combination per task (chosen on validation {label})", _best_display(best, metric)),
+            *(
+                [
+                    (
+                        f"Best neural combination against the best classical reference per task (each chosen on "
+                        f"validation; test {label}; paired bootstrap interval of the difference)",
+                        _versus_display(versus),
+                    )
+                ]
+                if len(versus)
+                else []
+            ),
             (
                 "Average rank per fusion method (1 = best), over the units where all methods ran",
                 _ranks_display(ranks),
@@ -372,6 +410,7 @@ def build_document(
             missing=[";".join(f"{m}={v:.6g}" for m, v in d.items()) for d in robustness["missing"]]
         ),
         "noise_curves": curves,
+        "references": versus,
     }
     tex = latex.document(board, tests, metric, label)
     return document, csv, omnibus, tex
@@ -423,6 +462,8 @@ FINDINGS = "findings.md"  # the across-task conclusions alone: the README includ
 def findings_markdown(document: Document) -> str:
     """The across-task section (conclusions and the best-per-task table) as Markdown, for the README."""
     section = document.sections[0]
-    lines = [*section.paragraphs]
-    caption, best = section.tables[0]
-    return "\n\n".join([*lines, f"**{caption}**", markdown_table(best)]) + "\n"
+    parts = [*section.paragraphs]
+    for caption, table in section.tables:
+        if caption.startswith(("Best combination", "Best neural")):
+            parts += [f"**{caption}**", markdown_table(table)]
+    return "\n\n".join(parts) + "\n"

@@ -29,7 +29,7 @@ def fusion_methods(summary: pd.DataFrame) -> list[str]:
     return sorted(f for f in summary["fusion"].unique() if f != UNIMODAL and not is_reference(f))
 
 
-def combination_summary(runs: StudyRuns, unstable_std: float = 0.02) -> pd.DataFrame:
+def combination_summary(runs: StudyRuns, unstable_std: float = 0.03) -> pd.DataFrame:
     """One row per combination: its state, mean/std (ddof=1)/min over finished seeds of every metric,
     and ``unstable``: the seeds of the ranking score disagree (std above ``unstable_std``, or one seed
     more than twice that below the mean)."""
@@ -46,7 +46,7 @@ def combination_summary(runs: StudyRuns, unstable_std: float = 0.02) -> pd.DataF
 
 
 def flag_unstable(summary: pd.DataFrame, metric: str = SCORE) -> pd.Series:
-    threshold = summary.attrs.get("unstable_std", 0.02)
+    threshold = summary.attrs.get("unstable_std", 0.03)
     spread = summary[f"{metric}_std"].fillna(0) > threshold
     outlier = (summary[f"{metric}_mean"] - summary[f"{metric}_min"]).fillna(0) > 2 * threshold
     return spread | outlier
@@ -245,6 +245,72 @@ def summary_sentences(
             parts.append(f"{rest} pair(s) show no significant difference and are not shown equivalent.")
         lines.append(" ".join(parts))
     return lines
+
+
+REFERENCE_COLUMNS = ["task", "neural", "neural_val", "neural_test", "reference", "reference_val",
+                     "reference_test", "difference", "ci_low", "ci_high", "conclusion"]  # fmt: skip
+
+
+def neural_against_reference(
+    summary: pd.DataFrame,
+    seeds: pd.DataFrame,
+    predictions: dict[str, tuple[np.ndarray, np.ndarray]],
+    metric: str = SCORE,
+    rope: float = 0.01,
+) -> pd.DataFrame:
+    """Per task with reference models: the best neural combination and the best reference, each chosen
+    on validation, and the difference of their test scores with a paired bootstrap interval (same test
+    samples, both sides' seeds resampled). A win needs the interval to exclude 0; an interval inside
+    ±``rope`` is "practically equivalent"."""
+    from benchmark.report.uncertainty import paired_difference_interval
+
+    scored = _scored(summary, metric)
+    rows = []
+    finished = seeds[seeds["status"] == "FINISHED"]
+    runs_of = finished.groupby("combination_id")["run_id"].apply(list)
+    for task in sorted(scored["task"].unique()):
+        rows_of_task = scored[scored["task"] == task]
+        references = rows_of_task[rows_of_task["fusion"].map(is_reference)]
+        neural = rows_of_task[~rows_of_task["fusion"].map(is_reference)]
+        if references.empty or neural.empty:
+            continue
+        best_neural = _chosen_on_validation(neural, metric, ["task"]).iloc[0]
+        best_reference = _chosen_on_validation(references, metric, ["task"]).iloc[0]
+
+        def runs(row: pd.Series) -> list[tuple[np.ndarray, np.ndarray]]:
+            return [predictions[r] for r in runs_of.get(row["combination_id"], []) if r in predictions]
+
+        score = metric.split("/", 1)[1]
+        difference, low, high = paired_difference_interval(runs(best_neural), runs(best_reference), score)
+        if math.isnan(difference):
+            difference, low, high = (
+                best_neural[f"{metric}_mean"] - best_reference[f"{metric}_mean"],
+                math.nan,
+                math.nan,
+            )
+        rows.append({
+            "task": task,
+            "neural": f"{best_neural['fusion']}, depth {best_neural['depth']}, {best_neural['modalities']}",
+            "neural_val": best_neural[f"{validation(metric)}_mean"], "neural_test": best_neural[f"{metric}_mean"],
+            "reference": f"{best_reference['fusion']}, {best_reference['modalities']}",
+            "reference_val": best_reference[f"{validation(metric)}_mean"],
+            "reference_test": best_reference[f"{metric}_mean"],
+            "difference": difference, "ci_low": low, "ci_high": high,
+            "conclusion": _reference_conclusion(difference, low, high, rope),
+        })  # fmt: skip
+    return pd.DataFrame(rows, columns=REFERENCE_COLUMNS)
+
+
+def _reference_conclusion(difference: float, low: float, high: float, rope: float) -> str:
+    if math.isnan(low):
+        return "no interval (no test predictions logged)"
+    if low > 0:
+        return f"the neural fusion beats the reference (+{difference:.3f})"
+    if high < 0:
+        return f"the reference beats the neural fusion ({difference:+.3f})"
+    if -rope < low and high < rope:
+        return f"practically equivalent (interval inside ±{rope:g})"
+    return "no significant difference (the interval includes 0)"
 
 
 def unstable_combinations(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:

@@ -90,3 +90,45 @@ def attach_intervals(
         low.append(interval[0])
         high.append(interval[1])
     return summary.assign(**{f"{metric}_ci_low": low, f"{metric}_ci_high": high})
+
+
+def paired_difference_interval(
+    first: list[tuple[np.ndarray, np.ndarray]],
+    second: list[tuple[np.ndarray, np.ndarray]],
+    score: str,
+    *,
+    replicates: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """(difference, low, high): the seed-mean ``score`` of ``first`` minus that of ``second`` on the
+    same test split, with a 95 % percentile-bootstrap interval that resamples the test samples jointly
+    for both (a paired comparison) and each side's seeds."""
+    if not first or not second:
+        return (float("nan"),) * 3
+    labels = first[0][0]
+    if any(not np.array_equal(r[0], labels) for r in [*first, *second]):
+        raise ValueError("the runs' test labels differ: they were not scored on the same split")
+    runs = [*first, *second]
+    num_classes = int(max(max(r[0].max(), r[1].max()) for r in runs)) + 1
+    patterns, counts = np.unique(np.stack([labels, *(p for _, p in runs)]), axis=1, return_counts=True)
+    observed = np.ones((1, len(counts))) * counts
+    rng = np.random.default_rng(seed)
+    weights = rng.multinomial(len(labels), counts / counts.sum(), size=replicates)  # (R, K)
+
+    def side(offset: int, n: int, w: np.ndarray, draw: bool) -> np.ndarray:
+        scores = np.stack(
+            [weighted_scores(patterns[0], patterns[1 + offset + s], w, num_classes)[score] for s in range(n)]
+        )  # (S, R)
+        if not draw:
+            return scores.mean(axis=0)
+        drawn = rng.integers(0, n, size=(w.shape[0], n))
+        return scores[drawn, np.arange(w.shape[0])[:, None]].mean(axis=1)
+
+    difference = float(
+        side(0, len(first), observed, False)[0] - side(len(first), len(second), observed, False)[0]
+    )
+    replicate = side(0, len(first), weights, True) - side(len(first), len(second), weights, True)
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(replicate, [tail, 100 - tail])
+    return difference, float(low), float(high)

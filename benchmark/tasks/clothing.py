@@ -61,7 +61,7 @@ def clothing_reviews(
     seed: int = 0,
     data_dir: str | None = None,
     vocab_size: int = 10000,
-    max_len: int = 100,
+    max_len: int = 120,  # the longest title + review has 119 words: nothing is cut (100 cut 13 %)
     rows: int | None = None,
 ) -> Task:
     frame = pd.read_parquet(dataset_path("clothing-reviews", data_dir) / MEMBER)

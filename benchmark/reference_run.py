@@ -1,0 +1,127 @@
+"""One training of a reference model (``ref_*``): early-fused features -> scikit-learn classifier.
+
+The counterpart of ``experiment.run_once`` for the classical floor: the same splits, the same
+validation metric for tuning, the same test scores, latency (features + prediction from the task's
+tensors, batch of 1 and the evaluation batch) and memory, so every report table can place it.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from benchmark.metrics import LatencyStats, classification_scores, cpu_peak_rss_mb
+from benchmark.references import REFERENCES
+from benchmark.references.features import FeatureBuilder
+from benchmark.training import FitResult
+
+
+@dataclass(frozen=True)
+class ReferenceParams:
+    """A reference model's tuned parameters (its own search space), sorted by name."""
+
+    values: tuple[tuple[str, Any], ...]
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> ReferenceParams:
+        return cls(tuple(sorted(params.items())))
+
+    def as_params(self) -> dict[str, Any]:
+        return dict(self.values)
+
+
+def _latency(
+    predict: Any, inputs: dict[str, torch.Tensor], batch_size: int, warmup: int, repeats: int
+) -> LatencyStats:
+    batch = {name: x[:batch_size] for name, x in inputs.items()}
+    for _ in range(warmup):
+        predict(batch)
+    timings = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        predict(batch)
+        timings.append((time.perf_counter() - start) * 1e3)
+    timings.sort()
+    return LatencyStats(
+        batch_size=len(next(iter(batch.values()))),
+        p50_ms=statistics.median(timings),
+        p95_ms=timings[min(len(timings) - 1, int(round(0.95 * (len(timings) - 1))))],
+        mean_ms=statistics.fmean(timings),
+        repeats=repeats,
+        threads=torch.get_num_threads(),
+        device="cpu",
+    )
+
+
+_FEATURES: dict[tuple[int, tuple[str, ...], bool], FeatureBuilder] = {}
+
+
+def _features(task: Any, modalities: tuple[str, ...], dense: bool, specs: dict[str, Any],
+              inputs: dict[str, torch.Tensor]) -> FeatureBuilder:  # fmt: skip
+    """The fitted feature builder of (task, modalities): deterministic given the train split, so every
+    trial and seed of a combination reuses it (the SVD of a text modality costs seconds)."""
+    key = (id(task), modalities, dense)
+    if key not in _FEATURES:
+        if len(_FEATURES) >= 4:  # combinations run one after another: keep the latest few
+            _FEATURES.pop(next(iter(_FEATURES)))
+        _FEATURES[key] = FeatureBuilder(specs, dense=dense).fit(inputs)
+    return _FEATURES[key]
+
+
+def _parameter_count(model: Any) -> int:
+    """Learned numbers: coefficients and intercepts of a linear model, tree nodes of a boosted model."""
+    if hasattr(model, "_predictors"):  # HistGradientBoosting: a list of trees per iteration
+        return int(sum(len(tree.nodes) for trees in model._predictors for tree in trees))
+    return int(sum(np.size(getattr(model, a)) for a in ("coef_", "intercept_") if hasattr(model, a)))
+
+
+def run_reference(task: Any, combination: Any, params: ReferenceParams, config: Any, *, seed: int,
+                  final: bool = False, latency: bool = True) -> Any:  # fmt: skip
+    """Fit on train, score on validation (and on test, with latency and memory, when ``final``)."""
+    from benchmark.experiment import Measurement, restrict
+
+    reference = REFERENCES.get(combination.fusion)
+    train, val, test = (restrict(task.splits[s], combination.modalities) for s in ("train", "val", "test"))
+    specs = {m: task.modalities[m] for m in combination.modalities}
+    start = time.perf_counter()
+    builder = _features(task, combination.modalities, reference.dense, specs, train.inputs)
+    model = reference.build(params.as_params(), seed)
+    model.fit(builder.transform(train.inputs), train.labels.cpu().numpy())
+    train_seconds = time.perf_counter() - start
+
+    def predict(inputs: dict[str, torch.Tensor]) -> np.ndarray:
+        return model.predict(builder.transform(inputs))
+
+    start = time.perf_counter()
+    val_scores = classification_scores(val.labels.cpu().numpy(), predict(val.inputs), task.num_classes)
+    metric = config.tuning.metric
+    fit = FitResult(best_epoch=1, epochs_run=1, best_val_score=val_scores[metric], stop_reason="fitted",
+                    history=[(1, float("nan"), val_scores[metric])], train_seconds=train_seconds,
+                    eval_seconds=time.perf_counter() - start)  # fmt: skip
+    n_params = _parameter_count(model)
+    measurement = Measurement(fit=fit, val=val_scores, n_params=n_params)
+    if not final:
+        return measurement
+    labels, predictions = test.labels.cpu().numpy(), predict(test.inputs)
+    measurement.test = classification_scores(labels, predictions, task.num_classes)
+    measurement.test_predictions = (labels, predictions)
+    measurement.final_eval_seconds = time.perf_counter() - start
+    measurement.cpu_peak_mb = cpu_peak_rss_mb()
+    if latency:
+        start = time.perf_counter()
+        lat = config.latency
+        measurement.latency_single = _latency(predict, test.inputs, 1, lat.warmup, lat.repeats)
+        measurement.latency_batch = _latency(
+            predict,
+            test.inputs,
+            config.train.eval_batch_size,
+            max(1, lat.warmup // 5),
+            max(5, lat.repeats // 5),
+        )
+        measurement.latency_seconds = time.perf_counter() - start
+    return measurement

@@ -1,0 +1,111 @@
+"""Classical reference models (``ref_*``), the bag-of-n-grams encoder, class weights, ``workers: auto``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+from sklearn.utils.class_weight import compute_class_weight
+
+from benchmark.cli import main
+from benchmark.config import load_study
+from benchmark.encoders import build_encoder
+from benchmark.references.features import FeatureBuilder, token_documents
+from benchmark.runner import prepare, resolve_workers, usable_cores
+from benchmark.tasks import ModalitySpec, build_task
+from benchmark.training import class_weights
+from tests.conftest import tiny_overrides
+from tests.store import Store
+
+REFERENCE_RUN = ("grid.fusion=[concat,ref_logreg,ref_gbdt]", "grid.modalities=[[img,vec],[vec]]")
+
+
+def test_reference_models_run_end_to_end_and_match_scikit_learn(tmp_path):
+    assert main(["run", *tiny_overrides(tmp_path, *REFERENCE_RUN), "--no-progress"]) == 0
+    store = Store(tmp_path)
+    parents = {(p.data.tags["benchmark.fusion"], p.data.tags["benchmark.modalities"]): p
+               for p in store.runs("combination")}  # fmt: skip
+    for reference in ("ref_logreg", "ref_gbdt"):
+        for modalities in ("img+vec", "vec"):
+            parent = parents[(reference, modalities)]
+            assert parent.data.tags["benchmark.depth"] == "0"  # depth does not apply: one run per subset
+            assert parent.data.tags["benchmark.status"] == "finished"
+            for key in ("test/f1_macro_mean", "test/accuracy_mean", "val/f1_macro_mean", "latency/p50_ms_mean",
+                        "latency/batch_p50_ms_mean", "memory/cpu_peak_mb_mean", "model/parameters_mean"):  # fmt: skip
+                assert key in parent.data.metrics, (reference, key)
+    assert not [k for k in parents if k[0].startswith("ref_") and k[1] == "img"]  # only the asked subsets
+    # the same scikit-learn model fitted directly on the same split scores the same
+    logreg = parents[("ref_logreg", "vec")]
+    params = {k.removeprefix("best."): v for k, v in logreg.data.params.items() if k.startswith("best.")}
+    task = build_task("synth-redundancy", seed=0, n_modalities=2, n_samples=240)
+    train, test = task.splits["train"], task.splits["test"]
+    x_train, x_test = train.inputs["vec"].double().numpy(), test.inputs["vec"].double().numpy()
+    mean, std = x_train.mean(axis=0), x_train.std(axis=0)
+    weight = None if params["class_weight"] == "none" else "balanced"
+    direct = LogisticRegression(C=float(params["C"]), class_weight=weight, max_iter=2000)
+    direct.fit((x_train - mean) / std, train.labels.numpy())
+    expected = f1_score(test.labels.numpy(), direct.predict((x_test - mean) / std), average="macro")
+    assert logreg.data.metrics["test/f1_macro_mean"] == pytest.approx(expected, abs=0.02)
+    # reports place them as reference rows, outside the fusion-method comparison
+    readme = (tmp_path / "reports" / "smoke" / "README.md").read_text()
+    assert "ref_logreg (reference)" in readme and "ref_gbdt (reference)" in readme
+
+
+def _token_task_inputs() -> tuple[dict[str, ModalitySpec], dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    spec = {"t": ModalitySpec("t", "tokens", (4,), vocab_size=100)}
+    train = {"t": torch.tensor([[2, 3, 0, 0], [2, 3, 4, 0], [3, 4, 0, 0], [2, 4, 3, 0]])}
+    held_out = {"t": torch.tensor([[50, 51, 2, 0], [50, 51, 52, 3]])}  # ids 50-52 occur only outside train
+    return spec, train, held_out
+
+
+def test_tfidf_vocabulary_and_idf_come_from_train_rows_only():
+    spec, train, held_out = _token_task_inputs()
+    builder = FeatureBuilder(spec, dense=False).fit(train)
+    vectorizer, _ = builder._fitted["t"]
+    assert not any(set(term.split()) & {"50", "51", "52"} for term in vectorizer.vocabulary_)
+    alone = TfidfVectorizer(token_pattern=r"\S+", ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+    alone.fit(token_documents(train["t"]))
+    assert vectorizer.vocabulary_ == alone.vocabulary_
+    assert np.allclose(vectorizer.idf_, alone.idf_)
+    # fitting on train + held-out rows would change both: the test above would notice a leak
+    leaked = TfidfVectorizer(token_pattern=r"\S+", ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+    leaked.fit(token_documents(torch.cat([train["t"], held_out["t"]])))
+    assert leaked.vocabulary_ != alone.vocabulary_
+    assert builder.transform(held_out).shape == (2, len(alone.vocabulary_))
+
+
+def test_dense_features_standardise_with_train_statistics_only():
+    spec = {"v": ModalitySpec("v", "vector", (2,))}
+    train = {"v": torch.tensor([[0.0, 1.0], [2.0, 1.0]])}
+    builder = FeatureBuilder(spec, dense=True).fit(train)
+    assert np.allclose(builder.transform({"v": torch.tensor([[4.0, 1.0]])}), [[3.0, 0.0]])
+
+
+def test_bag_of_ngrams_hashes_bigrams_and_skips_padding():
+    spec = ModalitySpec("t", "tokens", (4,), vocab_size=10)
+    encoder = build_encoder("bag", spec, depth=1, width=8, dropout=0.0)
+    ids = encoder.ngram_ids(torch.tensor([[2, 3, 0, 0]]))
+    assert ids.shape == (1, 7)
+    assert ids[0, :4].tolist() == [2, 3, 0, 0]
+    assert ids[0, 4] >= 10 and ids[0, 5:].tolist() == [0, 0]  # one real bigram, the rest padding
+    reordered = encoder.ngram_ids(torch.tensor([[3, 2, 0, 0]]))
+    assert reordered[0, 4] != ids[0, 4]  # bigrams keep word order
+    assert torch.equal(encoder(torch.zeros(1, 4, dtype=torch.long)), torch.zeros(1, 8))
+
+
+def test_balanced_class_weights_match_scikit_learn():
+    labels = torch.tensor([0, 0, 0, 0, 1, 2, 2])
+    expected = compute_class_weight("balanced", classes=np.arange(3), y=labels.numpy())
+    assert np.allclose(class_weights(labels, 3).numpy(), expected)
+    assert class_weights(torch.tensor([0, 0, 1]), 3)[2] == 0  # an absent class has nothing to weigh
+
+
+def test_workers_auto_uses_every_usable_core(tmp_path):
+    config = load_study("smoke", [f"workdir={tmp_path}"])
+    assert config.workers == 0  # auto, the default
+    assert prepare(config).config.workers == usable_cores() == len(__import__("os").sched_getaffinity(0))
+    assert resolve_workers(0, torch.device("cuda")) == 1 and resolve_workers(3, torch.device("cpu")) == 3
+    assert main(["run", "study=smoke", f"workdir={tmp_path}", "workers=0", "--dry-run"]) == 2
