@@ -62,6 +62,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("overrides", nargs="*", metavar="study=NAME [key=value ...]", help=OVERRIDES_HELP)
     report.add_argument("--out", help="output folder (default: <report_dir>/<study name>)")
+    report.add_argument(
+        "--readme",
+        metavar="PATH",
+        help="also copy the findings into PATH between <!-- findings:NAME --> and <!-- /findings:NAME -->",
+    )
 
     data = commands.add_parser(
         "data",
@@ -99,9 +104,8 @@ def _load(arguments: list[str]) -> StudyConfig:
 def _command_run(args: argparse.Namespace) -> int:
     from benchmark.runner import prepare, run_study
 
-    config = _load(args.overrides)
-    prepared = prepare(config)
-    plan = prepared.plan
+    prepared = prepare(_load(args.overrides))
+    config, plan = prepared.config, prepared.plan  # workers resolved (auto: one per usable core)
     if args.dry_run:
         _print_plan(config, plan)
         return 0
@@ -134,7 +138,7 @@ def _command_run(args: argparse.Namespace) -> int:
     return 0  # failed combinations are recorded outcomes (with reasons), not errors of the run
 
 
-def _write_report(config: StudyConfig, out: str | None) -> None:
+def _write_report(config: StudyConfig, out: str | None) -> Path:
     from benchmark.report import ReportSettings, generate_report
 
     directory = Path(out).resolve() if out else config.report_path
@@ -153,11 +157,40 @@ def _write_report(config: StudyConfig, out: str | None) -> None:
         expected_seeds=config.final.seeds,
     )
     print(f"report: {result.directory}/README.md and report.html ({result.combinations} combinations)")
+    return result.directory
 
 
 def _command_report(args: argparse.Namespace) -> int:
-    _write_report(_load(args.overrides), args.out)
+    config = _load(args.overrides)
+    if (
+        args.readme and findings_block(Path(args.readme), config.name) is None
+    ):  # check before writing anything
+        raise ConfigError(
+            f"{args.readme} has no <!-- findings:{config.name} --> ... <!-- /findings:{config.name} --> block"
+        )
+    directory = _write_report(config, args.out)
+    if args.readme:
+        from benchmark.report import FINDINGS
+
+        readme = Path(args.readme)
+        start, end = findings_block(readme, config.name)  # type: ignore[misc]
+        text = readme.read_text()
+        readme.write_text(text[:start] + "\n" + (directory / FINDINGS).read_text() + text[end:])
+        print(f"findings copied into {readme}")
     return 0
+
+
+def findings_block(readme: Path, study: str) -> tuple[int, int] | None:
+    """Where the generated findings of ``study`` go in ``readme``: (start, end) offsets between the
+    markers, or None without them."""
+    if not readme.is_file():
+        return None
+    text = readme.read_text()
+    begin, finish = f"<!-- findings:{study} -->", f"<!-- /findings:{study} -->"
+    start, end = text.find(begin), text.find(finish)
+    if start < 0 or end < start:
+        return None
+    return start + len(begin), end
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:

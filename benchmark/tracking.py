@@ -263,7 +263,7 @@ def read_study_runs(
     tracking_uri: str, experiment_name: str, kinds: tuple[str, ...], *, direct_sql: bool = True
 ) -> list[dict[str, Any]]:
     """Every active run of the study whose ``benchmark.kind`` is in ``kinds``, as plain dicts
-    (run_id, name, status, start_time, end_time, tags, metrics: the latest value of each).
+    (run_id, name, artifact_uri, status, start_time, end_time, tags, metrics: the latest value of each).
 
     Read-only: a store or experiment that does not exist is a ConfigError, never created. On a
     database-backed store the rows are read with three SQL queries on MLflow's tables (runs, tags,
@@ -304,6 +304,7 @@ def _read_runs_client(
                 {
                     "run_id": run.info.run_id,
                     "name": run.info.run_name,
+                    "artifact_uri": run.info.artifact_uri,
                     "status": run.info.status,
                     "start_time": run.info.start_time,
                     "end_time": run.info.end_time,
@@ -339,14 +340,16 @@ def _read_runs_sql(tracking_uri: str, experiment_id: str, kinds: tuple[str, ...]
                 run_id: {
                     "run_id": run_id,
                     "name": name,
+                    "artifact_uri": artifact_uri,
                     "status": status,
                     "start_time": start,
                     "end_time": end,
                     "tags": {},
                     "metrics": {},
                 }  # fmt: skip
-                for run_id, name, status, start, end in query(
-                    f"SELECT run_uuid, name, status, start_time, end_time FROM runs WHERE run_uuid IN ({selected})"
+                for run_id, name, artifact_uri, status, start, end in query(
+                    "SELECT run_uuid, name, artifact_uri, status, start_time, end_time FROM runs "
+                    f"WHERE run_uuid IN ({selected})"
                 )
             }
             for run_id, key, value in query(
@@ -363,17 +366,28 @@ def _read_runs_sql(tracking_uri: str, experiment_id: str, kinds: tuple[str, ...]
     return list(runs.values())
 
 
-def read_predictions(tracking_uri: str, run_ids: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """run id -> (test labels, test predictions) for the runs that logged them (older runs did not)."""
+def read_predictions(
+    tracking_uri: str, runs: list[tuple[str, str]]
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """(run id, artifact URI) pairs -> {run id: (test labels, test predictions)} for the runs that
+    logged them (runs from before predictions were logged have none). Local artifact folders are read
+    in place; others are downloaded through the tracking client."""
+    from urllib.parse import unquote, urlparse
+
     client = MlflowClient(tracking_uri=tracking_uri)
     found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     with tempfile.TemporaryDirectory() as folder:
-        for run_id in run_ids:
-            try:
-                path = client.download_artifacts(run_id, PREDICTIONS, folder)
-            except Exception:  # noqa: BLE001 - absent artifact: a run from before predictions were logged
-                continue
+        for run_id, artifact_uri in runs:
+            parsed = urlparse(artifact_uri or "")
+            if parsed.scheme in ("", "file"):
+                path = Path(unquote(parsed.path)) / PREDICTIONS
+                if not path.is_file():
+                    continue
+            else:
+                try:
+                    path = Path(client.download_artifacts(run_id, PREDICTIONS, folder))
+                except Exception:  # noqa: BLE001 - absent artifact: a run from before predictions were logged
+                    continue
             with np.load(path) as data:
                 found[run_id] = (data["labels"], data["predictions"])
-            os.remove(path)
     return found

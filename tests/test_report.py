@@ -254,3 +254,32 @@ def test_robustness_table_noise_curves_and_their_place_in_the_report(tmp_path):
     markdown = (report / "README.md").read_text()
     assert "**Robustness" in markdown and "a 0.400, b 0.750" in markdown
     assert "(accuracy_noise.png)" in markdown and (report / "accuracy_noise.png").exists()
+
+
+def test_readme_findings_are_the_committed_reports_findings():
+    """The README's results say only what the regenerated report says: its findings block is a copy of
+    reports/fusion/findings.md (``python -m benchmark report study=fusion --readme README.md``)."""
+    from benchmark.cli import findings_block
+    from tests.conftest import REPO
+
+    readme = REPO / "README.md"
+    block = findings_block(readme, "fusion")
+    assert block is not None, "README.md lacks the <!-- findings:fusion --> block"
+    start, end = block
+    committed = (REPO / "reports" / "fusion" / "findings.md").read_text()
+    assert readme.read_text()[start:end].strip() == committed.strip()
+
+
+def test_report_copies_its_findings_into_a_readme_block(store, tmp_path, capsys):
+    workdir, uri = store
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- findings:rep -->\nstale\n<!-- /findings:rep -->\nend\n")
+    overrides = ["study=smoke", "name=rep", f"tracking_uri={uri}", f"report_dir={tmp_path}/r"]
+    assert main(["report", *overrides, f"--readme={readme}"]) == 0
+    text = readme.read_text()
+    assert "stale" not in text and text.startswith("intro\n") and text.endswith("<!-- /findings:rep -->\nend\n")
+    assert (tmp_path / "r" / "rep" / "findings.md").read_text().strip() in text
+    readme.write_text("no markers\n")
+    assert main(["report", *overrides, f"--out={tmp_path}/other", f"--readme={readme}"]) == 2
+    assert "has no <!-- findings:rep -->" in capsys.readouterr().err
+    assert not (tmp_path / "other").exists() and readme.read_text() == "no markers\n"

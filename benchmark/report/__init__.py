@@ -241,6 +241,30 @@ def _best_display(best: pd.DataFrame, metric: str) -> pd.DataFrame:
     )
 
 
+def _task_lines(best: pd.DataFrame, versus: pd.DataFrame, label: str) -> list[str]:
+    """The task's summary: its best combination (chosen on validation) and how it fares against the
+    best reference model."""
+    lines = []
+    if len(best):
+        row = best.iloc[0]
+        name = label_key(label)
+        lines.append(
+            f"Best on validation: {row['fusion']}, depth {row['depth']}, {row['modalities']}: test {label} "
+            f"{row[f'test_{name}_mean']:.3f} {_interval(row[f'test_{name}_ci_low'], row[f'test_{name}_ci_high'])}."
+        )
+    if len(versus):
+        row = versus.iloc[0]
+        lines.append(
+            f"Against the best reference model ({row['reference']}): {row['conclusion']}; test difference "
+            f"{signed(row['difference'])} {_interval(row['ci_low'], row['ci_high'])} (paired bootstrap)."
+        )
+    return lines
+
+
+def label_key(label: str) -> str:
+    return {"macro F1": "f1_macro", "accuracy": "accuracy", "macro recall": "recall_macro"}[label]
+
+
 def _versus_display(versus: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -273,8 +297,9 @@ def _method_lines(
         spread = worst[f"{settings.metric}_std"]
         names = ", ".join(
             f"{t}/d{d}/{m}/{f} (std {s:.3f})"
-            for t, d, m, f, s in zip(worst["task"], worst["depth"], worst["modalities"], worst["fusion"], spread,
-                                     strict=True)  # fmt: skip
+            for t, d, m, f, s in zip(
+                worst["task"], worst["depth"], worst["modalities"], worst["fusion"], spread, strict=True
+            )  # fmt: skip
         )
         more = "; all are marked ⚠ in the leaderboards" if len(unstable) > UNSTABLE_SHOWN else ""
         lines.append(
@@ -330,7 +355,9 @@ def build_document(
     ]
     sections = []
     for task in sorted(runs.combinations["task"].unique()):
-        section = Section(task)
+        section = Section(
+            task, paragraphs=_task_lines(best[best["task"] == task], versus[versus["task"] == task], label)
+        )
         section.tables.append(("Leaderboard (ordered by validation score)",
                                _leaderboard_display(board[board["task"] == task], metric, label)))  # fmt: skip
         section.tables.append(

@@ -121,9 +121,10 @@ def collect(tracking_uri: str, study: str, expected_seeds: int | None = None) ->
     runs = read_study_runs(tracking_uri, study, ("combination", "final"))
     parents = [r for r in runs if r["tags"].get(TAG + "kind") == "combination"]
     seeds = seed_rows([r for r in runs if r["tags"].get(TAG + "kind") == "final"])
-    finished = seeds.loc[seeds["status"] == "FINISHED", "run_id"].tolist()
+    finished = set(seeds.loc[seeds["status"] == "FINISHED", "run_id"])
+    locations = [(r["run_id"], r["artifact_uri"]) for r in runs if r["run_id"] in finished]
     return StudyRuns(
         seeds=seeds,
         combinations=combination_rows(parents, seeds, expected_seeds),
-        predictions=read_predictions(tracking_uri, finished),
+        predictions=read_predictions(tracking_uri, locations),
     )
