@@ -26,12 +26,15 @@ from benchmark.tuning import (
     MLFLOW_RUN,
     PARENT_RUN,
     SEED,
+    VAL_SCORE,
     TrialOutcome,
+    add_final_seed,
     best_params,
     budget_used,
     claim,
     close_dead_trials,
     create_or_load,
+    final_validation_scores,
     finals_state,
     heartbeat,
     mark_worker,
@@ -239,12 +242,29 @@ class CombinationWork:
         _, _, busy = finals_state(state.finals, len(seeds))
         if busy:  # seeds still running in other workers
             return WORKED if worked else WAITING
+        extra = self._extra_seed(state.finals)
+        if extra is not None:
+            with self.timer.section("tuning"):
+                add_final_seed(state.finals, extra)
+            return WORKED
         with self.timer.section("tuning"):
             mine = claim(self.runner.storage, f"{self.combination.study_name}/aggregate")
         if not mine:  # another worker is aggregating; come back to see it finished
             return WORKED if worked else WAITING
         self._aggregate(state, params)
         return DONE
+
+    def _extra_seed(self, finals: optuna.Study) -> int | None:
+        """The next seed to add when the finished seeds' validation scores disagree (``final.max_seeds``),
+        or None: enough seeds, or they agree."""
+        final = self.config.final
+        scores = final_validation_scores(finals)
+        tried = {int(t.params[SEED]) for t in finals.get_trials(deepcopy=False) if SEED in t.params}
+        if len(tried) >= max(final.max_seeds, final.seeds) or len(scores) < 2:
+            return None
+        if statistics.stdev(scores.values()) <= final.spread:
+            return None
+        return max(tried) + 1
 
     def _settings(self, params: dict[str, Any]) -> Hyperparameters | ReferenceParams:
         if self.combination.fusion in REFERENCES:
@@ -319,6 +339,7 @@ class CombinationWork:
                     trial.set_user_attr(FAIL_REASON, measurement.fit.stop_reason)
                     finals.tell(trial, state=optuna.trial.TrialState.FAIL)
                 else:
+                    trial.set_user_attr(VAL_SCORE, metrics.get(f"val/{config.tuning.metric}", 0.0))
                     finals.tell(trial, metrics.get(f"test/{config.tuning.metric}", 0.0))
                 told = True
         except BaseException:

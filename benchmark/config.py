@@ -9,6 +9,7 @@ sees a raw DictConfig.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass, field, fields
@@ -131,6 +132,11 @@ class TrainConfig:
 class FinalConfig:
     seeds: int = 3
     seed_offset: int = 1000  # final seeds are seed_offset + i, distinct from the trials' seeds
+    # Up to this many seeds (0: just ``seeds``) while the seeds' validation scores disagree (their std
+    # above ``spread``), so an unstable combination is measured, not guessed. Decided on validation
+    # scores, never on test.
+    max_seeds: int = 0
+    spread: float = 0.03
 
 
 @dataclass(frozen=True)
@@ -471,7 +477,7 @@ def parse_study(data: dict[str, Any]) -> StudyConfig:
         grid=_parse_grid(data.get("grid")),
         tuning=_parse_tuning(data.get("tuning")),
         train=_parse_train(data.get("train")),
-        final=_parse_simple(FinalConfig, data.get("final"), "final", {"seeds": 1, "seed_offset": 0}),
+        final=_parse_final(data.get("final")),
         latency=_parse_simple(
             LatencyConfig, data.get("latency"), "latency", {"warmup": 0, "repeats": 1, "seeds": 1}
         ),
@@ -490,6 +496,17 @@ def parse_study(data: dict[str, Any]) -> StudyConfig:
         report_dir=_str(data.get("report_dir", "reports"), "report_dir"),
         auto_report=_bool(data.get("auto_report", True), "auto_report"),
     )
+
+
+def _parse_final(value: Any) -> FinalConfig:
+    data = _check_keys(value, "final", _dataclass_fields(FinalConfig))
+    defaults = FinalConfig()
+    counts = _parse_simple(FinalConfig, {k: v for k, v in data.items() if k != "spread"}, "final",
+                           {"seeds": 1, "seed_offset": 0, "max_seeds": 0})  # fmt: skip
+    spread = _float(data.get("spread", defaults.spread), "final.spread")
+    if spread < 0:
+        raise ConfigError(f"final.spread must be >= 0, got {spread:g}")
+    return dataclasses.replace(counts, spread=spread)
 
 
 def _parse_workers(value: Any) -> int:

@@ -356,6 +356,24 @@ def open_finals(storage: optuna.storages.BaseStorage, study: optuna.Study, seeds
     return finals
 
 
+VAL_SCORE = "val_score"  # user attr of a final-seed trial: its validation score (decides extra seeds)
+
+
+def add_final_seed(finals: optuna.Study, seed: int) -> None:
+    """Queue one more final seed; two workers adding the same seed at once queue it once (or, in a
+    narrow race, twice: the aggregation keeps one run per seed)."""
+    finals.enqueue_trial({SEED: seed}, skip_if_exists=True)
+
+
+def final_validation_scores(finals: optuna.Study) -> dict[int, float]:
+    """Seed -> validation score of the completed final seeds."""
+    return {
+        int(t.params[SEED]): float(t.user_attrs[VAL_SCORE])
+        for t in finals.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if SEED in t.params and VAL_SCORE in t.user_attrs
+    }
+
+
 def requeue_closed_finals(finals: optuna.Study, closed: list[FrozenTrial]) -> None:
     """Put the seeds of final trials closed as interrupted back in the queue."""
     for trial in closed:

@@ -236,3 +236,28 @@ def test_a_fusion_methods_own_hyperparameter_and_modality_dropout_are_tuned_and_
         assert 0.1 <= float(run.data.params["modality_dropout"]) <= 0.4
     (parent,) = [p for p in store.runs("combination") if p.data.tags["benchmark.fusion"] == "low_rank"]
     assert parent.data.params["best.rank"] in ("2", "3")
+
+
+def test_more_final_seeds_while_their_validation_scores_disagree(tmp_path):
+    """final.max_seeds: seeds are added one at a time while the finished seeds' validation scores
+    disagree (std above final.spread), up to the cap; with a wide margin nothing is added."""
+    import statistics as stats
+
+    overrides = tiny_overrides(tmp_path, "+final.max_seeds=4", "+final.spread=0.0", "grid.fusion=[concat]")
+    assert main(["run", *overrides, "--no-progress"]) == 0
+    store = Store(tmp_path)
+    for parent in store.runs("combination"):
+        finals = sorted(
+            store.children(parent.info.run_id, "final"), key=lambda r: int(r.data.tags["benchmark.seed"])
+        )
+        scores = [r.data.metrics["val/f1_macro"] for r in finals]
+        expected = 2 if stats.stdev(scores[:2]) == 0 else 3 if stats.stdev(scores[:3]) == 0 else 4
+        assert len(finals) == expected == parent.data.metrics["final/seeds"], scores
+    assert any(len(store.children(p.info.run_id, "final")) == 4 for p in store.runs("combination"))
+    wide = tiny_overrides(
+        tmp_path / "wide", "+final.max_seeds=4", "+final.spread=1.0", "grid.fusion=[concat]"
+    )
+    assert main(["run", *wide, "--no-progress"]) == 0
+    assert [p.data.metrics.get("final/seeds") for p in Store(tmp_path / "wide").runs("combination")] == [
+        2
+    ] * 6

@@ -277,7 +277,9 @@ def test_report_copies_its_findings_into_a_readme_block(store, tmp_path, capsys)
     overrides = ["study=smoke", "name=rep", f"tracking_uri={uri}", f"report_dir={tmp_path}/r"]
     assert main(["report", *overrides, f"--readme={readme}"]) == 0
     text = readme.read_text()
-    assert "stale" not in text and text.startswith("intro\n") and text.endswith("<!-- /findings:rep -->\nend\n")
+    assert (
+        "stale" not in text and text.startswith("intro\n") and text.endswith("<!-- /findings:rep -->\nend\n")
+    )
     assert (tmp_path / "r" / "rep" / "findings.md").read_text().strip() in text
     readme.write_text("no markers\n")
     assert main(["report", *overrides, f"--out={tmp_path}/other", f"--readme={readme}"]) == 2

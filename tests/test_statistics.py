@@ -239,5 +239,7 @@ def test_neural_against_reference_is_a_paired_comparison_on_the_same_test_sample
     # the same predictions on both sides: a difference of exactly 0, and an interval of width 0
     only_gated = summary[summary["fusion"] != "concat"]
     versus = tables.neural_against_reference(only_gated, runs.seeds, runs.predictions)
-    assert versus.loc[0, "difference"] == 0 and versus.loc[0, "conclusion"].startswith("practically equivalent")
+    assert versus.loc[0, "difference"] == 0 and versus.loc[0, "conclusion"].startswith(
+        "practically equivalent"
+    )
     assert "ref_logreg" not in tables.fusion_methods(summary)
