@@ -19,7 +19,7 @@ import contextlib
 import io
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 
 import numpy as np
@@ -87,14 +87,14 @@ def omnibus(blocks: pd.DataFrame, unit: str, alpha: float) -> Omnibus:
     )
     empty = Omnibus(unit, tuple(methods), len(scores), "", math.nan, "", math.nan, ranks, None)
     if len(methods) < 2:
-        return _replace(empty, reason="fewer than two methods")
+        return replace(empty, reason="fewer than two methods")
     if len(scores) < MIN_OMNIBUS_UNITS:
-        return _replace(
+        return replace(
             empty,
             reason=f"only {len(scores)} {unit}s where all methods ran; autorank needs {MIN_OMNIBUS_UNITS}",
         )
     if (scores.nunique(axis=1) == 1).all():
-        return _replace(empty, reason="every method scores the same on every unit")
+        return replace(empty, reason="every method scores the same on every unit")
     from autorank import autorank  # imported here: it pulls in its plotting stack
 
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
@@ -111,12 +111,6 @@ def omnibus(blocks: pd.DataFrame, unit: str, alpha: float) -> Omnibus:
         ranks=ranks,
         result=result,
     )
-
-
-def _replace(omni: Omnibus, **changes: object) -> Omnibus:
-    from dataclasses import replace
-
-    return replace(omni, **changes)
 
 
 def bayesian_signed_rank(a: np.ndarray, b: np.ndarray, rope: float) -> tuple[float, float, float]:

@@ -1,0 +1,213 @@
+"""Formatting the report's tables: numeric DataFrames in, DataFrames of display strings out."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from benchmark.report import tables
+from benchmark.report.render import NOT_MEASURED, count, number, p_value, score, signed
+
+MISSING = "–"
+
+
+def interval(low: float, high: float) -> str:
+    return MISSING if pd.isna(low) else f"[{low:.3f}, {high:.3f}]"
+
+
+def test_cell(mean: float, std: float, low: float, high: float) -> str:
+    """Test mean ± seed std, then the 95 % interval over test samples and seeds."""
+    text = score(mean, std)
+    return text if pd.isna(low) else f"{text} {interval(low, high)}"
+
+
+def leaderboard_display(board: pd.DataFrame, metric: str, metric_label: str) -> pd.DataFrame:
+    def gpu(row: pd.Series) -> str:
+        return (
+            NOT_MEASURED
+            if pd.isna(row["memory/gpu_peak_mb_mean"])
+            else number(row["memory/gpu_peak_mb_mean"], 1)
+        )
+
+    def method(fusion: str, reference: bool, unstable: bool) -> str:
+        return fusion + (" (reference)" if reference else "") + (" ⚠ seeds disagree" if unstable else "")
+
+    val = tables.validation(metric)
+    return pd.DataFrame(
+        {
+            "rank (val)": [MISSING if pd.isna(r) else f"{int(r)}" for r in board["rank"]],
+            "depth": board["depth"].astype(str),
+            "modalities": board["modalities"],
+            "fusion": [
+                method(*v) for v in zip(board["fusion"], board["reference"], board["unstable"], strict=True)
+            ],
+            "state": board["state"],
+            f"val {metric_label}": [number(v, 3) for v in board[f"{val}_mean"]],
+            f"test {metric_label} [95 % CI]": [
+                test_cell(*v)
+                for v in zip(
+                    board[f"{metric}_mean"],
+                    board[f"{metric}_std"],
+                    board[f"{metric}_ci_low"],
+                    board[f"{metric}_ci_high"],
+                    strict=True,
+                )  # fmt: skip
+            ],
+            "test accuracy": [
+                score(m, s)
+                for m, s in zip(board["test/accuracy_mean"], board["test/accuracy_std"], strict=True)
+            ],
+            "test macro recall": [
+                score(m, s)
+                for m, s in zip(board["test/recall_macro_mean"], board["test/recall_macro_std"], strict=True)
+            ],
+            "latency p50 ms": [number(v, 3) for v in board["latency/p50_ms_mean"]],
+            "latency p95 ms": [number(v, 3) for v in board["latency/p95_ms_mean"]],
+            "GPU peak MB": [gpu(row) for _, row in board.iterrows()],
+            "CPU peak MB": [number(v, 0) for v in board["memory/cpu_peak_mb_mean"]],
+            "parameters": [count(v) for v in board["model/parameters_mean"]],
+            "train s": [number(v, 1) for v in board["time/train_s_mean"]],
+        }
+    )
+
+
+def pivot_display(table: pd.DataFrame) -> pd.DataFrame:
+    if table.empty:
+        return table
+    cells = table.assign(
+        cell=[
+            f"{test_cell(s, d, lo, hi)} ({m})"
+            for s, d, lo, hi, m in zip(
+                table["score"],
+                table["std"],
+                table["ci_low"],
+                table["ci_high"],
+                table["modalities"],
+                strict=True,
+            )  # fmt: skip
+        ]
+    )
+    pivot = cells.pivot(index="fusion", columns="depth", values="cell").fillna("–")
+    pivot.columns = [f"depth {d}" for d in pivot.columns]
+    return pivot.reset_index()
+
+
+def ablation_display(table: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "modalities": table["modalities"],
+            "n": table["n_modalities"].astype(str),
+            "val": [number(v, 3) for v in table["val_score"]],
+            "test [95 % CI]": [
+                test_cell(*v)
+                for v in zip(table["score"], table["std"], table["ci_low"], table["ci_high"], strict=True)
+            ],
+            "by": [f"{f}, depth {d}" for f, d in zip(table["fusion"], table["depth"], strict=True)],
+            "test gain over best single modality": [signed(v) for v in table["gain_over_best_single"]],
+        }
+    )
+
+
+def pareto_display(points: pd.DataFrame) -> pd.DataFrame:
+    front = points[points["on_front"]]
+    return pd.DataFrame(
+        {
+            "latency p50 ms": [number(v, 3) for v in front["latency_ms"]],
+            "val": [number(v, 3) for v in front["val_score"]],
+            "test": [number(v, 3) for v in front["score"]],
+            "depth": front["depth"].astype(str),
+            "modalities": front["modalities"],
+            "fusion": front["fusion"],
+        }
+    )
+
+
+def robustness_display(table: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "depth": table["depth"].astype(str),
+            "modalities": table["modalities"],
+            "fusion": table["fusion"],
+            "accuracy": [number(v, 3) for v in table["accuracy"]],
+            "noise AUC": [number(v, 3) for v in table["noise_auc"]],
+            "worst missing": [number(v, 3) for v in table["worst_missing"]],
+            "accuracy without each modality": [
+                ", ".join(f"{m} {number(v, 3)}" for m, v in missing.items()) or MISSING
+                for missing in table["missing"]
+            ],
+        }
+    )
+
+
+def ranks_display(ranks: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "unit": ranks["unit"],
+            "method": ranks["method"],
+            "average rank": [number(v, 2) for v in ranks["average_rank"]],
+            "units compared": ranks["units"].astype(str),
+            "mean test score": [number(v, 3) for v in ranks["mean_score"]],
+            "critical difference": [number(v, 2) for v in ranks["critical_difference"]],
+        }
+    )
+
+
+def tests_display(tests: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "unit": tests["unit"],
+            "pair (a vs b)": [
+                f"{a} vs {b}" for a, b in zip(tests["method_a"], tests["method_b"], strict=True)
+            ],
+            "n": tests["n"].astype(str),
+            "mean difference (a - b)": [signed(v) for v in tests["mean_difference"]],
+            "p (Holm)": [p_value(v) for v in tests["p_holm"]],
+            "P(a better) / P(equivalent) / P(b better)": [
+                MISSING if pd.isna(a) else f"{a:.2f} / {e:.2f} / {b:.2f}"
+                for a, e, b in zip(
+                    tests["p_a_better"], tests["p_equivalent"], tests["p_b_better"], strict=True
+                )
+            ],
+            "conclusion": tests["conclusion"],
+        }
+    )
+
+
+def best_display(best: pd.DataFrame, metric: str) -> pd.DataFrame:
+    name = metric.split("/", 1)[1]
+    return pd.DataFrame(
+        {
+            "task": best["task"],
+            "chosen on validation": [
+                f"{f}, depth {d}, {m}" + (" ⚠ seeds disagree" if u else "")
+                for f, d, m, u in zip(
+                    best["fusion"], best["depth"], best["modalities"], best["unstable"], strict=True
+                )
+            ],
+            "val": [number(v, 3) for v in best[f"val_{name}_mean"]],
+            "test [95 % CI]": [
+                f"{number(v, 3)} {interval(lo, hi)}"
+                for v, lo, hi in zip(
+                    best[f"test_{name}_mean"],
+                    best[f"test_{name}_ci_low"],
+                    best[f"test_{name}_ci_high"],
+                    strict=True,
+                )  # fmt: skip
+            ],
+        }
+    )
+
+
+def versus_display(versus: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "task": versus["task"],
+            "neural (val / test)": [f"{n} ({number(v, 3)} / {number(t, 3)})" for n, v, t in
+                                    zip(versus["neural"], versus["neural_val"], versus["neural_test"], strict=True)],
+            "reference (val / test)": [f"{n} ({number(v, 3)} / {number(t, 3)})" for n, v, t in
+                                       zip(versus["reference"], versus["reference_val"], versus["reference_test"],
+                                           strict=True)],
+            "test difference [95 % CI]": [f"{signed(d)} {interval(lo, hi)}" for d, lo, hi in
+                                          zip(versus["difference"], versus["ci_low"], versus["ci_high"], strict=True)],
+            "conclusion": versus["conclusion"],
+        }
+    )  # fmt: skip
