@@ -279,8 +279,21 @@ def _command_ui(args: argparse.Namespace) -> int:
     return 0  # not reached: the process is now the MLflow UI
 
 
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Flags may stand anywhere among the overrides (`run study=fusion --dry-run tuning.trials=3`):
+    argparse stops collecting a positional list at the first flag, so overrides after it come back
+    as extras and join the list. (``parse_intermixed_args`` does not support subcommands.)"""
+    args, extras = parser.parse_known_args(argv)
+    unknown = [e for e in extras if e.startswith("-") or not hasattr(args, "overrides")]
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if extras:
+        args.overrides = [*args.overrides, *extras]
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _parse(_parser(), argv)
     handlers = {
         "run": _command_run,
         "report": _command_report,

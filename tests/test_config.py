@@ -185,3 +185,11 @@ def test_studies_dir_defaults_to_the_repository(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     assert "smoke" in available_studies()
     assert Path(load_study("smoke").workdir_path) == tmp_path / "runs"
+
+
+def test_flags_may_stand_anywhere_among_the_overrides(tmp_path, capsys):
+    assert main(["run", "study=smoke", "--dry-run", "tuning.trials=3", f"workdir={tmp_path}"]) == 0
+    assert "3 trials + 2 final seeds each" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "study=smoke", "--dry-run", "--bogus"])
+    assert exit_info.value.code == 2 and "unrecognized arguments: --bogus" in capsys.readouterr().err
