@@ -104,8 +104,11 @@ def test_balanced_class_weights_match_scikit_learn():
 
 
 def test_workers_auto_uses_every_usable_core(tmp_path):
-    config = load_study("smoke", [f"workdir={tmp_path}"])
-    assert config.workers == 0  # auto, the default
+    from benchmark.config import StudyConfig
+
+    assert StudyConfig.workers == 0  # auto, the default (the smoke study pins 1 to stay reproducible)
+    config = load_study("smoke", [f"workdir={tmp_path}", "workers=auto"])
+    assert config.workers == 0
     assert prepare(config).config.workers == usable_cores() == len(__import__("os").sched_getaffinity(0))
     assert resolve_workers(0, torch.device("cuda")) == 1 and resolve_workers(3, torch.device("cpu")) == 3
     assert main(["run", "study=smoke", f"workdir={tmp_path}", "workers=0", "--dry-run"]) == 2
