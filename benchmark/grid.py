@@ -106,6 +106,7 @@ def expand_grid(
         context = (contexts or {}).get(task, "")
         subsets, missing = modality_subsets(available, selection or grid.modalities)
         neural = [f for f in grid.fusion if f not in REFERENCES]
+        references = [f for f in grid.fusion if f in REFERENCES]
         for depth in depths or grid.depth:
             for subset, reason in missing:
                 dropped.append(Dropped(task, depth, subset, "*", reason))
@@ -120,6 +121,6 @@ def expand_grid(
                     else:
                         kept[Combination(task, depth, subset, fusion, context)] = None
         for subset in subsets:
-            for reference in (f for f in grid.fusion if f in REFERENCES):
+            for reference in references:
                 kept[Combination(task, REFERENCE_DEPTH, subset, reference, context)] = None
     return GridPlan(combinations=tuple(kept), dropped=tuple(dropped))

@@ -112,16 +112,20 @@ def measure_latency(
         model(batch)
         _synchronize(device)
         timings.append((time.perf_counter() - start) * 1e3)
-    timings.sort()
-    p95 = timings[min(len(timings) - 1, int(round(0.95 * (len(timings) - 1))))]
+    return latency_stats(timings, batch_size, str(device))
+
+
+def latency_stats(timings_ms: list[float], batch_size: int, device: str) -> LatencyStats:
+    """Median, 95th percentile and mean of timed passes (ms), with the settings they were taken at."""
+    timings = sorted(timings_ms)
     return LatencyStats(
         batch_size=batch_size,
         p50_ms=statistics.median(timings),
-        p95_ms=p95,
+        p95_ms=timings[min(len(timings) - 1, int(round(0.95 * (len(timings) - 1))))],
         mean_ms=statistics.fmean(timings),
-        repeats=repeats,
+        repeats=len(timings),
         threads=torch.get_num_threads(),
-        device=str(device),
+        device=device,
     )
 
 

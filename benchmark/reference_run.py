@@ -7,7 +7,6 @@ tensors, batch of 1 and the evaluation batch) and memory, so every report table 
 
 from __future__ import annotations
 
-import statistics
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from benchmark.metrics import LatencyStats, classification_scores, cpu_peak_rss_mb
+from benchmark.metrics import LatencyStats, classification_scores, cpu_peak_rss_mb, latency_stats
 from benchmark.references import REFERENCES
 from benchmark.references.features import FeatureBuilder
 from benchmark.training import FitResult
@@ -46,16 +45,7 @@ def _latency(
         start = time.perf_counter()
         predict(batch)
         timings.append((time.perf_counter() - start) * 1e3)
-    timings.sort()
-    return LatencyStats(
-        batch_size=len(next(iter(batch.values()))),
-        p50_ms=statistics.median(timings),
-        p95_ms=timings[min(len(timings) - 1, int(round(0.95 * (len(timings) - 1))))],
-        mean_ms=statistics.fmean(timings),
-        repeats=repeats,
-        threads=torch.get_num_threads(),
-        device="cpu",
-    )
+    return latency_stats(timings, len(next(iter(batch.values()))), "cpu")
 
 
 _FEATURES: dict[tuple[int, tuple[str, ...], bool], FeatureBuilder] = {}

@@ -40,13 +40,13 @@ def _environment(runs: StudyRuns) -> list[str]:
     return lines
 
 
-def _task_lines(best: pd.DataFrame, versus: pd.DataFrame, label: str) -> list[str]:
+def _task_lines(best: pd.DataFrame, versus: pd.DataFrame, metric: str, label: str) -> list[str]:
     """The task's summary: its best combination (chosen on validation) and how it fares against the
     best reference model."""
     lines = []
     if len(best):
         row = best.iloc[0]
-        name = label_key(label)
+        name = metric.split("/", 1)[1]
         lines.append(
             f"Best on validation: {row['fusion']}, depth {row['depth']}, {row['modalities']}: test {label} "
             f"{row[f'test_{name}_mean']:.3f} {display.interval(row[f'test_{name}_ci_low'], row[f'test_{name}_ci_high'])}."
@@ -58,10 +58,6 @@ def _task_lines(best: pd.DataFrame, versus: pd.DataFrame, label: str) -> list[st
             f"{signed(row['difference'])} {display.interval(row['ci_low'], row['ci_high'])} (paired bootstrap)."
         )
     return lines
-
-
-def label_key(label: str) -> str:
-    return {"macro F1": "f1_macro", "accuracy": "accuracy", "macro recall": "recall_macro"}[label]
 
 
 def _method_lines(
@@ -108,7 +104,7 @@ def build_document(
     """The report's content, the numeric tables behind it (written as CSV), the omnibus tests (for the
     diagrams) and the LaTeX tables."""
     metric = settings.metric
-    summary = tables.combination_summary(runs, settings.unstable_std)
+    summary = tables.combination_summary(runs, metric, settings.unstable_std)
     summary = attach_intervals(summary, runs.seeds, runs.predictions, metric, settings.bootstrap)
     board = tables.leaderboard(summary, metric)
     best = tables.best_per_task(summary, metric)
@@ -139,7 +135,8 @@ def build_document(
     sections = []
     for task in sorted(runs.combinations["task"].unique()):
         section = Section(
-            task, paragraphs=_task_lines(best[best["task"] == task], versus[versus["task"] == task], label)
+            task,
+            paragraphs=_task_lines(best[best["task"] == task], versus[versus["task"] == task], metric, label),
         )
         section.tables.append(("Leaderboard (ordered by validation score)",
                                display.leaderboard_display(board[board["task"] == task], metric, label)))  # fmt: skip

@@ -10,18 +10,13 @@ import math
 import numpy as np
 import pandas as pd
 
+from benchmark.references.base import is_reference
 from benchmark.report import statistics
 from benchmark.report.collect import KEY, METRICS, ROBUST, StudyRuns
 
 SCORE = "test/f1_macro"
 MISSING = "robust/missing/"
 UNIMODAL = "none"
-REFERENCE_PREFIX = "ref_"
-
-
-def is_reference(fusion: str) -> bool:
-    """Classical reference models (``ref_*``) sit in every leaderboard but are not fusion methods."""
-    return fusion.startswith(REFERENCE_PREFIX)
 
 
 def fusion_methods(summary: pd.DataFrame) -> list[str]:
@@ -29,10 +24,10 @@ def fusion_methods(summary: pd.DataFrame) -> list[str]:
     return sorted(f for f in summary["fusion"].unique() if f != UNIMODAL and not is_reference(f))
 
 
-def combination_summary(runs: StudyRuns, unstable_std: float = 0.03) -> pd.DataFrame:
+def combination_summary(runs: StudyRuns, metric: str = SCORE, unstable_std: float = 0.03) -> pd.DataFrame:
     """One row per combination: its state, mean/std (ddof=1)/min over finished seeds of every metric,
-    and ``unstable``: the seeds of the ranking score disagree (std above ``unstable_std``, or one seed
-    more than twice that below the mean)."""
+    and ``unstable``: the seeds disagree on ``metric`` (std above ``unstable_std``, or one seed more
+    than twice that below the mean)."""
     finished = runs.finished_seeds
     grouped = finished.groupby("combination_id")[list(METRICS)]
     means = grouped.mean().add_suffix("_mean")
@@ -41,15 +36,10 @@ def combination_summary(runs: StudyRuns, unstable_std: float = 0.03) -> pd.DataF
     summary = runs.combinations.merge(means, how="left", left_on="combination_id", right_index=True)
     summary = summary.merge(stds, how="left", left_on="combination_id", right_index=True)
     summary = summary.merge(lows, how="left", left_on="combination_id", right_index=True)
-    summary.attrs["unstable_std"] = unstable_std
+    spread = summary[f"{metric}_std"].fillna(0) > unstable_std
+    outlier = (summary[f"{metric}_mean"] - summary[f"{metric}_min"]).fillna(0) > 2 * unstable_std
+    summary["unstable"] = spread | outlier
     return summary.sort_values(KEY, kind="stable").reset_index(drop=True)
-
-
-def flag_unstable(summary: pd.DataFrame, metric: str = SCORE) -> pd.Series:
-    threshold = summary.attrs.get("unstable_std", 0.03)
-    spread = summary[f"{metric}_std"].fillna(0) > threshold
-    outlier = (summary[f"{metric}_mean"] - summary[f"{metric}_min"]).fillna(0) > 2 * threshold
-    return spread | outlier
 
 
 def validation(metric: str) -> str:
@@ -88,7 +78,7 @@ def leaderboard(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
     frame = summary.copy()
     val = f"{validation(metric)}_mean"
     frame["rank"] = frame.groupby("task")[val].rank(method="min", ascending=False)
-    frame["unstable"] = flag_unstable(frame, metric)
+    frame["unstable"] = frame.pop("unstable")  # beside rank, as the leaderboard's columns were
     frame["reference"] = frame["fusion"].map(is_reference)
     frame["_missing"] = frame[val].isna()
     frame["_order"] = -frame[val].fillna(-math.inf)
@@ -109,7 +99,7 @@ def best_per_task(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
                f"test_{name}_ci_high", "unstable"]  # fmt: skip
     if scored.empty:
         return pd.DataFrame(columns=columns)
-    best = _chosen_on_validation(scored, metric, ["task"]).assign(unstable=lambda f: flag_unstable(f, metric))
+    best = _chosen_on_validation(scored, metric, ["task"])
     best = best.rename(
         columns={
             f"{validation(metric)}_mean": f"val_{name}_mean",
@@ -314,8 +304,8 @@ def _reference_conclusion(difference: float, low: float, high: float, rope: floa
 
 
 def unstable_combinations(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
-    """Combinations whose final seeds disagree on the ranking score (see ``flag_unstable``)."""
-    flagged = summary[flag_unstable(summary, metric) & summary[f"{metric}_mean"].notna()]
+    """Combinations whose final seeds disagree on the ranking score (see ``combination_summary``)."""
+    flagged = summary[summary["unstable"] & summary[f"{metric}_mean"].notna()]
     return flagged[[*KEY, f"{metric}_mean", f"{metric}_std", f"{metric}_min"]].reset_index(drop=True)
 
 

@@ -39,36 +39,54 @@ def weighted_scores(
     }
 
 
+Runs = list[tuple[np.ndarray, np.ndarray]]  # (test labels, test predictions) per final seed
+
+
+def _patterns(runs: Runs) -> tuple[np.ndarray, np.ndarray, int]:
+    """(patterns (1 + S, K), their counts (K,), number of classes). Scores depend only on how many
+    samples fall in each (label, prediction of every run) pattern, so the bootstrap resamples the
+    distinct patterns' counts (multinomial) instead of N sample indices: the same distribution, a
+    fraction of the work on large splits."""
+    labels = runs[0][0]
+    if any(not np.array_equal(r[0], labels) for r in runs):
+        raise ValueError("the runs' test labels differ: they were not scored on the same split")
+    num_classes = int(max(max(r[0].max(), r[1].max()) for r in runs)) + 1
+    patterns, counts = np.unique(np.stack([labels, *(p for _, p in runs)]), axis=1, return_counts=True)
+    return patterns, counts, num_classes
+
+
+def _seed_means(
+    patterns: np.ndarray, runs: range, weights: np.ndarray, num_classes: int, score: str,
+    rng: np.random.Generator | None,
+) -> np.ndarray:  # fmt: skip
+    """(R,) mean ``score`` over the ``runs`` (rows 1 + i of ``patterns``) under each weight row; with
+    ``rng`` the runs themselves are drawn with replacement per replicate."""
+    per_run = np.stack(
+        [weighted_scores(patterns[0], patterns[1 + i], weights, num_classes)[score] for i in runs]
+    )  # (S, R)
+    if rng is None:
+        return per_run.mean(axis=0)
+    drawn = rng.integers(0, len(runs), size=(len(weights), len(runs)))  # (R, S)
+    return per_run[drawn, np.arange(len(weights))[:, None]].mean(axis=1)
+
+
+def _percentiles(replicates: np.ndarray, level: float) -> tuple[float, float]:
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(replicates, [tail, 100 - tail])
+    return float(low), float(high)
+
+
 def bootstrap_interval(
-    runs: list[tuple[np.ndarray, np.ndarray]],
-    score: str,
-    *,
-    replicates: int = 2000,
-    level: float = 0.95,
-    seed: int = 0,
+    runs: Runs, score: str, *, replicates: int = 2000, level: float = 0.95, seed: int = 0
 ) -> tuple[float, float]:
     """95 % percentile-bootstrap interval of the seed-mean ``score`` over test samples and seeds.
     ``runs``: (labels, predictions) per final seed, all on the same test split."""
     if not runs:
         return (float("nan"), float("nan"))
-    labels = runs[0][0]
-    if any(len(r[0]) != len(labels) or not np.array_equal(r[0], labels) for r in runs):
-        raise ValueError("the seeds' test labels differ: they were not scored on the same split")
-    num_classes = int(max(max(r[0].max(), r[1].max()) for r in runs)) + 1
-    # Scores depend only on how many samples fall in each (label, prediction of every seed) pattern, so
-    # resample the distinct patterns' counts (multinomial) instead of N sample indices: same
-    # distribution, a fraction of the work on large splits.
-    patterns, counts = np.unique(np.stack([labels, *(p for _, p in runs)]), axis=1, return_counts=True)
+    patterns, counts, num_classes = _patterns(runs)
     rng = np.random.default_rng(seed)
-    weights = rng.multinomial(len(labels), counts / counts.sum(), size=replicates)  # (R, K)
-    per_seed = np.stack(
-        [weighted_scores(patterns[0], patterns[1 + s], weights, num_classes)[score] for s in range(len(runs))]
-    )  # (S, R)
-    drawn = rng.integers(0, len(runs), size=(replicates, len(runs)))  # (R, S): seeds drawn with replacement
-    replicate_means = per_seed[drawn, np.arange(replicates)[:, None]].mean(axis=1)  # (R,)
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(replicate_means, [tail, 100 - tail])
-    return float(low), float(high)
+    weights = rng.multinomial(counts.sum(), counts / counts.sum(), size=replicates)  # (R, K)
+    return _percentiles(_seed_means(patterns, range(len(runs)), weights, num_classes, score, rng), level)
 
 
 def attach_intervals(
@@ -93,42 +111,23 @@ def attach_intervals(
 
 
 def paired_difference_interval(
-    first: list[tuple[np.ndarray, np.ndarray]],
-    second: list[tuple[np.ndarray, np.ndarray]],
-    score: str,
-    *,
-    replicates: int = 2000,
-    level: float = 0.95,
-    seed: int = 0,
+    first: Runs, second: Runs, score: str, *, replicates: int = 2000, level: float = 0.95, seed: int = 0
 ) -> tuple[float, float, float]:
     """(difference, low, high): the seed-mean ``score`` of ``first`` minus that of ``second`` on the
     same test split, with a 95 % percentile-bootstrap interval that resamples the test samples jointly
     for both (a paired comparison) and each side's seeds."""
     if not first or not second:
         return (float("nan"),) * 3
-    labels = first[0][0]
-    if any(not np.array_equal(r[0], labels) for r in [*first, *second]):
-        raise ValueError("the runs' test labels differ: they were not scored on the same split")
-    runs = [*first, *second]
-    num_classes = int(max(max(r[0].max(), r[1].max()) for r in runs)) + 1
-    patterns, counts = np.unique(np.stack([labels, *(p for _, p in runs)]), axis=1, return_counts=True)
-    observed = np.ones((1, len(counts))) * counts
-    rng = np.random.default_rng(seed)
-    weights = rng.multinomial(len(labels), counts / counts.sum(), size=replicates)  # (R, K)
-
-    def side(offset: int, n: int, w: np.ndarray, draw: bool) -> np.ndarray:
-        scores = np.stack(
-            [weighted_scores(patterns[0], patterns[1 + offset + s], w, num_classes)[score] for s in range(n)]
-        )  # (S, R)
-        if not draw:
-            return scores.mean(axis=0)
-        drawn = rng.integers(0, n, size=(w.shape[0], n))
-        return scores[drawn, np.arange(w.shape[0])[:, None]].mean(axis=1)
-
+    patterns, counts, num_classes = _patterns([*first, *second])
+    a, b = range(len(first)), range(len(first), len(first) + len(second))
+    observed = counts[None, :].astype(float)  # (1, K): the split as it is
     difference = float(
-        side(0, len(first), observed, False)[0] - side(len(first), len(second), observed, False)[0]
+        _seed_means(patterns, a, observed, num_classes, score, None)[0]
+        - _seed_means(patterns, b, observed, num_classes, score, None)[0]
     )
-    replicate = side(0, len(first), weights, True) - side(len(first), len(second), weights, True)
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(replicate, [tail, 100 - tail])
-    return difference, float(low), float(high)
+    rng = np.random.default_rng(seed)
+    weights = rng.multinomial(counts.sum(), counts / counts.sum(), size=replicates)  # (R, K)
+    replicate = _seed_means(patterns, a, weights, num_classes, score, rng) - _seed_means(
+        patterns, b, weights, num_classes, score, rng
+    )
+    return (difference, *_percentiles(replicate, level))
