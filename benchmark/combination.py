@@ -15,11 +15,14 @@ import optuna
 import torch
 
 from benchmark.config import combination_space
+from benchmark.data import dataset_source
 from benchmark.experiment import Hyperparameters, Measurement, run_once
 from benchmark.grid import Combination
 from benchmark.reference_run import ReferenceParams, run_reference
 from benchmark.references import REFERENCES
-from benchmark.tracking import COMBINATION_ID, KIND, OPTUNA_TRIAL, STATUS, TAG
+from benchmark.tasks import Task
+from benchmark.tasks.base import task_digest
+from benchmark.tracking import CELL_ID, COMBINATION_ID, KIND, OPTUNA_TRIAL, STATUS, TAG
 from benchmark.tuning import (
     FAIL_REASON,
     INTERRUPTED,
@@ -63,9 +66,21 @@ def combination_tags(combination: Combination, kind: str) -> dict[str, str]:
         TAG + "depth": str(combination.depth),
         TAG + "modalities": combination.modalities_tag,
         TAG + "fusion": combination.fusion,
+        TAG + "split": str(combination.split or 0),
         KIND: kind,
         COMBINATION_ID: combination.id,
+        CELL_ID: combination.cell_id,
     }
+
+
+_DIGESTS: dict[int, str] = {}  # id(task) -> digest; tasks live as long as the worker process
+
+
+def dataset_digest(task: Task) -> str:
+    """The task's digest, computed once per task in this process."""
+    if id(task) not in _DIGESTS:
+        _DIGESTS[id(task)] = task_digest(task)
+    return _DIGESTS[id(task)]
 
 
 def mean_and_std(values: list[float]) -> tuple[float, float]:
@@ -87,7 +102,7 @@ class CombinationWork:
         self.config = runner.config
         self.tracker = runner.tracker
         self.timer = runner.timer
-        self.task = runner.tasks[combination.task]
+        self.task = runner.tasks[combination.task_key]
         self.state: _Open | None = None
         self.first_visit = True
         self.space = combination_space(self.config.tuning.space, combination.fusion)
@@ -114,8 +129,21 @@ class CombinationWork:
             parent_id = self.tracker.create_run(self.combination.name, tags)
             self.tracker.log(parent_id, params=self.runner.combination_params(self.combination))
             self.tracker.log_text(parent_id, self.runner.config_yaml, "config.yaml")
+            self._log_dataset(parent_id)
         study.set_user_attr(PARENT_RUN, parent_id)
         return parent_id
+
+    def _log_dataset(self, parent_id: str) -> None:
+        spec = next(t for t in self.config.tasks if t.label == self.combination.task)
+        split = self.combination.split or 0
+        self.tracker.log_dataset(
+            parent_id,
+            name=f"{self.combination.task}/split{split}",
+            digest=dataset_digest(self.task),
+            source=dataset_source(spec.name, spec.kwargs),
+            profile={name: len(part) for name, part in self.task.splits.items()},
+            context=f"split {split} of {spec.splits}",
+        )
 
     def _find_parent(self, study: optuna.Study) -> str:
         parent_id = wait_for_attr(study, PARENT_RUN)

@@ -92,6 +92,9 @@ class TaskSpec:
     label: str = ""
     subsets: ModalitySelection | None = None  # overrides grid.modalities for this task
     depth: tuple[int, ...] | None = None  # overrides grid.depth for this task
+    # Outer repeats: split i is a different partition (task seed data_seed + i), tuned and trained on its
+    # own; the task's scores are the mean over splits (small data sets: one split is a noisy estimate).
+    splits: int = 1
 
     @property
     def kwargs(self) -> dict[str, Any]:
@@ -120,6 +123,9 @@ class TrainConfig:
     max_epochs: int = 20
     patience: int = 5
     batch_size: int = 128
+    # At least this many gradient steps per epoch: the batch shrinks to ceil(train size / min_batches) on
+    # small data sets (40 mice at batch 128 would be one step per epoch); 0 = always batch_size.
+    min_batches: int = 0
     eval_batch_size: int = 512
     precision: str = "fp32"  # fp32 | bf16 (autocast in training; meant for GPUs)
     compile: bool = False  # torch.compile the model (pays a compile per training; meant for GPUs)
@@ -271,6 +277,8 @@ def _task_dict(task: TaskSpec) -> dict[str, Any]:
         out["subsets"] = _selection_dict(task.subsets)
     if task.depth is not None:
         out["depth"] = list(task.depth)
+    if task.splits != 1:
+        out["splits"] = task.splits
     return out
 
 
@@ -563,7 +571,7 @@ def _parse_tasks(value: Any) -> tuple[TaskSpec, ...]:
     specs = []
     for i, entry in enumerate(entries):
         where = f"tasks[{i}]"
-        subsets, depth = None, None
+        subsets, depth, splits = None, None, 1
         if isinstance(entry, str):
             name, params, label = entry, {}, None
         elif isinstance(entry, dict):
@@ -578,6 +586,8 @@ def _parse_tasks(value: Any) -> tuple[TaskSpec, ...]:
                         _int(d, f"{where}.depth", 1) for d in _list(entry.pop("depth"), f"{where}.depth")
                     )
                 )
+            if "splits" in entry:
+                splits = _int(entry.pop("splits"), f"{where}.splits", 1)
             params = entry
         else:
             raise ConfigError(f"{where} must be a task name or a mapping with 'name'; got {entry!r}")
@@ -587,7 +597,7 @@ def _parse_tasks(value: Any) -> tuple[TaskSpec, ...]:
         for key in params:
             if key not in allowed:
                 raise ConfigError(
-                    f"task {name!r} has no parameter {key!r}; allowed: label, subsets, depth, {', '.join(sorted(allowed))}"
+                    f"task {name!r} has no parameter {key!r}; allowed: label, subsets, depth, splits, {', '.join(sorted(allowed))}"
                 )
         if label is None:
             label = name  # params are logged on every run; a label is needed only to list a task twice
@@ -598,6 +608,7 @@ def _parse_tasks(value: Any) -> tuple[TaskSpec, ...]:
                 label=_str(label, f"{where}.label"),
                 subsets=subsets,
                 depth=depth,
+                splits=splits,
             )
         )
     labels = [s.label for s in specs]
@@ -701,6 +712,7 @@ def _parse_train(value: Any) -> TrainConfig:
         max_epochs=_int(data.get("max_epochs", defaults.max_epochs), "train.max_epochs", 1),
         patience=_int(data.get("patience", defaults.patience), "train.patience", 1),
         batch_size=_int(data.get("batch_size", defaults.batch_size), "train.batch_size", 2),
+        min_batches=_int(data.get("min_batches", defaults.min_batches), "train.min_batches", 0),
         eval_batch_size=_int(
             data.get("eval_batch_size", defaults.eval_batch_size), "train.eval_batch_size", 1
         ),

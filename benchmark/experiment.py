@@ -5,6 +5,7 @@ Shared by tuning trials (validation score only) and final runs (test scores, lat
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -109,6 +110,14 @@ def restrict(split: Split, modalities: tuple[str, ...]) -> Split:
     return Split({m: split.inputs[m] for m in modalities}, split.labels)
 
 
+def train_batch_size(batch_size: int, min_batches: int, train_size: int) -> int:
+    """``batch_size``, made smaller where the train split would give fewer than ``min_batches`` steps
+    per epoch (never below 2: a 1-sample batch breaks BatchNorm)."""
+    if min_batches <= 0:
+        return batch_size
+    return max(2, min(batch_size, math.ceil(train_size / min_batches)))
+
+
 def run_once(
     task: Task,
     combination: Combination,
@@ -140,7 +149,9 @@ def run_once(
     settings = TrainSettings(
         lr=hparams.lr,
         weight_decay=hparams.weight_decay,
-        batch_size=config.train.batch_size,
+        batch_size=train_batch_size(
+            config.train.batch_size, config.train.min_batches, len(task.splits["train"])
+        ),
         max_epochs=config.train.max_epochs,
         patience=config.train.patience,
         metric=config.tuning.metric,

@@ -3,6 +3,7 @@ dropped and why (benchopt-style "skip with a reason" rather than a crash mid-stu
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping
@@ -26,6 +27,8 @@ class Combination:
     # What else makes results differ: the study and the task's parameters. Part of the id, so two
     # studies sharing one store (or one task with other parameters) never resume each other's work.
     context: str = ""
+    # Which of the task's outer splits (``splits: K`` in the study); None when the task has one split.
+    split: int | None = None
 
     @property
     def modalities_tag(self) -> str:
@@ -34,14 +37,25 @@ class Combination:
     @property
     def id(self) -> str:
         """Stable across runs, processes and machines: a hash of the combination's fields."""
-        payload = json.dumps(
-            [self.task, self.depth, list(self.modalities), self.fusion, self.context], separators=(",", ":")
-        )
-        return hashlib.sha1(payload.encode()).hexdigest()[:12]
+        fields: list = [self.task, self.depth, list(self.modalities), self.fusion, self.context]
+        if self.split is not None:  # appended only when set, so single-split stores keep their ids
+            fields.append(self.split)
+        return hashlib.sha1(json.dumps(fields, separators=(",", ":")).encode()).hexdigest()[:12]
+
+    @property
+    def cell_id(self) -> str:
+        """The id shared by all splits of one grid cell: the report averages over them."""
+        return dataclasses.replace(self, split=None).id
+
+    @property
+    def task_key(self) -> tuple[str, int | None]:
+        """Which built task (label, split) this combination trains on."""
+        return (self.task, self.split)
 
     @property
     def name(self) -> str:
-        return f"{self.task}/d{self.depth}/{self.modalities_tag}/{self.fusion}"
+        name = f"{self.task}/d{self.depth}/{self.modalities_tag}/{self.fusion}"
+        return name if self.split is None else f"{name}/split{self.split}"
 
     @property
     def study_name(self) -> str:
@@ -91,13 +105,15 @@ def expand_grid(
     task_modalities: Mapping[str, list[str]],
     overrides: Mapping[str, tuple[ModalitySelection | None, tuple[int, ...] | None]] | None = None,
     contexts: Mapping[str, str] | None = None,
+    splits: Mapping[str, int] | None = None,
 ) -> GridPlan:
     """Task order, then depth, then subsets (by size), then fusion, as the config lists them.
 
     A single-modality subset becomes one unimodal baseline (fusion ``none``) per (task, depth,
     modality), whatever ``grid.fusion`` says; a fusion that cannot handle a subset is dropped with its
     own reason. A reference model (``ref_*``) runs once per (task, modality subset), single modalities
-    included, at depth 0: encoder depth does not apply to it.
+    included, at depth 0: encoder depth does not apply to it. A task with ``splits`` K > 1 repeats
+    all of this for each split 0..K-1 (split outermost).
     """
     kept: dict[Combination, None] = {}
     dropped: list[Dropped] = []
@@ -107,20 +123,23 @@ def expand_grid(
         subsets, missing = modality_subsets(available, selection or grid.modalities)
         neural = [f for f in grid.fusion if f not in REFERENCES]
         references = [f for f in grid.fusion if f in REFERENCES]
-        for depth in depths or grid.depth:
-            for subset, reason in missing:
-                dropped.append(Dropped(task, depth, subset, "*", reason))
+        count = (splits or {}).get(task, 1)
+        for split in range(count) if count > 1 else [None]:
+            for depth in depths or grid.depth:
+                for subset, reason in missing:
+                    if split in (None, 0):
+                        dropped.append(Dropped(task, depth, subset, "*", reason))
+                for subset in subsets:
+                    if len(subset) == 1:
+                        kept[Combination(task, depth, subset, UNIMODAL, context, split)] = None
+                        continue
+                    for fusion in neural:
+                        reason = FUSIONS.get(fusion).unsupported_reason(len(subset))
+                        if not reason:
+                            kept[Combination(task, depth, subset, fusion, context, split)] = None
+                        elif split in (None, 0):
+                            dropped.append(Dropped(task, depth, subset, fusion, f"{fusion} {reason}"))
             for subset in subsets:
-                if len(subset) == 1:
-                    kept[Combination(task, depth, subset, UNIMODAL, context)] = None
-                    continue
-                for fusion in neural:
-                    reason = FUSIONS.get(fusion).unsupported_reason(len(subset))
-                    if reason:
-                        dropped.append(Dropped(task, depth, subset, fusion, f"{fusion} {reason}"))
-                    else:
-                        kept[Combination(task, depth, subset, fusion, context)] = None
-        for subset in subsets:
-            for reference in references:
-                kept[Combination(task, REFERENCE_DEPTH, subset, reference, context)] = None
+                for reference in references:
+                    kept[Combination(task, REFERENCE_DEPTH, subset, reference, context, split)] = None
     return GridPlan(combinations=tuple(kept), dropped=tuple(dropped))

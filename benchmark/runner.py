@@ -48,7 +48,7 @@ class PreparedStudy:
 
     config: StudyConfig
     device: torch.device
-    tasks: dict[str, Task]
+    tasks: dict[tuple[str, int | None], Task]  # by (label, split); split None for a single-split task
     plan: GridPlan
 
 
@@ -100,19 +100,24 @@ def prepare(config: StudyConfig) -> PreparedStudy:
     """Build tasks and the grid; raise ConfigError on anything wrong. Writes nothing."""
     device = resolve_device(config.device)
     config = dataclasses.replace(config, workers=resolve_workers(config.workers, device))
-    tasks: dict[str, Task] = {}
+    tasks: dict[tuple[str, int | None], Task] = {}
     for spec in config.tasks:
-        try:
-            tasks[spec.label] = build_task(
-                spec.name, seed=config.data_seed, data_dir=config.data_dir, **spec.kwargs
-            )
-        except (ValueError, TypeError, DataError) as err:
-            raise ConfigError(f"task {spec.label!r}: {err}") from None
+        # Split i is the task built with seed data_seed + i: another partition (another draw, for the
+        # synthetic tasks); split 0 is the single-split task itself.
+        for split in range(spec.splits) if spec.splits > 1 else [None]:
+            try:
+                tasks[(spec.label, split)] = build_task(
+                    spec.name, seed=config.data_seed + (split or 0), data_dir=config.data_dir, **spec.kwargs
+                )
+            except (ValueError, TypeError, DataError) as err:
+                raise ConfigError(f"task {spec.label!r}: {err}") from None
+    modalities = {label: list(task.modalities) for (label, _), task in tasks.items()}
     plan = expand_grid(
         config.grid,
-        {label: list(task.modalities) for label, task in tasks.items()},
+        modalities,
         {spec.label: (spec.subsets, spec.depth) for spec in config.tasks},
         {spec.label: json.dumps([config.name, spec.name, spec.params], default=str) for spec in config.tasks},
+        {spec.label: spec.splits for spec in config.tasks},
     )
     if not plan.combinations:
         reasons = "; ".join(sorted({d.reason for d in plan.dropped})) or "no modality subset selected"
@@ -249,10 +254,13 @@ class StudyRunner:
             "train.max_epochs": config.train.max_epochs,
             "train.patience": config.train.patience,
             "train.batch_size": config.train.batch_size,
+            "train.min_batches": config.train.min_batches,
             "train.class_weight": config.train.class_weight,
             "data_seed": config.data_seed,
+            "split": combination.split or 0,
+            "splits": spec.splits,
         }
-        task = self.tasks[combination.task]
+        task = self.tasks[combination.task_key]
         for kind in sorted({task.modalities[m].kind for m in combination.modalities}):
             params[f"encoder.{kind}"] = config.encoders.get(kind) or DEFAULT_ENCODER_FOR_KIND[kind]
         return params

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
 import math
 import os
@@ -41,6 +42,9 @@ for noisy in ("mlflow", "alembic"):
 
 TAG = "benchmark."
 KIND, STATUS, COMBINATION_ID = TAG + "kind", TAG + "status", TAG + "combination_id"
+CELL_ID = (
+    TAG + "cell_id"
+)  # shared by the splits of one grid cell (equal to the combination id with one split)
 OPTUNA_TRIAL = TAG + "optuna_trial"  # "<optuna study>/<trial number>" of a trial or final-seed run
 PARENT = "mlflow.parentRunId"
 PREDICTIONS = "predictions.npz"  # artifact of every final-seed run: test labels and predictions
@@ -189,6 +193,27 @@ class Tracker:
     @_timed
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
         self.client.log_text(run_id, text, artifact_file)
+
+    @_timed
+    def log_dataset(
+        self, run_id: str, *, name: str, digest: str, source: Mapping[str, Any], profile: Mapping[str, Any],
+        context: str,
+    ) -> None:  # fmt: skip
+        """Record the data a run used through MLflow's dataset tracking (the UI's "Datasets" column):
+        ``source`` says where it came from (a wheel and its members, a generator, a file), ``digest``
+        fingerprints the exact split, ``context`` which outer split it is."""
+        from mlflow.entities import Dataset, DatasetInput, InputTag
+        from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+
+        dataset = Dataset(
+            name=name,
+            digest=digest,
+            source_type=str(source.get("type", "unknown")),
+            source=json.dumps(dict(source), sort_keys=True, default=str),
+            profile=json.dumps(dict(profile), sort_keys=True),
+        )
+        tags = [InputTag(key=MLFLOW_DATASET_CONTEXT, value=context)]
+        self.client.log_inputs(run_id, [DatasetInput(dataset=dataset, tags=tags)])
 
     @_timed
     def log_predictions(self, run_id: str, labels: np.ndarray, predictions: np.ndarray) -> None:

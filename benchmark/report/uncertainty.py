@@ -76,17 +76,36 @@ def _percentiles(replicates: np.ndarray, level: float) -> tuple[float, float]:
     return float(low), float(high)
 
 
+def _replicates(runs: Runs, score: str, replicates: int, rng: np.random.Generator) -> np.ndarray:
+    """(R,) bootstrap replicates of the seed-mean ``score`` of ``runs`` (one test split)."""
+    patterns, counts, num_classes = _patterns(runs)
+    weights = rng.multinomial(counts.sum(), counts / counts.sum(), size=replicates)  # (R, K)
+    return _seed_means(patterns, range(len(runs)), weights, num_classes, score, rng)
+
+
+def _over_splits(per_split: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(K, R) replicates of K outer splits -> (R,) replicates of their mean, the splits themselves
+    drawn with replacement per replicate (so split-to-split variation is part of the interval)."""
+    splits, replicates = per_split.shape
+    if splits == 1:
+        return per_split[0]
+    drawn = rng.integers(0, splits, size=(replicates, splits))
+    return per_split[drawn, np.arange(replicates)[:, None]].mean(axis=1)
+
+
 def bootstrap_interval(
-    runs: Runs, score: str, *, replicates: int = 2000, level: float = 0.95, seed: int = 0
+    runs: Runs | list[Runs], score: str, *, replicates: int = 2000, level: float = 0.95, seed: int = 0
 ) -> tuple[float, float]:
     """95 % percentile-bootstrap interval of the seed-mean ``score`` over test samples and seeds.
-    ``runs``: (labels, predictions) per final seed, all on the same test split."""
-    if not runs:
+    ``runs``: (labels, predictions) per final seed, all on the same test split; or a list of such
+    lists, one per outer split, for the interval of the mean over splits (a two-level bootstrap:
+    splits, then test samples and seeds within each)."""
+    by_split = [r for r in runs if r] if runs and isinstance(runs[0], list) else [runs]
+    if not by_split or not by_split[0]:
         return (float("nan"), float("nan"))
-    patterns, counts, num_classes = _patterns(runs)
     rng = np.random.default_rng(seed)
-    weights = rng.multinomial(counts.sum(), counts / counts.sum(), size=replicates)  # (R, K)
-    return _percentiles(_seed_means(patterns, range(len(runs)), weights, num_classes, score, rng), level)
+    per_split = np.stack([_replicates(r, score, replicates, rng) for r in by_split])  # type: ignore[arg-type]
+    return _percentiles(_over_splits(per_split, rng), level)
 
 
 def attach_intervals(
@@ -99,25 +118,31 @@ def attach_intervals(
     """``summary`` with ``<metric>_ci_low`` / ``_ci_high``: the bootstrap interval of each combination
     over its finished seeds' test predictions (NaN where no seed logged predictions)."""
     score = metric.split("/", 1)[1]
-    finished = seeds[seeds["status"] == "FINISHED"]
-    runs_of = finished.groupby("combination_id")["run_id"].apply(list)
     low, high = [], []
     for combination_id in summary["combination_id"]:
-        runs = [predictions[r] for r in runs_of.get(combination_id, []) if r in predictions]
-        interval = bootstrap_interval(runs, score, replicates=replicates)
+        runs = runs_by_split(seeds, predictions, combination_id)
+        interval = bootstrap_interval(list(runs.values()), score, replicates=replicates)
         low.append(interval[0])
         high.append(interval[1])
     return summary.assign(**{f"{metric}_ci_low": low, f"{metric}_ci_high": high})
 
 
-def paired_difference_interval(
-    first: Runs, second: Runs, score: str, *, replicates: int = 2000, level: float = 0.95, seed: int = 0
-) -> tuple[float, float, float]:
-    """(difference, low, high): the seed-mean ``score`` of ``first`` minus that of ``second`` on the
-    same test split, with a 95 % percentile-bootstrap interval that resamples the test samples jointly
-    for both (a paired comparison) and each side's seeds."""
-    if not first or not second:
-        return (float("nan"),) * 3
+def runs_by_split(
+    seeds: pd.DataFrame, predictions: dict[str, tuple[np.ndarray, np.ndarray]], combination_id: str
+) -> dict[int, Runs]:
+    """The finished seeds' (labels, predictions) of one grid cell, per outer split (in split order)."""
+    rows = seeds[(seeds["combination_id"] == combination_id) & (seeds["status"] == "FINISHED")]
+    grouped: dict[int, Runs] = {}
+    for split, run_id in zip(rows["split"], rows["run_id"], strict=True):
+        if run_id in predictions:
+            grouped.setdefault(int(split), []).append(predictions[run_id])
+    return dict(sorted(grouped.items()))
+
+
+def _paired(
+    first: Runs, second: Runs, score: str, replicates: int, rng: np.random.Generator
+) -> tuple[float, np.ndarray]:
+    """The observed seed-mean difference on one split and its (R,) bootstrap replicates."""
     patterns, counts, num_classes = _patterns([*first, *second])
     a, b = range(len(first)), range(len(first), len(first) + len(second))
     observed = counts[None, :].astype(float)  # (1, K): the split as it is
@@ -125,9 +150,32 @@ def paired_difference_interval(
         _seed_means(patterns, a, observed, num_classes, score, None)[0]
         - _seed_means(patterns, b, observed, num_classes, score, None)[0]
     )
-    rng = np.random.default_rng(seed)
     weights = rng.multinomial(counts.sum(), counts / counts.sum(), size=replicates)  # (R, K)
     replicate = _seed_means(patterns, a, weights, num_classes, score, rng) - _seed_means(
         patterns, b, weights, num_classes, score, rng
     )
+    return difference, replicate
+
+
+def paired_difference_interval(
+    first: Runs | dict[int, Runs], second: Runs | dict[int, Runs], score: str, *, replicates: int = 2000,
+    level: float = 0.95, seed: int = 0,
+) -> tuple[float, float, float]:  # fmt: skip
+    """(difference, low, high): the seed-mean ``score`` of ``first`` minus that of ``second`` on the
+    same test split, with a 95 % percentile-bootstrap interval that resamples the test samples jointly
+    for both (a paired comparison) and each side's seeds. With outer splits (dicts split -> runs) the
+    difference is the mean over the splits both sides ran, paired within each split, and the splits
+    are resampled too."""
+    pairs = (
+        [(first[k], second[k]) for k in sorted(set(first) & set(second))]
+        if isinstance(first, dict) and isinstance(second, dict)
+        else [(first, second)]
+    )
+    pairs = [(a, b) for a, b in pairs if a and b]
+    if not pairs:
+        return (float("nan"),) * 3
+    rng = np.random.default_rng(seed)
+    results = [_paired(a, b, score, replicates, rng) for a, b in pairs]  # type: ignore[arg-type]
+    difference = float(np.mean([d for d, _ in results]))
+    replicate = _over_splits(np.stack([r for _, r in results]), rng)
     return (difference, *_percentiles(replicate, level))

@@ -7,6 +7,7 @@ and encoders never see the task itself.
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -65,6 +66,19 @@ class Task:
                     raise ValueError(f"task {self.name}: {split_name}/{name} and labels differ in length")
 
 
+def task_digest(task: Task) -> str:
+    """A fingerprint of the exact data a task holds: every split's inputs and labels, in order. Two
+    runs with the same digest saw the same samples in the same partition."""
+    digest = hashlib.sha256()
+    for split_name in SPLITS:
+        split = task.splits[split_name]
+        for name in sorted(task.modalities):
+            digest.update(name.encode())
+            digest.update(split.inputs[name].detach().cpu().contiguous().numpy().tobytes())
+        digest.update(split.labels.detach().cpu().numpy().astype(np.int64).tobytes())
+    return digest.hexdigest()[:16]
+
+
 TaskFactory = Callable[..., Task]
 TASKS: Registry[TaskFactory] = Registry("task")
 
@@ -111,6 +125,26 @@ def stratified_split(
         name: torch.as_tensor(np.sort(part))
         for name, part in (("train", train), ("val", val), ("test", test))
     }
+
+
+def grouped_split(
+    groups: np.ndarray, seed: int, fractions: tuple[float, float] = (0.6, 0.2)
+) -> dict[str, torch.Tensor]:
+    """Disjoint train/val/test row indices in which no group (e.g. a subject) spans two parts: the
+    groups are shuffled (deterministic in ``seed``) and dealt 60/20/20 by count of groups, each part
+    getting at least one."""
+    unique = np.unique(groups)
+    if len(unique) < 3:
+        raise ValueError(f"a grouped split needs at least 3 groups, found {len(unique)}")
+    order = np.random.default_rng(seed).permutation(unique)
+    n_train = max(1, round(fractions[0] * len(unique)))
+    n_val = max(1, min(round(fractions[1] * len(unique)), len(unique) - n_train - 1))
+    dealt = {
+        "train": order[:n_train],
+        "val": order[n_train : n_train + n_val],
+        "test": order[n_train + n_val :],
+    }
+    return {name: torch.as_tensor(np.flatnonzero(np.isin(groups, part))) for name, part in dealt.items()}
 
 
 def split_tensors(
