@@ -59,8 +59,8 @@ class Store:
 def build_store(workdir: Path, study: str, combinations: list[dict]) -> str:
     """A real MLflow store with known values. Each entry: task, depth, modalities (tuple), fusion,
     seeds (list of metric dicts, one per final seed), and optionally parent_status ("FINISHED"),
-    state ("finished" | "failed" | None), seed_status (list of run statuses) and predictions (list of
-    (test labels, test predictions) per seed, logged as the runner does)."""
+    state ("finished" | "failed" | None), seed_status (list of run statuses), predictions (list of
+    (test labels, test predictions) per seed, logged as the runner does) and split (an outer split)."""
     from benchmark.combination import combination_tags
     from benchmark.grid import Combination
     from benchmark.tracking import STATUS, TAG, Tracker
@@ -70,8 +70,9 @@ def build_store(workdir: Path, study: str, combinations: list[dict]) -> str:
     env = {TAG + "device": "cpu", TAG + "version": "test", TAG + "torch_version": "x"}
     for entry in combinations:
         combo = Combination(
-            entry["task"], entry["depth"], tuple(sorted(entry["modalities"])), entry["fusion"]
-        )
+            entry["task"], entry["depth"], tuple(sorted(entry["modalities"])), entry["fusion"],
+            split=entry.get("split"),
+        )  # fmt: skip
         parent = tracker.create_run(combo.name, {**combination_tags(combo, "combination"), **env})
         statuses = entry.get("seed_status", ["FINISHED"] * len(entry["seeds"]))
         for i, (metrics, status) in enumerate(zip(entry["seeds"], statuses, strict=True)):

@@ -243,3 +243,38 @@ def test_neural_against_reference_is_a_paired_comparison_on_the_same_test_sample
         "practically equivalent"
     )
     assert "ref_logreg" not in tables.fusion_methods(summary)
+
+
+def test_outer_splits_are_averaged_and_their_variation_widens_the_interval(tmp_path):
+    rng = np.random.default_rng(3)
+
+    def split_runs(accuracy: float, n: int = 400) -> list[tuple[np.ndarray, np.ndarray]]:
+        labels = rng.integers(0, 2, n)  # every split has its own test samples
+        return [(labels, np.where(rng.random(n) < accuracy, labels, 1 - labels)) for _ in range(2)]
+
+    easy, hard = split_runs(0.9), split_runs(0.6)
+    alone = bootstrap_interval(easy, "accuracy")
+    both = bootstrap_interval([easy, hard], "accuracy")
+    assert both[0] < 0.75 < both[1]
+    assert both[1] - both[0] > 2 * (alone[1] - alone[0])  # the split-to-split variation is in it
+    assert bootstrap_interval([easy], "accuracy") == alone  # one split: the single-split interval
+
+    def entry(fusion: str, modalities: tuple, split: int, runs: list, val: float) -> dict:
+        return {"task": "t", "depth": 1, "modalities": modalities, "fusion": fusion, "split": split,
+                "predictions": runs, "seeds": [_metrics(f1_score(*p, average="macro"), val=val) for p in runs]}  # fmt: skip
+
+    def better(runs: list, accuracy: float) -> list:  # the same test samples, more of them right
+        return [(y, np.where(rng.random(len(y)) < accuracy, y, 1 - y)) for y, _ in runs]
+
+    entries = [entry("none", ("x",), 0, easy, 0.8), entry("none", ("x",), 1, hard, 0.8),
+               entry("concat", ("x", "y"), 0, better(easy, 0.97), 0.9),
+               entry("concat", ("x", "y"), 1, better(hard, 0.8), 0.9)]  # fmt: skip
+    runs = collect(build_store(tmp_path, "splits", entries), "splits")
+    summary = tables.combination_summary(runs)
+    assert len(summary) == 2 and (summary["splits"] == 2).all()
+    single = summary[summary["fusion"] == "none"].iloc[0]
+    split_means = [np.mean([f1_score(*p, average="macro") for p in r]) for r in (easy, hard)]
+    assert single["test/f1_macro_mean"] == pytest.approx(np.mean(split_means))
+    gain = tables.fusion_against_single(summary, runs.seeds, runs.predictions)
+    assert gain.loc[0, "conclusion"].startswith("fusion beats the single modality")
+    assert gain.loc[0, "single"] == "x, depth 1" and gain.loc[0, "fusion"].startswith("concat")

@@ -117,6 +117,7 @@ def build_document(
     robustness = tables.robustness_table(runs)
     curves = tables.noise_curves(runs)
     versus = tables.neural_against_reference(summary, runs.seeds, runs.predictions, metric, settings.rope)
+    fusion_gain = tables.fusion_against_single(summary, runs.seeds, runs.predictions, metric, settings.rope)
     label = {"test/f1_macro": "macro F1", "test/accuracy": "accuracy", "test/recall_macro": "macro recall"}[
         metric
     ]
@@ -177,6 +178,17 @@ def build_document(
             *(
                 [
                     (
+                        f"Best fusion against the best single modality per task (neural networks, each chosen "
+                        f"on validation; test {label}; paired bootstrap interval of the difference)",
+                        display.single_display(fusion_gain),
+                    )
+                ]
+                if len(fusion_gain)
+                else []
+            ),
+            *(
+                [
+                    (
                         f"Best neural combination against the best classical reference per task (each chosen on "
                         f"validation; test {label}; paired bootstrap interval of the difference)",
                         display.versus_display(versus),
@@ -218,6 +230,7 @@ def build_document(
         ),
         "noise_curves": curves,
         "references": versus,
+        "fusion_vs_single": fusion_gain,
     }
     tex = latex.document(board, tests, metric, label)
     return document, csv, omnibus, tex
@@ -271,6 +284,6 @@ def findings_markdown(document: Document) -> str:
     section = document.sections[0]
     parts = [*section.paragraphs]
     for caption, table in section.tables:
-        if caption.startswith(("Best combination", "Best neural")):
+        if caption.startswith(("Best combination", "Best fusion", "Best neural")):
             parts += [f"**{caption}**", markdown_table(table)]
     return "\n\n".join(parts) + "\n"

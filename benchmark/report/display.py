@@ -211,3 +211,22 @@ def versus_display(versus: pd.DataFrame) -> pd.DataFrame:
             "conclusion": versus["conclusion"],
         }
     )  # fmt: skip
+
+
+def single_display(versus: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "task": versus["task"],
+            "best fusion: val / test [95 % CI]": [
+                f"{n}: {number(v, 3)} / {number(t, 3)} {interval(lo, hi)}" for n, v, t, lo, hi in
+                zip(versus["fusion"], versus["fusion_val"], versus["fusion_test"], versus["fusion_ci_low"],
+                    versus["fusion_ci_high"], strict=True)],
+            "best single modality: val / test [95 % CI]": [
+                f"{n}: {number(v, 3)} / {number(t, 3)} {interval(lo, hi)}" for n, v, t, lo, hi in
+                zip(versus["single"], versus["single_val"], versus["single_test"], versus["single_ci_low"],
+                    versus["single_ci_high"], strict=True)],
+            "test difference [95 % CI]": [f"{signed(d)} {interval(lo, hi)}" for d, lo, hi in
+                                          zip(versus["difference"], versus["ci_low"], versus["ci_high"], strict=True)],
+            "conclusion": versus["conclusion"],
+        }
+    )  # fmt: skip

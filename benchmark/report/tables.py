@@ -6,6 +6,7 @@ Every table keeps a deterministic row order: sorted by task, then the table's ow
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -246,6 +247,42 @@ def summary_sentences(
 
 REFERENCE_COLUMNS = ["task", "neural", "neural_val", "neural_test", "reference", "reference_val",
                      "reference_test", "difference", "ci_low", "ci_high", "conclusion"]  # fmt: skip
+SINGLE_COLUMNS = ["task", "fusion", "fusion_val", "fusion_test", "fusion_ci_low", "fusion_ci_high", "single",
+                  "single_val", "single_test", "single_ci_low", "single_ci_high", "difference", "ci_low",
+                  "ci_high", "conclusion"]  # fmt: skip
+
+
+def _paired_choices(
+    summary: pd.DataFrame,
+    seeds: pd.DataFrame,
+    predictions: dict[str, tuple[np.ndarray, np.ndarray]],
+    metric: str,
+    sides: tuple[Callable[[pd.DataFrame], pd.Series], Callable[[pd.DataFrame], pd.Series]],
+) -> list[tuple[str, pd.Series, pd.Series, float, float, float]]:
+    """Per task where both sides have a scored row: the row of each side chosen on validation and the
+    difference of their test scores (first minus second) with a paired bootstrap interval (same test
+    samples and splits, both sides' seeds resampled)."""
+    from benchmark.report.uncertainty import paired_difference_interval, runs_by_split
+
+    scored = _scored(summary, metric)
+    score = metric.split("/", 1)[1]
+    chosen = []
+    for task in sorted(scored["task"].unique()):
+        rows_of_task = scored[scored["task"] == task]
+        first, second = (rows_of_task[side(rows_of_task)] for side in sides)
+        if first.empty or second.empty:
+            continue
+        a = _chosen_on_validation(first, metric, ["task"]).iloc[0]
+        b = _chosen_on_validation(second, metric, ["task"]).iloc[0]
+        difference, low, high = paired_difference_interval(
+            runs_by_split(seeds, predictions, a["combination_id"]),
+            runs_by_split(seeds, predictions, b["combination_id"]),
+            score,
+        )
+        if math.isnan(difference):
+            difference, low, high = a[f"{metric}_mean"] - b[f"{metric}_mean"], math.nan, math.nan
+        chosen.append((task, a, b, difference, low, high))
+    return chosen
 
 
 def neural_against_reference(
@@ -259,50 +296,67 @@ def neural_against_reference(
     on validation, and the difference of their test scores with a paired bootstrap interval (same test
     samples, both sides' seeds resampled). A win needs the interval to exclude 0; an interval inside
     ±``rope`` is "practically equivalent"."""
-    from benchmark.report.uncertainty import paired_difference_interval, runs_by_split
-
-    scored = _scored(summary, metric)
+    sides = (lambda f: ~f["fusion"].map(is_reference), lambda f: f["fusion"].map(is_reference))
     rows = []
-    for task in sorted(scored["task"].unique()):
-        rows_of_task = scored[scored["task"] == task]
-        references = rows_of_task[rows_of_task["fusion"].map(is_reference)]
-        neural = rows_of_task[~rows_of_task["fusion"].map(is_reference)]
-        if references.empty or neural.empty:
-            continue
-        best_neural = _chosen_on_validation(neural, metric, ["task"]).iloc[0]
-        best_reference = _chosen_on_validation(references, metric, ["task"]).iloc[0]
-
-        def runs(row: pd.Series) -> dict[int, list[tuple[np.ndarray, np.ndarray]]]:
-            return runs_by_split(seeds, predictions, row["combination_id"])
-
-        score = metric.split("/", 1)[1]
-        difference, low, high = paired_difference_interval(runs(best_neural), runs(best_reference), score)
-        if math.isnan(difference):
-            difference, low, high = (
-                best_neural[f"{metric}_mean"] - best_reference[f"{metric}_mean"],
-                math.nan,
-                math.nan,
-            )
+    for task, neural, reference, difference, low, high in _paired_choices(
+        summary, seeds, predictions, metric, sides
+    ):
         rows.append({
             "task": task,
-            "neural": f"{best_neural['fusion']}, depth {best_neural['depth']}, {best_neural['modalities']}",
-            "neural_val": best_neural[f"{validation(metric)}_mean"], "neural_test": best_neural[f"{metric}_mean"],
-            "reference": f"{best_reference['fusion']}, {best_reference['modalities']}",
-            "reference_val": best_reference[f"{validation(metric)}_mean"],
-            "reference_test": best_reference[f"{metric}_mean"],
+            "neural": f"{neural['fusion']}, depth {neural['depth']}, {neural['modalities']}",
+            "neural_val": neural[f"{validation(metric)}_mean"], "neural_test": neural[f"{metric}_mean"],
+            "reference": f"{reference['fusion']}, {reference['modalities']}",
+            "reference_val": reference[f"{validation(metric)}_mean"],
+            "reference_test": reference[f"{metric}_mean"],
             "difference": difference, "ci_low": low, "ci_high": high,
-            "conclusion": _reference_conclusion(difference, low, high, rope),
+            "conclusion": paired_conclusion(difference, low, high, rope, "the neural fusion", "the reference"),
         })  # fmt: skip
     return pd.DataFrame(rows, columns=REFERENCE_COLUMNS)
 
 
-def _reference_conclusion(difference: float, low: float, high: float, rope: float) -> str:
+def fusion_against_single(
+    summary: pd.DataFrame,
+    seeds: pd.DataFrame,
+    predictions: dict[str, tuple[np.ndarray, np.ndarray]],
+    metric: str = SCORE,
+    rope: float = 0.01,
+) -> pd.DataFrame:
+    """Per task: the best neural fusion of two or more modalities and the best single modality (a
+    unimodal network), each chosen on validation, with their test scores and intervals and the paired
+    difference: does this task need fusion at all?"""
+    sides = (
+        lambda f: (f["n_modalities"] > 1) & ~f["fusion"].map(is_reference),
+        lambda f: f["fusion"] == UNIMODAL,
+    )
+    rows = []
+    for task, fused, single, difference, low, high in _paired_choices(
+        summary, seeds, predictions, metric, sides
+    ):
+        rows.append({
+            "task": task,
+            "fusion": f"{fused['fusion']}, depth {fused['depth']}, {fused['modalities']}",
+            "fusion_val": fused[f"{validation(metric)}_mean"], "fusion_test": fused[f"{metric}_mean"],
+            "fusion_ci_low": fused.get(f"{metric}_ci_low", math.nan),
+            "fusion_ci_high": fused.get(f"{metric}_ci_high", math.nan),
+            "single": f"{single['modalities']}, depth {single['depth']}",
+            "single_val": single[f"{validation(metric)}_mean"], "single_test": single[f"{metric}_mean"],
+            "single_ci_low": single.get(f"{metric}_ci_low", math.nan),
+            "single_ci_high": single.get(f"{metric}_ci_high", math.nan),
+            "difference": difference, "ci_low": low, "ci_high": high,
+            "conclusion": paired_conclusion(difference, low, high, rope, "fusion", "the single modality"),
+        })  # fmt: skip
+    return pd.DataFrame(rows, columns=SINGLE_COLUMNS)
+
+
+def paired_conclusion(
+    difference: float, low: float, high: float, rope: float, first: str, second: str
+) -> str:
     if math.isnan(low):
         return "no interval (no test predictions logged)"
     if low > 0:
-        return f"the neural fusion beats the reference (+{difference:.3f})"
+        return f"{first} beats {second} (+{difference:.3f})"
     if high < 0:
-        return f"the reference beats the neural fusion ({difference:+.3f})"
+        return f"{second} beats {first} ({difference:+.3f})"
     if -rope < low and high < rope:
         return f"practically equivalent (interval inside ±{rope:g})"
     return "no significant difference (the interval includes 0)"
