@@ -56,7 +56,18 @@ from benchmark.tuning import (
 if TYPE_CHECKING:
     from benchmark.runner import StudyRunner
 
-AGGREGATED_PREFIXES = ("val/", "test/", "robust/", "latency/", "memory/", "model/", "time/", "train/")
+AGGREGATED_PREFIXES = (
+    "val/",
+    "test/",
+    "robust/",
+    "latency/",
+    "memory/",
+    "model/",
+    "time/",
+    "train/",
+    "ceiling/",
+)
+CEILING = "ceiling/bayes_accuracy"  # final runs of synthetic tasks
 DONE, WORKED, WAITING = "done", "worked", "waiting"
 
 
@@ -359,6 +370,9 @@ class CombinationWork:
                     handle.status = "FAILED"
                     run_tags[TAG + "fail_reason"] = measurement.fit.stop_reason
                 metrics = measurement.metrics()
+                ceiling = self.task.bayes_accuracy.get(combination.modalities_tag)
+                if ceiling is not None:  # synthetic tasks: the Bayes-optimal test accuracy of this subset
+                    metrics[CEILING] = ceiling
                 tracker.log(run_id, metrics=metrics, series=_history(measurement, config), params=run_params,
                             tags=run_tags)  # fmt: skip
                 if measurement.test_predictions is not None:

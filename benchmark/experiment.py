@@ -25,7 +25,7 @@ from benchmark.metrics import (
     predict,
     reset_gpu_peak,
 )
-from benchmark.model import build_model, count_parameters
+from benchmark.model import build_model, count_parameters, use_train_mean_stand_ins
 from benchmark.robustness import robustness_metrics
 from benchmark.tasks import Split, Task
 from benchmark.training import EpochCallback, FitResult, TrainSettings, fit, seed_everything
@@ -176,14 +176,18 @@ def run_once(
         predictions = predict(model, test, eval_batch).cpu().numpy()
         measurement.test = classification_scores(labels, predictions, task.num_classes)
         measurement.test_predictions = (labels, predictions)
+        if config.robustness.missing and hparams.modality_dropout == 0 and len(combination.modalities) > 1:
+            use_train_mean_stand_ins(model, train.inputs, eval_batch)
         measurement.robustness = robustness_metrics(
             model,
             test,
             batch_size=eval_batch,
             num_classes=task.num_classes,
-            clean_accuracy=measurement.test["accuracy"],
+            metric=config.tuning.metric,
+            clean_score=measurement.test[config.tuning.metric],
             missing=config.robustness.missing,
             noise_levels=config.robustness.noise,
+            vocab_sizes={m: spec.vocab_size for m, spec in task.modalities.items() if spec.vocab_size},
         )
     measurement.final_eval_seconds = time.perf_counter() - start
     if final and not result.failed:

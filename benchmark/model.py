@@ -40,6 +40,28 @@ class MultimodalModel(nn.Module):
         return self.fusion(embeddings)
 
 
+@torch.no_grad()
+def use_train_mean_stand_ins(
+    model: MultimodalModel, train_inputs: Mapping[str, torch.Tensor], batch_size: int
+) -> None:
+    """Make each modality's stand-in (what the fusion receives when the modality is missing) the mean
+    of its embeddings over the train split, computed once with the trained encoders in eval mode.
+
+    For a model trained without modality dropout the placeholder never received a gradient: it would
+    hand the fusion a zero vector, an input it never saw, and a missing-modality score would measure
+    that artefact of the harness rather than the method. The train mean is the neutral input a fusion
+    did see on average. (With modality dropout on, the learned placeholder is kept.)"""
+    was_training = model.training
+    model.eval()
+    for name, encoder in model.encoders.items():
+        x = train_inputs[name]
+        total = torch.zeros_like(model.placeholders[name])
+        for start in range(0, len(x), batch_size):
+            total += encoder(x[start : start + batch_size]).sum(dim=0).to(total.dtype)
+        model.placeholders[name].copy_(total / max(1, len(x)))
+    model.train(was_training)
+
+
 def build_model(
     specs: Mapping[str, ModalitySpec],
     *,

@@ -1,38 +1,68 @@
 """Robustness of a trained model: test scores with each modality missing in turn, and with increasing
-Gaussian noise on each modality in turn, summarised by the area under the accuracy-noise curve.
+corruption of each modality in turn, summarised by how much of the clean score survives.
 
 Metric names (all logged on final runs; ``m`` is a modality, ``s`` a noise level):
-- ``robust/missing/<m>/accuracy``, ``robust/missing/<m>/f1_macro``: ``m`` hidden from the model;
-- ``robust/noise/<m>/<s>/accuracy``, ``robust/noise/<m>/<s>/f1_macro``: ``m`` + s * N(0, 1);
-- ``robust/noise/<m>/auc``: area under accuracy(s) from 0 (clean) to the largest level, divided by that
-  level (so a model that noise does not touch scores its clean accuracy);
-- ``robust/noise_auc``: the mean of those over modalities, the one number per combination.
+- ``robust/missing/<m>/accuracy``, ``robust/missing/<m>/f1_macro``: ``m`` hidden from the model (its
+  stand-in is the train-mean embedding unless modality dropout taught the model one; see model.py);
+- ``robust/noise/<m>/<s>/accuracy``, ``robust/noise/<m>/<s>/f1_macro``: ``m`` corrupted at level s;
+- ``robust/noise/<m>/retention``: the area under the ranking metric against the level, from 0 (the
+  clean score) to the largest level, divided by (clean score x largest level): 1 = the corruption costs
+  nothing, 0.5 = on average half the score is lost;
+- ``robust/noise_retention``: the mean over the model's modalities (every modality takes part).
 
-Noise is added to the inputs, which the tasks standardise per feature, so s is in units of a feature's
-spread. Token modalities (integer ids) take no Gaussian noise; they are only ever made missing.
+Corruption: float modalities (standardised per feature by the tasks) get ``m + s * N(0, 1)``, so s is in
+units of a feature's spread. Token modalities get a fraction ``s / (1 + s)`` of their non-padding tokens
+replaced by a random other id (0.33, 0.5 and 0.67 at the default levels 0.5, 1, 2): the same levels, a
+comparable "signal lost" scale, and text is part of the figure.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 
 from benchmark.metrics import evaluate
 from benchmark.tasks import Split
+from benchmark.tasks.text import PAD, UNKNOWN
 
 NOISE_SEED = 12345  # the same noise draws for every model, so combinations are compared on equal terms
+FIRST_WORD = UNKNOWN + 1  # random replacement ids are real words: never padding, never "unknown"
 
 
-def noise_area(levels: Sequence[float], accuracies: Sequence[float], clean: float) -> float:
-    """Trapezoid area under accuracy(level) from level 0 (``clean``) to max(levels), over max(levels)."""
-    xs, ys = [0.0, *levels], [clean, *accuracies]
+def retention(levels: Sequence[float], scores: Sequence[float], clean: float) -> float:
+    """Trapezoid area under score(level) from level 0 (``clean``) to max(levels), over clean x max(levels):
+    1 when the corruption costs nothing."""
+    xs, ys = [0.0, *levels], [clean, *scores]
     area = sum((xs[i + 1] - xs[i]) * (ys[i + 1] + ys[i]) / 2 for i in range(len(xs) - 1))
-    return area / xs[-1]
+    return area / (xs[-1] * clean) if clean > 0 else float("nan")
 
 
-def _with_noise(split: Split, modality: str, level: float, generator: torch.Generator) -> Split:
+def token_fraction(level: float) -> float:
+    return level / (1.0 + level)
+
+
+def corrupt_tokens(
+    ids: torch.Tensor, fraction: float, vocab_size: int, generator: torch.Generator
+) -> torch.Tensor:
+    """``ids`` with ``fraction`` of the non-padding tokens (each independently) replaced by a random id
+    that differs from the original; padding stays padding, so lengths do not change."""
+    words = vocab_size - FIRST_WORD
+    if words < 2:
+        return ids
+    chosen = (torch.rand(ids.shape, generator=generator) < fraction).to(ids.device) & (ids != PAD)
+    shift = torch.randint(1, words, ids.shape, generator=generator).to(ids.device)
+    replaced = (ids.clamp_min(FIRST_WORD) - FIRST_WORD + shift) % words + FIRST_WORD
+    return torch.where(chosen, replaced, ids)
+
+
+def _corrupted(
+    split: Split, modality: str, level: float, vocab_size: int | None, generator: torch.Generator
+) -> Split:
     x = split.inputs[modality]
+    if not x.is_floating_point():
+        return Split({**split.inputs, modality: corrupt_tokens(x, token_fraction(level), vocab_size or 0, generator)},
+                     split.labels)  # fmt: skip
     noise = torch.randn(x.shape, generator=generator, dtype=torch.float32).to(device=x.device, dtype=x.dtype)
     return Split({**split.inputs, modality: x + level * noise}, split.labels)
 
@@ -43,9 +73,11 @@ def robustness_metrics(
     *,
     batch_size: int,
     num_classes: int,
-    clean_accuracy: float,
+    metric: str,
+    clean_score: float,
     missing: bool,
     noise_levels: Sequence[float],
+    vocab_sizes: Mapping[str, int] | None = None,
 ) -> dict[str, float]:
     out: dict[str, float] = {}
     names = sorted(test.inputs)
@@ -55,19 +87,20 @@ def robustness_metrics(
             out[f"robust/missing/{name}/accuracy"] = scores["accuracy"]
             out[f"robust/missing/{name}/f1_macro"] = scores["f1_macro"]
     levels = sorted(noise_levels)
-    areas = []
-    for name in names:
-        if not levels or not test.inputs[name].is_floating_point():
-            continue
+    kept = []
+    for name in names if levels else []:
+        vocab = (vocab_sizes or {}).get(name)
+        if not test.inputs[name].is_floating_point() and not vocab:
+            continue  # integer ids without a known vocabulary: nothing to draw replacements from
         generator = torch.Generator().manual_seed(NOISE_SEED)
-        accuracies = []
+        curve = []
         for level in levels:
-            scores = evaluate(model, _with_noise(test, name, level, generator), batch_size, num_classes)
+            scores = evaluate(model, _corrupted(test, name, level, vocab, generator), batch_size, num_classes)
             out[f"robust/noise/{name}/{level:g}/accuracy"] = scores["accuracy"]
             out[f"robust/noise/{name}/{level:g}/f1_macro"] = scores["f1_macro"]
-            accuracies.append(scores["accuracy"])
-        out[f"robust/noise/{name}/auc"] = noise_area(levels, accuracies, clean_accuracy)
-        areas.append(out[f"robust/noise/{name}/auc"])
-    if areas:
-        out["robust/noise_auc"] = sum(areas) / len(areas)
+            curve.append(scores[metric])
+        out[f"robust/noise/{name}/retention"] = retention(levels, curve, clean_score)
+        kept.append(out[f"robust/noise/{name}/retention"])
+    if kept:
+        out["robust/noise_retention"] = sum(kept) / len(kept)
     return out

@@ -338,7 +338,11 @@ def _task_to(task: Task, device: torch.device) -> Task:
     if device.type == "cpu":
         return task
     return Task(
-        task.name, task.modalities, {k: s.to(device) for k, s in task.splits.items()}, task.num_classes
+        task.name,
+        task.modalities,
+        {k: s.to(device) for k, s in task.splits.items()},
+        task.num_classes,
+        task.bayes_accuracy,
     )
 
 

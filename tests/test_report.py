@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -217,14 +218,17 @@ def test_direct_sql_read_matches_mlflow_search_runs(store):
     assert fast == slow
 
 
-def _robust(accuracy: float, without_a: float, without_b: float, noisy: dict[str, list[float]]) -> dict:
-    metrics = {"test/accuracy": accuracy, "test/f1_macro": accuracy, "test/recall_macro": accuracy,
-               "robust/missing/a/accuracy": without_a, "robust/missing/b/accuracy": without_b}  # fmt: skip
+def _robust(score: float, without_a: float, without_b: float, noisy: dict[str, list[float]]) -> dict:
+    metrics = {"test/accuracy": score, "test/f1_macro": score, "test/recall_macro": score, "val/f1_macro": score,
+               "robust/missing/a/f1_macro": without_a, "robust/missing/b/f1_macro": without_b}  # fmt: skip
     for modality, values in noisy.items():
         for level, value in zip((0.5, 1.0), values, strict=True):
             metrics[f"robust/noise/{modality}/{level:g}/accuracy"] = value
-        metrics[f"robust/noise/{modality}/auc"] = sum(values) / 2
-    metrics["robust/noise_auc"] = statistics.fmean(metrics[f"robust/noise/{m}/auc"] for m in noisy)
+            metrics[f"robust/noise/{modality}/{level:g}/f1_macro"] = value
+        metrics[f"robust/noise/{modality}/retention"] = sum(values) / 2 / score
+    metrics["robust/noise_retention"] = statistics.fmean(
+        metrics[f"robust/noise/{m}/retention"] for m in noisy
+    )
     return metrics
 
 
@@ -234,26 +238,31 @@ def test_robustness_table_noise_curves_and_their_place_in_the_report(tmp_path):
          "seeds": [_robust(0.9, 0.3, 0.8, {"a": [0.8, 0.6], "b": [0.9, 0.85]}),
                    _robust(0.8, 0.5, 0.7, {"a": [0.6, 0.4], "b": [0.8, 0.75]})]},
         {"task": "r", "depth": 1, "modalities": ("a",), "fusion": "none",
-         "seeds": [{"test/accuracy": 0.7, "test/f1_macro": 0.7, "robust/noise/a/0.5/accuracy": 0.6,
-                    "robust/noise/a/1/accuracy": 0.5, "robust/noise/a/auc": 0.55, "robust/noise_auc": 0.55}]},
+         "seeds": [{"test/accuracy": 0.7, "test/f1_macro": 0.7, "val/f1_macro": 0.7,
+                    "robust/noise/a/0.5/f1_macro": 0.6, "robust/noise/a/0.5/accuracy": 0.6,
+                    "robust/noise/a/1/f1_macro": 0.5, "robust/noise/a/1/accuracy": 0.5,
+                    "robust/noise/a/retention": 0.55 / 0.7, "robust/noise_retention": 0.55 / 0.7}]},
     ]  # fmt: skip
     uri = build_store(tmp_path, "rob", entries)
     runs = collect(uri, "rob")
     table = tables.robustness_table(runs)
     fused = _row(table, "r", 1, "a+b", "concat")
-    assert fused["accuracy"] == pytest.approx(0.85)
-    assert fused["missing"] == pytest.approx({"a": 0.4, "b": 0.75})
+    assert fused["score"] == pytest.approx(0.85)
+    # missing b leaves a, whose unimodal network (trained without b) scores 0.7; without a: not in the grid
+    assert fused["missing"]["a"][0] == pytest.approx(0.4) and np.isnan(fused["missing"]["a"][1])
+    assert fused["missing"]["b"] == pytest.approx((0.75, 0.7))
     assert fused["worst_missing"] == pytest.approx(0.4)
-    assert fused["noise_auc"] == pytest.approx(statistics.fmean([(0.7 + 0.875) / 2, (0.5 + 0.775) / 2]))
+    retentions = [statistics.fmean([0.7 / 0.9, 0.875 / 0.9]), statistics.fmean([0.5 / 0.8, 0.775 / 0.8])]
+    assert fused["retention"] == pytest.approx(statistics.fmean(retentions))
     assert _row(table, "r", 1, "a", "none")["missing"] == {}
     curves = tables.noise_curves(runs)  # the largest modality set only: a+b, levels 0 (clean), 0.5, 1
     assert list(curves["fusion"].unique()) == ["concat"]
     assert list(curves["level"]) == [0.0, 0.5, 1.0]
-    assert list(curves["accuracy"]) == pytest.approx([0.85, (0.7 + 0.85) / 2, (0.5 + 0.8) / 2])
+    assert list(curves["score"]) == pytest.approx([0.85, (0.7 + 0.85) / 2, (0.5 + 0.8) / 2])
     report = generate_report(uri, "rob", tmp_path / "report").directory
     markdown = (report / "README.md").read_text()
-    assert "**Robustness" in markdown and "a 0.400, b 0.750" in markdown
-    assert "(accuracy_noise.png)" in markdown and (report / "accuracy_noise.png").exists()
+    assert "**Robustness" in markdown and "a 0.400 (–), b 0.750 (0.700)" in markdown
+    assert "(score_noise.png)" in markdown and (report / "score_noise.png").exists()
 
 
 def test_readme_findings_are_the_committed_reports_findings():

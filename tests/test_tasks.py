@@ -67,3 +67,55 @@ def test_bad_task_parameters_are_rejected():
         build_task("synth-synergy", colour=1)
     with pytest.raises(ValueError, match="n_modalities must be at least 2"):
         build_task("synth-synergy", n_modalities=1)
+
+
+def test_synthetic_splits_are_stratified():
+    for name in SYNTHETIC:
+        task = build_task(name, n_samples=400)
+        shares = [torch.bincount(task.splits[s].labels, minlength=task.num_classes) / len(task.splits[s])
+                  for s in SPLITS]  # fmt: skip
+        assert max(float((a - b).abs().max()) for a in shares for b in shares) < 0.03, name
+
+
+def _raw_split_ceilings(structure: str, seed: int, n: int, noise: float, n_classes: int) -> dict[str, dict]:
+    """The generator's steps (as make_synthetic takes them), then the Bayes accuracy on train and test."""
+    from benchmark.tasks.base import split_tensors, stratified_split
+    from benchmark.tasks.synthetic import _RENDERERS, bayes_accuracies, modality_layout
+
+    g = torch.Generator().manual_seed(seed)
+    layout = modality_layout(3)
+    labels, codes, n_codes = _make_codes(structure, n, 3, n_classes, g)
+    inputs, prototypes = {}, {}
+    for (name, kind), code, k in zip(layout, codes, n_codes, strict=True):
+        inputs[name], prototypes[name] = _RENDERERS[kind](code, k, noise, g)
+    splits = split_tensors(inputs, labels, stratified_split(labels, seed))
+    return {
+        part: bayes_accuracies(
+            structure, splits[part].inputs, splits[part].labels, layout, n_codes, noise, prototypes, n_classes
+        )  # fmt: skip
+        for part in ("train", "test")
+    }
+
+
+def test_bayes_ceiling_matches_a_monte_carlo_estimate_and_bounds_a_trained_model():
+    from sklearn.linear_model import LogisticRegression
+
+    ceilings = _raw_split_ceilings("uniqueness", seed=0, n=3000, noise=2.0, n_classes=4)
+    # the train split (1,800 fresh draws of the same generator) is a Monte Carlo estimate of the ceiling
+    for subset in ("vec", "img+seq+vec", "img"):
+        se = (0.25 / 600) ** 0.5
+        assert abs(ceilings["test"][subset] - ceilings["train"][subset]) < 4 * se, subset
+    assert ceilings["test"]["img+seq"] < 0.35  # only noise without the vector modality: chance (0.25)
+    task = build_task("synth-uniqueness", n_samples=3000)
+    assert task.bayes_accuracy == ceilings["test"]  # what the task carries is this computation
+    train, test = task.splits["train"], task.splits["test"]
+    model = LogisticRegression(max_iter=2000).fit(train.inputs["vec"].numpy(), train.labels.numpy())
+    trained = float(
+        (torch.as_tensor(model.predict(test.inputs["vec"].numpy())) == test.labels).float().mean()
+    )
+    assert trained <= task.bayes_accuracy["vec"] + 0.03  # no model beats the ceiling beyond noise
+    synergy = build_task("synth-synergy", n_samples=1000)
+    assert (
+        synergy.bayes_accuracy["img+vec"] > 0.95
+        and max(synergy.bayes_accuracy[m] for m in ("img", "vec")) < 0.6
+    )

@@ -12,6 +12,7 @@ import pandas as pd
 from benchmark.config import redact_uri
 from benchmark.report import display, latex, plots, tables
 from benchmark.report.collect import StudyRuns, collect
+from benchmark.report.interactions import classes_per_task, interaction_profile
 from benchmark.report.render import Document, Section, markdown_table, signed, to_html, to_markdown, write_csv
 from benchmark.report.statistics import Omnibus
 from benchmark.report.uncertainty import attach_intervals
@@ -89,6 +90,18 @@ def _method_lines(
     return lines
 
 
+PROFILE_FORMULAS = (
+    "Interaction profile (table below), per task at its best depth, in test {label}: score(S) is the unimodal "
+    "network's score for one modality and the score of the fusion chosen on validation for a set S; chance = "
+    "1 / classes. Alone: score({{m}}). Unique(m) = score(F) - score(F without m) for the full set F. "
+    "Redundancy = max(0, sum over m of max(0, score({{m}}) - chance) - max(0, late_vote(F) - chance)): the "
+    "unimodal gains counted twice when the modalities are averaged without interactions. Synergy = score of "
+    "the interaction-capable fusion chosen on validation on F - late_vote(F). These are differences of "
+    "trained models' scores; partial information decomposition (Liang et al., 2023) is the principled "
+    "counterpart."
+)
+
+
 @dataclass(frozen=True)
 class ReportSettings:
     metric: str = "test/f1_macro"
@@ -114,10 +127,11 @@ def build_document(
     ranks, tests, omnibus = tables.method_comparison(
         summary, metric, alpha=settings.alpha, rope=settings.rope
     )
-    robustness = tables.robustness_table(runs)
-    curves = tables.noise_curves(runs)
+    robustness = tables.robustness_table(runs, metric)
+    curves = tables.noise_curves(runs, metric)
     versus = tables.neural_against_reference(summary, runs.seeds, runs.predictions, metric, settings.rope)
     fusion_gain = tables.fusion_against_single(summary, runs.seeds, runs.predictions, metric, settings.rope)
+    profile = interaction_profile(summary, classes_per_task(runs.seeds, runs.predictions), metric)
     label = {"test/f1_macro": "macro F1", "test/accuracy": "accuracy", "test/recall_macro": "macro recall"}[
         metric
     ]
@@ -156,9 +170,11 @@ def build_document(
         task_robustness = robustness[robustness["task"] == task]
         if len(task_robustness):
             section.tables.append(
-                ("Robustness (test accuracy; noise AUC: mean over modalities of the area under accuracy "
-                 "against Gaussian noise on that modality, over the largest level)",
-                 display.robustness_display(task_robustness))
+                (f"Robustness (test {label}; noise retention: mean over the modalities of the area under "
+                 f"{label} against the corruption level of that modality, over clean score x largest level, "
+                 f"1 = no loss; a missing modality's stand-in is its train-mean embedding unless modality "
+                 f"dropout taught one; in brackets the model trained without that modality)",
+                 display.robustness_display(task_robustness, label))
             )  # fmt: skip
         sections.append(section)
     diagrams = [(f"critical-difference diagram over {unit}s", f"critical_difference_{unit}.png")
@@ -167,9 +183,11 @@ def build_document(
         ("score by fusion method and depth", "score_by_fusion_depth.png"),
         ("score against latency with the Pareto front", "accuracy_latency.png"),
         ("modality-subset ablation", "modality_ablation.png"),
-        *([("accuracy against noise on one modality", "accuracy_noise.png")] if len(curves) else []),
+        *([("score against corruption of one modality", "score_noise.png")] if len(curves) else []),
     ])  # fmt: skip
     findings = _method_lines(summary, omnibus, tests, label, settings)
+    if len(profile):
+        findings.append(PROFILE_FORMULAS.format(label=label))
     summary_section = Section(
         "Across tasks: fusion methods compared",
         paragraphs=findings,
@@ -195,6 +213,16 @@ def build_document(
                     )
                 ]
                 if len(versus)
+                else []
+            ),
+            *(
+                [
+                    (
+                        f"Interaction profile per task (test {label} at the task's best depth; formulas below)",
+                        display.profile_display(profile),
+                    )
+                ]
+                if len(profile)
                 else []
             ),
             (
@@ -225,12 +253,11 @@ def build_document(
         "pareto": pareto,
         "ranks": ranks,
         "significance": tests,
-        "robustness": robustness.assign(
-            missing=[";".join(f"{m}={v:.6g}" for m, v in d.items()) for d in robustness["missing"]]
-        ),
+        "robustness": robustness,
         "noise_curves": curves,
         "references": versus,
         "fusion_vs_single": fusion_gain,
+        "interaction_profile": profile,
     }
     tex = latex.document(board, tests, metric, label)
     return document, csv, omnibus, tex
@@ -256,13 +283,21 @@ def generate_report(
         )
         plots.accuracy_latency(csv["pareto"], staging / "accuracy_latency.png", settings.metric)
         plots.modality_ablation(csv["modality_ablation"], staging / "modality_ablation.png", settings.metric)
+        if len(csv["interaction_profile"]):
+            plots.interaction_profile(
+                csv["interaction_profile"], staging / "interaction_profile.png", settings.metric
+            )
         if len(csv["noise_curves"]):
-            plots.accuracy_against_noise(csv["noise_curves"], staging / "accuracy_noise.png")
+            plots.score_against_noise(csv["noise_curves"], staging / "score_noise.png", settings.metric)
         for unit, omni in omnibus.items():
             if omni.result is not None:
                 plots.critical_difference(omni, staging / f"critical_difference_{unit}.png")
+        for section in document.sections:  # a plot library may decline a figure (autorank: two methods)
+            section.images = [
+                (caption, name) for caption, name in section.images if (staging / name).exists()
+            ]
         for name, frame in csv.items():
-            write_csv(frame, staging / f"{name}.csv")
+            write_csv(_flat(frame), staging / f"{name}.csv")
         (staging / "tables.tex").write_text(tex)
         (staging / "README.md").write_text(to_markdown(document))
         (staging / FINDINGS).write_text(findings_markdown(document))
@@ -276,6 +311,20 @@ def generate_report(
     return ReportResult(directory=out_dir, combinations=len(runs.combinations), seed_runs=len(runs.seeds))
 
 
+def _flat(frame: pd.DataFrame) -> pd.DataFrame:
+    """Dict-valued cells (per-modality numbers) as ``m=v;...`` for CSV; a tuple value as ``v/w``."""
+
+    def cell(value: object) -> object:
+        if not isinstance(value, dict):
+            return value
+        return ";".join(
+            f"{k}=" + ("/".join(f"{x:.6g}" for x in v) if isinstance(v, tuple) else f"{v:.6g}")
+            for k, v in value.items()
+        )
+
+    return frame.assign(**{c: frame[c].map(cell) for c in frame.columns if frame[c].dtype == object})
+
+
 FINDINGS = "findings.md"  # the across-task conclusions alone: the README includes this file verbatim
 
 
@@ -284,6 +333,6 @@ def findings_markdown(document: Document) -> str:
     section = document.sections[0]
     parts = [*section.paragraphs]
     for caption, table in section.tables:
-        if caption.startswith(("Best combination", "Best fusion", "Best neural")):
+        if caption.startswith(("Best combination", "Best fusion", "Best neural", "Interaction profile")):
             parts += [f"**{caption}**", markdown_table(table)]
     return "\n\n".join(parts) + "\n"

@@ -29,6 +29,7 @@ METRICS = (
     "memory/cpu_peak_mb",
     "model/parameters",
     "time/train_s",
+    "ceiling/bayes_accuracy",  # synthetic tasks: the Bayes-optimal test accuracy of the modality subset
 )
 ROBUST = "robust/"  # prefix of the robustness metrics (see benchmark/robustness.py)
 ENVIRONMENT_TAGS = (

@@ -56,6 +56,12 @@ def leaderboard_display(board: pd.DataFrame, metric: str, metric_label: str) -> 
                 score(m, s)
                 for m, s in zip(board["test/accuracy_mean"], board["test/accuracy_std"], strict=True)
             ],
+            "of the Bayes ceiling": [
+                MISSING if pd.isna(c) else f"{a / c:.0%} of {c:.3f}"
+                for a, c in zip(
+                    board["test/accuracy_mean"], board["ceiling/bayes_accuracy_mean"], strict=True
+                )
+            ],
             "test macro recall": [
                 score(m, s)
                 for m, s in zip(board["test/recall_macro_mean"], board["test/recall_macro_std"], strict=True)
@@ -121,17 +127,18 @@ def pareto_display(points: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def robustness_display(table: pd.DataFrame) -> pd.DataFrame:
+def robustness_display(table: pd.DataFrame, label: str) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "depth": table["depth"].astype(str),
             "modalities": table["modalities"],
             "fusion": table["fusion"],
-            "accuracy": [number(v, 3) for v in table["accuracy"]],
-            "noise AUC": [number(v, 3) for v in table["noise_auc"]],
+            label: [number(v, 3) for v in table["score"]],
+            "noise retention": [number(v, 3) for v in table["retention"]],
             "worst missing": [number(v, 3) for v in table["worst_missing"]],
-            "accuracy without each modality": [
-                ", ".join(f"{m} {number(v, 3)}" for m, v in missing.items()) or MISSING
+            f"{label} without each modality (trained without it)": [
+                ", ".join(f"{m} {number(v, 3)} ({number(alone, 3)})" for m, (v, alone) in missing.items())
+                or MISSING
                 for missing in table["missing"]
             ],
         }
@@ -184,6 +191,10 @@ def best_display(best: pd.DataFrame, metric: str) -> pd.DataFrame:
                 )
             ],
             "val": [number(v, 3) for v in best[f"val_{name}_mean"]],
+            "test accuracy / Bayes ceiling": [
+                MISSING if pd.isna(c) else f"{a:.3f} / {c:.3f} ({a / c:.0%})"
+                for a, c in zip(best["test_accuracy_mean"], best["bayes_accuracy"], strict=True)
+            ],
             "test [95 % CI]": [
                 f"{number(v, 3)} {interval(lo, hi)}"
                 for v, lo, hi in zip(
@@ -228,5 +239,23 @@ def single_display(versus: pd.DataFrame) -> pd.DataFrame:
             "test difference [95 % CI]": [f"{signed(d)} {interval(lo, hi)}" for d, lo, hi in
                                           zip(versus["difference"], versus["ci_low"], versus["ci_high"], strict=True)],
             "conclusion": versus["conclusion"],
+        }
+    )  # fmt: skip
+
+
+def profile_display(profile: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "task": profile["task"],
+            "depth": profile["depth"].astype(str),
+            "chance": [number(v, 3) for v in profile["chance"]],
+            "each modality alone": [", ".join(f"{m} {number(v, 3)}" for m, v in d.items()) for d in profile["unimodal"]],
+            "unique (full set minus the set without it)": [
+                ", ".join(f"{m} {signed(v)}" for m, v in d.items()) for d in profile["unique"]],
+            "redundancy": [number(v, 3) for v in profile["redundancy"]],
+            "synergy": [signed(v) for v in profile["synergy"]],
+            "full set (chosen on validation)": [f"{f} on {m}: {number(s, 3)}" for f, m, s in
+                                                zip(profile["full_fusion"], profile["full"], profile["full_score"],
+                                                    strict=True)],
         }
     )  # fmt: skip

@@ -135,8 +135,8 @@ def modality_ablation(table: pd.DataFrame, path: Path, metric: str) -> None:
     _save(fig, path, left=0.1, wspace=0.5)  # room for long subset labels
 
 
-def accuracy_against_noise(curves: pd.DataFrame, path: Path) -> None:
-    """One line per fusion method: accuracy as Gaussian noise grows on one modality at a time."""
+def score_against_noise(curves: pd.DataFrame, path: Path, metric: str) -> None:
+    """One line per fusion method: the test score as corruption grows on one modality at a time."""
     tasks = sorted(curves["task"].unique())
     fig, axes = _panels(max(1, len(tasks)))
     order = sorted(curves["fusion"].unique())
@@ -144,12 +144,37 @@ def accuracy_against_noise(curves: pd.DataFrame, path: Path) -> None:
         rows = curves[curves["task"] == task]
         for fusion in sorted(rows["fusion"].unique()):
             sub = rows[rows["fusion"] == fusion].sort_values("level")
-            ax.plot(
-                sub["level"], sub["accuracy"], marker="o", ms=3, color=_color(fusion, order), label=fusion
-            )
+            ax.plot(sub["level"], sub["score"], marker="o", ms=3, color=_color(fusion, order), label=fusion)
         ax.set_ylim(0, 1.05)
         ax.set_title(task)
-        ax.set_xlabel("noise std on one modality (feature-spread units)")
-        ax.set_ylabel("test accuracy")
+        ax.set_xlabel("corruption level on one modality (noise std; tokens: s/(1+s) replaced)")
+        ax.set_ylabel(f"test {metric}")
         ax.legend(fontsize=7)
     _save(fig, path)
+
+
+def interaction_profile(profile: pd.DataFrame, path: Path, metric: str) -> None:
+    """Per task: each modality's gain over chance alone, each modality's unique contribution, the
+    redundancy and the synergy, all in test-score units."""
+    tasks = list(profile["task"])
+    fig, axes = _panels(max(1, len(tasks)))
+    for ax, (_, row) in zip(axes, profile.iterrows(), strict=False):
+        labels, values, colours = [], [], []
+        for m, v in row["unimodal"].items():
+            labels.append(f"{m} alone")
+            values.append(v - row["chance"])
+            colours.append("#9ecae1")
+        for m, v in row["unique"].items():
+            labels.append(f"unique {m}")
+            values.append(v)
+            colours.append("#3182bd")
+        labels += ["redundancy", "synergy"]
+        values += [row["redundancy"], row["synergy"]]
+        colours += ["#fdae6b", "#e6550d"]
+        ax.barh(range(len(values)), [0 if pd.isna(v) else v for v in values], color=colours)
+        ax.set_yticks(range(len(values)), labels, fontsize=7)
+        ax.invert_yaxis()
+        ax.axvline(0, color="black", lw=0.6)
+        ax.set_title(f"{row['task']} (depth {row['depth']})")
+        ax.set_xlabel(f"test {metric} (alone: gain over chance)")
+    _save(fig, path, left=0.12)

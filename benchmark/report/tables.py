@@ -17,6 +17,7 @@ from benchmark.report.collect import KEY, METRICS, ROBUST, StudyRuns
 
 SCORE = "test/f1_macro"
 MISSING = "robust/missing/"
+CEILING = "ceiling/bayes_accuracy"  # synthetic tasks: the Bayes-optimal test accuracy of the subset
 UNIMODAL = "none"
 
 
@@ -104,7 +105,7 @@ def best_per_task(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
     scored = scored[~scored["fusion"].map(is_reference)]
     name = metric.split("/", 1)[1]
     columns = [*BEST_COLUMNS, f"val_{name}_mean", f"test_{name}_mean", f"test_{name}_ci_low",
-               f"test_{name}_ci_high", "unstable"]  # fmt: skip
+               f"test_{name}_ci_high", "unstable", "test_accuracy_mean", "bayes_accuracy", "share_of_ceiling"]  # fmt: skip
     if scored.empty:
         return pd.DataFrame(columns=columns)
     best = _chosen_on_validation(scored, metric, ["task"])
@@ -119,6 +120,11 @@ def best_per_task(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
     for column in (f"test_{name}_ci_low", f"test_{name}_ci_high"):
         if column not in best:
             best[column] = math.nan
+    best = best.assign(
+        test_accuracy_mean=best["test/accuracy_mean"],
+        bayes_accuracy=best[f"{CEILING}_mean"],
+        share_of_ceiling=best["test/accuracy_mean"] / best[f"{CEILING}_mean"],  # synthetic tasks only
+    )
     return best[columns].sort_values("task").reset_index(drop=True)
 
 
@@ -269,7 +275,7 @@ def _paired_choices(
     chosen = []
     for task in sorted(scored["task"].unique()):
         rows_of_task = scored[scored["task"] == task]
-        first, second = (rows_of_task[side(rows_of_task)] for side in sides)
+        first, second = (rows_of_task[side(rows_of_task).astype(bool)] for side in sides)
         if first.empty or second.empty:
             continue
         a = _chosen_on_validation(first, metric, ["task"]).iloc[0]
@@ -369,34 +375,52 @@ def unstable_combinations(summary: pd.DataFrame, metric: str = SCORE) -> pd.Data
 
 
 def _robust_means(runs: StudyRuns) -> pd.DataFrame:
-    """Per combination (finished seeds): the mean of clean accuracy and of every robustness metric."""
+    """Per grid cell (finished seeds; with outer splits the mean of the split means): clean scores and
+    every robustness metric."""
     finished = runs.finished_seeds
-    columns = ["test/accuracy", "val/accuracy", *(c for c in finished.columns if c.startswith(ROBUST))]
-    means = finished.groupby("combination_id")[columns].mean()
+    columns = [*(c for c in METRICS if c.startswith(("test/", "val/"))),
+               *(c for c in finished.columns if c.startswith(ROBUST))]  # fmt: skip
+    means = (
+        finished.groupby(["combination_id", "split"])[columns].mean().groupby(level="combination_id").mean()
+    )
     return runs.combinations[[*KEY, "n_modalities", "combination_id"]].merge(
         means, left_on="combination_id", right_index=True
     )
 
 
-def robustness_table(runs: StudyRuns) -> pd.DataFrame:
-    """Per combination with robustness numbers: clean accuracy, the noise AUC (one number: mean over
-    modalities of the area under accuracy against noise, over the largest level), the accuracy with each
-    modality missing, and the worst of those."""
+def _alone(means: pd.DataFrame, row: pd.Series, without: str, score: str) -> float:
+    """The score of the model trained on ``row``'s modalities minus ``without`` (same task, depth and,
+    for two or more modalities left, fusion method; one left: its unimodal network), if the grid has it."""
+    rest = [m for m in row["modalities"].split("+") if m != without]
+    fusion = UNIMODAL if len(rest) == 1 else row["fusion"]
+    match = means[(means["task"] == row["task"]) & (means["depth"] == row["depth"])
+                  & (means["modalities"] == "+".join(rest)) & (means["fusion"] == fusion)]  # fmt: skip
+    return float(match[score].iloc[0]) if len(match) else math.nan
+
+
+def robustness_table(runs: StudyRuns, metric: str = SCORE) -> pd.DataFrame:
+    """Per combination with robustness numbers, on the ranking metric: the clean test score; the noise
+    retention (mean over the combination's modalities of the area under score against corruption
+    level, over clean score x largest level: 1 = no loss); per modality the score with it missing and,
+    beside it, the score of the model trained without it (``alone``); and the worst missing score."""
     means = _robust_means(runs)
-    columns = [*KEY, "accuracy", "noise_auc", "worst_missing", "missing"]
-    if "robust/noise_auc" not in means and not any(c.startswith(MISSING) for c in means):
+    score = metric.split("/", 1)[1]
+    columns = [*KEY, "score", "retention", "worst_missing", "missing"]
+    if "robust/noise_retention" not in means and not any(c.startswith(MISSING) for c in means):
         return pd.DataFrame(columns=columns)
     rows = []
     for _, row in means.iterrows():
         modalities = row["modalities"].split("+")
-        missing = {m: row.get(f"{MISSING}{m}/accuracy", math.nan) for m in modalities}
-        missing = {m: v for m, v in missing.items() if pd.notna(v)}
+        missing = {
+            m: (row.get(f"{MISSING}{m}/{score}", math.nan), _alone(means, row, m, metric)) for m in modalities
+        }
+        missing = {m: v for m, v in missing.items() if pd.notna(v[0])}
         rows.append(
             {
                 **{k: row[k] for k in KEY},
-                "accuracy": row["test/accuracy"],
-                "noise_auc": row.get("robust/noise_auc", math.nan),
-                "worst_missing": min(missing.values()) if missing else math.nan,
+                "score": row[metric],
+                "retention": row.get("robust/noise_retention", math.nan),
+                "worst_missing": min(v[0] for v in missing.values()) if missing else math.nan,
                 "missing": missing,
             }
         )
@@ -405,7 +429,7 @@ def robustness_table(runs: StudyRuns) -> pd.DataFrame:
 
 
 def noise_levels(columns: list[str]) -> list[float]:
-    """The noise levels present among metric names robust/noise/<m>/<level>/accuracy."""
+    """The corruption levels present among metric names robust/noise/<m>/<level>/<score>."""
     levels = set()
     for column in columns:
         parts = column.split("/")
@@ -414,30 +438,33 @@ def noise_levels(columns: list[str]) -> list[float]:
     return sorted(levels)
 
 
-def noise_curves(runs: StudyRuns) -> pd.DataFrame:
-    """Per task and fusion method, on the task's largest modality set at the best depth (chosen by
-    validation accuracy): accuracy at each noise level, with noise on one modality at a time, averaged over the
-    modalities. Level 0 is the clean accuracy."""
+def noise_curves(runs: StudyRuns, metric: str = SCORE) -> pd.DataFrame:
+    """Per task and fusion method, on the task's largest modality set at the depth chosen on validation:
+    the test score (ranking metric) at each corruption level, one modality corrupted at a time, averaged
+    over the modalities. Level 0 is the clean score."""
     means = _robust_means(runs)
     levels = noise_levels(list(means.columns))
-    columns = ["task", "fusion", "depth", "modalities", "level", "accuracy"]
+    score = metric.split("/", 1)[1]
+    columns = ["task", "fusion", "depth", "modalities", "level", "score"]
     if not levels or means.empty:
         return pd.DataFrame(columns=columns)
     largest = means.groupby("task")["n_modalities"].transform("max")
     full = means[means["n_modalities"] == largest]
     best = (
-        full.sort_values("val/accuracy", ascending=False, kind="stable").groupby(["task", "fusion"]).head(1)
+        full.sort_values(validation(metric), ascending=False, kind="stable")
+        .groupby(["task", "fusion"])
+        .head(1)
     )
     rows = []
     for _, row in best.iterrows():
         modalities = row["modalities"].split("+")
         rows.append({**{k: row[k] for k in ("task", "fusion", "depth", "modalities")},
-                     "level": 0.0, "accuracy": row["test/accuracy"]})  # fmt: skip
+                     "level": 0.0, "score": row[metric]})  # fmt: skip
         for level in levels:
-            values = [row.get(f"robust/noise/{m}/{level:g}/accuracy", math.nan) for m in modalities]
+            values = [row.get(f"robust/noise/{m}/{level:g}/{score}", math.nan) for m in modalities]
             values = [v for v in values if pd.notna(v)]
             if values:
                 rows.append({**{k: row[k] for k in ("task", "fusion", "depth", "modalities")},
-                             "level": level, "accuracy": float(np.mean(values))})  # fmt: skip
+                             "level": level, "score": float(np.mean(values))})  # fmt: skip
     frame = pd.DataFrame(rows, columns=columns)
     return frame.sort_values(["task", "fusion", "level"], kind="stable").reset_index(drop=True)

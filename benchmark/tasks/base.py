@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -52,6 +52,9 @@ class Task:
     modalities: dict[str, ModalitySpec]
     splits: dict[str, Split]
     num_classes: int
+    # Synthetic tasks only: the Bayes-optimal test accuracy per modality subset ("img+vec"), computed
+    # from the generator's own model; empty for real data, whose ceiling is unknown.
+    bayes_accuracy: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for split_name in SPLITS:

@@ -10,16 +10,22 @@ codes decides which fusion methods can succeed:
   so no modality (nor any strict subset) says anything about the label alone.
 - ``synth-mixed``: label = 4*r + 2*u + p with r redundant (in every modality), u unique to the
   first modality and p = b0 XOR b1, one bit in each of the first two modalities; 8 classes. The
-  first modality alone reaches 50 %, the first two together 100 %.
+  first modality alone reaches 50 %, the first two together 100 % (without noise).
+
+Splits are stratified 60/20/20. Every task knows its ceiling: ``Task.bayes_accuracy`` holds the
+Bayes-optimal test accuracy of every modality subset, computed exactly from the generator's model
+(prototypes and noise known; the random phase of images and sequences integrated over a fine grid).
+A score near the ceiling cannot separate methods; the report shows synthetic scores as a fraction of it.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
 
-from benchmark.tasks.base import TASKS, ModalitySpec, Split, Task, standardize
+from benchmark.tasks.base import TASKS, ModalitySpec, Task, split_tensors, standardize, stratified_split
 
 _KIND_CYCLE = ("vector", "image", "sequence")
 _SHORT = {"vector": "vec", "image": "img", "sequence": "seq"}
@@ -40,36 +46,63 @@ def modality_layout(n_modalities: int) -> list[tuple[str, str]]:
     return layout
 
 
-def _render_vector(codes: torch.Tensor, n_codes: int, noise: float, g: torch.Generator) -> torch.Tensor:
+PHASE_GRID = 64  # phases the likelihood of an image or sequence averages over (the phase is random)
+
+
+def _render_vector(codes: torch.Tensor, n_codes: int, noise: float, g: torch.Generator):
     prototypes = torch.randn(n_codes, VECTOR_DIM, generator=g)  # (K, F), fixed per modality
     x = prototypes[codes]  # (N, F)
-    return x + noise * torch.randn(x.shape, generator=g)
+    return x + noise * torch.randn(x.shape, generator=g), prototypes
 
 
-def _render_image(codes: torch.Tensor, n_codes: int, noise: float, g: torch.Generator) -> torch.Tensor:
+def _image_mean(codes: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
     # Gratings: the code picks orientation (4 angles) and spatial frequency; the phase is random per
     # sample so the class lives in texture, not in any fixed pixel.
-    n = codes.shape[0]
     angle = math.pi * (codes % 4).float() / 4  # (N,)
     freq = 0.15 + 0.12 * (codes // 4).float()  # cycles per pixel
-    phase = 2 * math.pi * torch.rand(n, generator=g)
     v, u = torch.meshgrid(torch.arange(IMAGE_SIDE).float(), torch.arange(IMAGE_SIDE).float(), indexing="ij")
     proj = u[None] * torch.cos(angle)[:, None, None] + v[None] * torch.sin(angle)[:, None, None]  # (N, H, W)
-    img = torch.cos(2 * math.pi * freq[:, None, None] * proj + phase[:, None, None])
+    return torch.cos(2 * math.pi * freq[:, None, None] * proj + phase[:, None, None])
+
+
+def _render_image(codes: torch.Tensor, n_codes: int, noise: float, g: torch.Generator):
+    phase = 2 * math.pi * torch.rand(codes.shape[0], generator=g)
+    img = _image_mean(codes, phase)
     img = img + noise * torch.randn(img.shape, generator=g)
-    return img.unsqueeze(1)  # (N, 1, H, W)
+    return img.unsqueeze(1), None  # (N, 1, H, W)
 
 
-def _render_sequence(codes: torch.Tensor, n_codes: int, noise: float, g: torch.Generator) -> torch.Tensor:
+def _sequence_mean(codes: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
     # Sinusoids whose frequency is set by the code; random phase per sample, fixed lag per channel.
-    n = codes.shape[0]
     cycles = 2.0 + 1.5 * codes.float()  # cycles per sequence
-    phase = 2 * math.pi * torch.rand(n, generator=g)
     t = torch.arange(SEQ_LEN).float() / SEQ_LEN
     lags = torch.arange(SEQ_CHANNELS).float() * (math.pi / 3)
     arg = 2 * math.pi * cycles[:, None, None] * t[None, :, None] + phase[:, None, None] + lags[None, None, :]
-    seq = torch.sin(arg)  # (N, T, C)
-    return seq + noise * torch.randn(seq.shape, generator=g)
+    return torch.sin(arg)  # (N, T, C)
+
+
+def _render_sequence(codes: torch.Tensor, n_codes: int, noise: float, g: torch.Generator):
+    phase = 2 * math.pi * torch.rand(codes.shape[0], generator=g)
+    seq = _sequence_mean(codes, phase)
+    return seq + noise * torch.randn(seq.shape, generator=g), None
+
+
+def log_likelihoods(kind: str, x: torch.Tensor, n_codes: int, noise: float, prototypes: torch.Tensor | None):
+    """(N, K): log p(x | code) up to a constant shared by all codes, from the generator's own model:
+    Gaussian noise around the code's prototype (vector), or around the code's grating / sinusoid
+    averaged over the random phase (a grid of PHASE_GRID phases: a sum of Gaussians)."""
+    variance = max(noise, 1e-3) ** 2
+    flat = x.reshape(len(x), -1).double()
+    if kind == "vector":
+        assert prototypes is not None
+        return -(torch.cdist(flat, prototypes.double()) ** 2) / (2 * variance)
+    mean_of = _image_mean if kind == "image" else _sequence_mean
+    phases = 2 * math.pi * torch.arange(PHASE_GRID).double() / PHASE_GRID
+    columns = []
+    for code in range(n_codes):
+        means = mean_of(torch.full((PHASE_GRID,), code), phases.float()).reshape(PHASE_GRID, -1).double()
+        columns.append(torch.logsumexp(-(torch.cdist(flat, means) ** 2) / (2 * variance), dim=1))
+    return torch.stack(columns, dim=1)
 
 
 _RENDERERS = {"vector": _render_vector, "image": _render_image, "sequence": _render_sequence}
@@ -101,6 +134,64 @@ def _make_codes(structure: str, n: int, n_modalities: int, n_classes: int, g: to
     raise ValueError(f"unknown structure {structure!r}")
 
 
+def latent_configurations(
+    structure: str, n_modalities: int, n_classes: int
+) -> list[tuple[float, int, list[int]]]:
+    """Every joint draw of the generator as (probability, label, code per modality): what the Bayes
+    classifier sums over. Mirrors ``_make_codes``."""
+    if structure == "redundancy":
+        return [(1 / n_classes, y, [y] * n_modalities) for y in range(n_classes)]
+    if structure == "uniqueness":
+        draws = itertools.product(range(n_classes), repeat=n_modalities)
+        return [(n_classes**-n_modalities, codes[0], list(codes)) for codes in draws]
+    if structure == "synergy":
+        draws = itertools.product(range(2), repeat=n_modalities)
+        return [(2**-n_modalities, sum(bits) % 2, list(bits)) for bits in draws]
+    if structure == "mixed":
+        configurations = []
+        for r, u, b0, b1 in itertools.product(range(2), repeat=4):
+            codes = [4 * r + 2 * u + b0, 2 * r + b1] + [r] * (n_modalities - 2)
+            configurations.append((1 / 16, 4 * r + 2 * u + (b0 ^ b1), codes))
+        return configurations
+    raise ValueError(f"unknown structure {structure!r}")
+
+
+def bayes_predictions(
+    likelihoods: dict[str, torch.Tensor], configurations: list[tuple[float, int, list[int]]],
+    names: list[str], subset: tuple[str, ...], num_classes: int,
+) -> torch.Tensor:  # fmt: skip
+    """(N,) the Bayes-optimal label given only the modalities in ``subset``: argmax over labels of
+    the sum over configurations with that label of p(configuration) x prod of p(x_m | code_m)."""
+    n = next(iter(likelihoods.values())).shape[0]
+    scores = torch.full((n, num_classes), -math.inf, dtype=torch.float64)
+    for probability, label, codes in configurations:
+        joint = torch.full((n,), math.log(probability), dtype=torch.float64)
+        for name in subset:
+            joint = joint + likelihoods[name][:, codes[names.index(name)]]
+        scores[:, label] = torch.logaddexp(scores[:, label], joint)
+    return scores.argmax(dim=1)
+
+
+def bayes_accuracies(
+    structure: str, inputs: dict[str, torch.Tensor], labels: torch.Tensor, layout: list[tuple[str, str]],
+    n_codes: list[int], noise: float, prototypes: dict[str, torch.Tensor | None], num_classes: int,
+) -> dict[str, float]:  # fmt: skip
+    """The Bayes-optimal accuracy on these samples for every non-empty modality subset ("img+vec"):
+    the ceiling no model of that subset can beat in expectation."""
+    names = [name for name, _ in layout]
+    likelihoods = {
+        name: log_likelihoods(kind, inputs[name], k, noise, prototypes[name])
+        for (name, kind), k in zip(layout, n_codes, strict=True)
+    }
+    configurations = latent_configurations(structure, len(names), num_classes)
+    ceilings = {}
+    for size in range(1, len(names) + 1):
+        for subset in itertools.combinations(sorted(names), size):
+            predicted = bayes_predictions(likelihoods, configurations, names, subset, num_classes)
+            ceilings["+".join(subset)] = float((predicted == labels).double().mean())
+    return ceilings
+
+
 def make_synthetic(
     structure: str, *, seed: int, n_samples: int, n_modalities: int, noise: float, n_classes: int
 ) -> Task:
@@ -111,26 +202,21 @@ def make_synthetic(
     g = torch.Generator().manual_seed(seed)
     layout = modality_layout(n_modalities)
     labels, codes, n_codes = _make_codes(structure, n_samples, n_modalities, n_classes, g)
-    inputs = {
-        name: _RENDERERS[kind](code, k, noise, g)
-        for (name, kind), code, k in zip(layout, codes, n_codes, strict=True)
-    }
+    inputs, prototypes = {}, {}
+    for (name, kind), code, k in zip(layout, codes, n_codes, strict=True):
+        inputs[name], prototypes[name] = _RENDERERS[kind](code, k, noise, g)
     specs = {name: ModalitySpec(name, kind, _SHAPES[kind]) for name, kind in layout}  # type: ignore[arg-type]
-    # Samples are i.i.d., so a seeded permutation sliced 60/20/20 is a stratified split in expectation.
-    order = torch.randperm(n_samples, generator=g)
-    n_train, n_val = int(0.6 * n_samples), int(0.2 * n_samples)
-    parts = {
-        "train": order[:n_train],
-        "val": order[n_train : n_train + n_val],
-        "test": order[n_train + n_val :],
-    }
-    splits = {
-        split: Split({name: x[idx].contiguous() for name, x in inputs.items()}, labels[idx].long())
-        for split, idx in parts.items()
-    }
-    standardize(splits, specs)
+    parts = stratified_split(labels, seed)
+    splits = split_tensors(inputs, labels, parts)
     num_classes = {"synergy": 2, "mixed": 8}.get(structure, n_classes)
-    return Task(name=f"synth-{structure}", modalities=specs, splits=splits, num_classes=num_classes)
+    # The ceiling, on the raw (unstandardized) test inputs the generator's model describes.
+    test = splits["test"]
+    ceilings = bayes_accuracies(
+        structure, test.inputs, test.labels, layout, n_codes, noise, prototypes, num_classes
+    )
+    standardize(splits, specs)
+    return Task(name=f"synth-{structure}", modalities=specs, splits=splits, num_classes=num_classes,
+                bayes_accuracy=ceilings)  # fmt: skip
 
 
 @TASKS.register("synth-redundancy")
