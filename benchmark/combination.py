@@ -20,34 +20,57 @@ from benchmark.experiment import Hyperparameters, Measurement, run_once
 from benchmark.grid import Combination
 from benchmark.reference_run import ReferenceParams, run_reference
 from benchmark.references import REFERENCES
+from benchmark.schema import (
+    CEILING,
+    CELL_ID,
+    COMBINATION_ID,
+    COMBINATION_RUN,
+    DEPTH,
+    FAIL_REASON,
+    FINAL_RUN,
+    FUSION,
+    GPU_MEMORY,
+    KIND,
+    MODALITIES,
+    OPTUNA_STUDY,
+    OPTUNA_TRIAL,
+    SEED,
+    SPLIT,
+    STATUS,
+    STOP_REASON,
+    STUDY,
+    TASK,
+    TRIAL,
+    TRIAL_RUN,
+    TRIAL_STATE,
+)
 from benchmark.tasks import Task
 from benchmark.tasks.base import task_digest
-from benchmark.tracking import CELL_ID, COMBINATION_ID, KIND, OPTUNA_TRIAL, STATUS, TAG
 from benchmark.tuning import (
-    FAIL_REASON,
     INTERRUPTED,
-    MLFLOW_RUN,
     PARENT_RUN,
-    SEED,
-    VAL_SCORE,
+    SEED_PARAM,
     TrialOutcome,
     add_final_seed,
     best_params,
     budget_used,
     claim,
     close_dead_trials,
-    create_or_load,
+    complete_final_seed,
+    fail_final_seed,
     final_validation_scores,
     finals_state,
     heartbeat,
     mark_worker,
     next_final_seed,
     open_finals,
+    open_study,
     optimize,
     optuna_trial_key,
     pruning_callback,
+    record_parent_run,
+    record_run,
     requeue_closed_finals,
-    seed_sampler,
     suggest,
     tuning_finished,
     wait_for_attr,
@@ -67,17 +90,16 @@ AGGREGATED_PREFIXES = (
     "train/",
     "ceiling/",
 )
-CEILING = "ceiling/bayes_accuracy"  # final runs of synthetic tasks
 DONE, WORKED, WAITING = "done", "worked", "waiting"
 
 
 def combination_tags(combination: Combination, kind: str) -> dict[str, str]:
     return {
-        TAG + "task": combination.task,
-        TAG + "depth": str(combination.depth),
-        TAG + "modalities": combination.modalities_tag,
-        TAG + "fusion": combination.fusion,
-        TAG + "split": str(combination.split or 0),
+        TASK: combination.task,
+        DEPTH: str(combination.depth),
+        MODALITIES: combination.modalities_tag,
+        FUSION: combination.fusion,
+        SPLIT: str(combination.split or 0),
         KIND: kind,
         COMBINATION_ID: combination.id,
         CELL_ID: combination.cell_id,
@@ -122,10 +144,13 @@ class CombinationWork:
     def _open(self) -> _Open:
         if self.state is None:
             with self.timer.section("tuning"):
-                study, created = create_or_load(
-                    self.runner.storage, self.combination.study_name, self.runner.pruner
+                study, created = open_study(
+                    self.runner.storage,
+                    self.combination,
+                    self.config.tuning,
+                    self.runner.pruner,
+                    self.runner.worker_index,
                 )
-                seed_sampler(study, self.config.tuning, self.runner.worker_index)
             parent_id = self._create_parent(study) if created else self._find_parent(study)
             self.state = _Open(study, parent_id)
         return self.state
@@ -135,13 +160,13 @@ class CombinationWork:
         if existing is not None:
             parent_id = existing.info.run_id
         else:
-            tags = {**combination_tags(self.combination, "combination"), **self.runner.env_tags}
-            tags |= {TAG + "study": self.config.name, TAG + "optuna_study": study.study_name}
+            tags = {**combination_tags(self.combination, COMBINATION_RUN), **self.runner.env_tags}
+            tags |= {STUDY: self.config.name, OPTUNA_STUDY: study.study_name}
             parent_id = self.tracker.create_run(self.combination.name, tags)
             self.tracker.log(parent_id, params=self.runner.combination_params(self.combination))
             self.tracker.log_text(parent_id, self.runner.config_yaml, "config.yaml")
             self._log_dataset(parent_id)
-        study.set_user_attr(PARENT_RUN, parent_id)
+        record_parent_run(study, parent_id)
         return parent_id
 
     def _log_dataset(self, parent_id: str) -> None:
@@ -187,9 +212,7 @@ class CombinationWork:
         with self.timer.section("tuning"):
             params = best_params(state.study, self.space)
         if params is None:
-            self.tracker.log(
-                state.parent_id, tags={STATUS: "failed", TAG + "fail_reason": "no trial completed"}
-            )
+            self.tracker.log(state.parent_id, tags={STATUS: "failed", FAIL_REASON: "no trial completed"})
             self.tracker.end(state.parent_id)
             self.runner.summary.failed.append(self.combination.name)
             self.runner.write(f"FAILED {self.combination.name}: no trial completed")
@@ -214,13 +237,13 @@ class CombinationWork:
             mark_worker(trial)
             params = suggest(trial, self.space)
             tags = {
-                **combination_tags(combination, "trial"),
+                **combination_tags(combination, TRIAL_RUN),
                 **self.runner.env_tags,
-                TAG + "trial": str(trial.number),
+                TRIAL: str(trial.number),
                 OPTUNA_TRIAL: optuna_trial_key(state.study.study_name, trial.number),
             }
             run_id = tracker.create_run(f"trial-{trial.number}", tags, parent_id=state.parent_id)
-            trial.set_user_attr(MLFLOW_RUN, run_id)
+            record_run(trial, run_id)
             with heartbeat(state.study, trial), tracker.run(run_id) as handle:
                 # One log_batch per run, at its end: params, metrics, per-epoch curves and tags together.
                 try:
@@ -231,17 +254,15 @@ class CombinationWork:
                 except torch.OutOfMemoryError:
                     self.runner.free_device_memory()
                     handle.status = "FAILED"
-                    tracker.log(
-                        run_id, params=params, tags={TAG + "trial_state": "FAIL", TAG + "fail_reason": "oom"}
-                    )
+                    tracker.log(run_id, params=params, tags={TRIAL_STATE: "FAIL", FAIL_REASON: "oom"})
                     return TrialOutcome(fail_reason="oom")
                 self.runner.account(measurement)
                 outcome = _outcome(measurement, config.tuning.metric)
                 state_name = "FAIL" if outcome.fail_reason else "PRUNED" if outcome.pruned else "COMPLETE"
-                run_tags = {TAG + "trial_state": state_name, TAG + "stop_reason": measurement.fit.stop_reason}
+                run_tags = {TRIAL_STATE: state_name, STOP_REASON: measurement.fit.stop_reason}
                 if outcome.fail_reason:
                     handle.status = "FAILED"
-                    run_tags[TAG + "fail_reason"] = outcome.fail_reason
+                    run_tags[FAIL_REASON] = outcome.fail_reason
                 tracker.log(
                     run_id,
                     params=params,
@@ -298,7 +319,9 @@ class CombinationWork:
         or None: enough seeds, or they agree."""
         final = self.config.final
         scores = final_validation_scores(finals)
-        tried = {int(t.params[SEED]) for t in finals.get_trials(deepcopy=False) if SEED in t.params}
+        tried = {
+            int(t.params[SEED_PARAM]) for t in finals.get_trials(deepcopy=False) if SEED_PARAM in t.params
+        }
         if len(tried) >= max(final.max_seeds, final.seeds) or len(scores) < 2:
             return None
         if statistics.stdev(scores.values()) <= final.spread:
@@ -326,13 +349,13 @@ class CombinationWork:
         finals = state.finals
         assert finals is not None
         tags = {
-            **combination_tags(combination, "final"),
+            **combination_tags(combination, FINAL_RUN),
             **self.runner.env_tags,
-            TAG + "seed": str(seed),
+            SEED: str(seed),
             OPTUNA_TRIAL: optuna_trial_key(finals.study_name, trial.number),
         }
         run_id = tracker.create_run(f"seed-{seed}", tags, parent_id=state.parent_id)
-        trial.set_user_attr(MLFLOW_RUN, run_id)
+        record_run(trial, run_id)
         told = False
         try:
             with heartbeat(finals, trial), tracker.run(run_id) as handle:
@@ -349,14 +372,13 @@ class CombinationWork:
                     tracker.log(
                         run_id,
                         params={**hparams.as_params(), "seed": seed},
-                        tags={TAG + "fail_reason": "oom"},
+                        tags={FAIL_REASON: "oom"},
                     )
-                    trial.set_user_attr(FAIL_REASON, "oom")
-                    finals.tell(trial, state=optuna.trial.TrialState.FAIL)
+                    fail_final_seed(finals, trial, "oom")
                     told = True
                     return
                 self.runner.account(measurement)
-                run_tags = {TAG + "stop_reason": measurement.fit.stop_reason}
+                run_tags = {STOP_REASON: measurement.fit.stop_reason}
                 run_params: dict[str, Any] = {**hparams.as_params(), "seed": seed}
                 if measurement.latency_single is not None and measurement.latency_batch is not None:
                     run_params |= {
@@ -365,10 +387,10 @@ class CombinationWork:
                         "latency.repeats": measurement.latency_single.repeats,
                     }
                 if measurement.gpu_peak is None:
-                    run_tags[TAG + "gpu_memory"] = f"not measured (device {self.runner.device.type})"
+                    run_tags[GPU_MEMORY] = f"not measured (device {self.runner.device.type})"
                 if measurement.fit.failed:
                     handle.status = "FAILED"
-                    run_tags[TAG + "fail_reason"] = measurement.fit.stop_reason
+                    run_tags[FAIL_REASON] = measurement.fit.stop_reason
                 metrics = measurement.metrics()
                 ceiling = self.task.bayes_accuracy.get(combination.modalities_tag)
                 if ceiling is not None:  # synthetic tasks: the Bayes-optimal test accuracy of this subset
@@ -378,30 +400,27 @@ class CombinationWork:
                 if measurement.test_predictions is not None:
                     tracker.log_predictions(run_id, *measurement.test_predictions)
                 if measurement.fit.failed:
-                    trial.set_user_attr(FAIL_REASON, measurement.fit.stop_reason)
-                    finals.tell(trial, state=optuna.trial.TrialState.FAIL)
+                    fail_final_seed(finals, trial, measurement.fit.stop_reason)
                 else:
-                    trial.set_user_attr(VAL_SCORE, metrics.get(f"val/{config.tuning.metric}", 0.0))
-                    finals.tell(trial, metrics.get(f"test/{config.tuning.metric}", 0.0))
+                    m = config.tuning.metric
+                    complete_final_seed(
+                        finals, trial, metrics.get(f"test/{m}", 0.0), metrics.get(f"val/{m}", 0.0)
+                    )
                 told = True
         except BaseException:
             if not told:  # interrupted: close the claim and put the seed back for whoever resumes
-                trial.set_user_attr(FAIL_REASON, INTERRUPTED)
-                finals.tell(trial, state=optuna.trial.TrialState.FAIL)
-                finals.enqueue_trial({SEED: seed}, skip_if_exists=False)
+                fail_final_seed(finals, trial, INTERRUPTED, requeue=seed)
             raise
         self.runner.progress(1)
 
     def _aggregate(self, state: _Open, params: dict[str, Any]) -> None:
         config, tracker, combination = self.config, self.tracker, self.combination
         latest: dict[str, Any] = {}
-        for run in sorted(tracker.children(state.parent_id, "final"), key=lambda r: r.info.start_time):
-            latest[run.data.tags.get(TAG + "seed", "")] = run  # one per seed, should a seed have run twice
+        for run in sorted(tracker.children(state.parent_id, FINAL_RUN), key=lambda r: r.info.start_time):
+            latest[run.data.tags.get(SEED, "")] = run  # one per seed, should a seed have run twice
         finals = list(latest.values())
         if not finals:
-            tracker.log(
-                state.parent_id, tags={STATUS: "failed", TAG + "fail_reason": "no final run finished"}
-            )
+            tracker.log(state.parent_id, tags={STATUS: "failed", FAIL_REASON: "no final run finished"})
             tracker.end(state.parent_id)
             self.runner.summary.failed.append(combination.name)
             self.runner.write(f"FAILED {combination.name}: no final run finished")
@@ -414,8 +433,8 @@ class CombinationWork:
         best_value = state.study.best_value
         metrics[f"tuning/best_val_{config.tuning.metric}"] = best_value
         tags = {STATUS: "finished"}
-        if TAG + "gpu_memory" in finals[0].data.tags:
-            tags[TAG + "gpu_memory"] = finals[0].data.tags[TAG + "gpu_memory"]
+        if GPU_MEMORY in finals[0].data.tags:
+            tags[GPU_MEMORY] = finals[0].data.tags[GPU_MEMORY]
         tracker.log(
             state.parent_id, metrics=metrics, tags=tags, params={f"best.{k}": v for k, v in params.items()}
         )

@@ -15,24 +15,22 @@ import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from benchmark.encoders import ENCODER_KINDS, ENCODERS
+from benchmark.errors import ConfigError  # noqa: F401  (re-exported: the suite's one user-facing error)
 from benchmark.fusions import FUSIONS
 from benchmark.metrics import SCORES
 from benchmark.params import ParamSpec
 from benchmark.references import REFERENCES
 from benchmark.registry import UnknownNameError
 from benchmark.tasks import TASKS, task_parameters
+from benchmark.uris import redact_uri  # noqa: F401  (re-exported)
 
 STUDIES_ENV = "FUSIONBENCH_STUDIES"
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("median", "none")
 MODALITY_KINDS = ("vector", "image", "sequence", "tokens")
-
-
-class ConfigError(ValueError):
-    """Bad user input; the CLI prints it as one line and exits with status 2."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -284,16 +282,6 @@ def _task_dict(task: TaskSpec) -> dict[str, Any]:
 
 def _plain(obj: Any) -> dict[str, Any]:
     return {f.name: getattr(obj, f.name) for f in fields(obj)}
-
-
-def redact_uri(uri: str) -> str:
-    """``scheme://user:secret@host/db`` -> ``scheme://user:***@host/db``; other strings unchanged."""
-    parts = urlsplit(uri)
-    if parts.password is None:
-        return uri
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
 
 
 # --------------------------------------------------------------------------------------------------

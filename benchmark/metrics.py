@@ -68,7 +68,6 @@ class LatencyStats:
     batch_size: int
     p50_ms: float
     p95_ms: float
-    mean_ms: float
     repeats: int
     threads: int
     device: str
@@ -122,7 +121,6 @@ def latency_stats(timings_ms: list[float], batch_size: int, device: str) -> Late
         batch_size=batch_size,
         p50_ms=statistics.median(timings),
         p95_ms=timings[min(len(timings) - 1, int(round(0.95 * (len(timings) - 1))))],
-        mean_ms=statistics.fmean(timings),
         repeats=len(timings),
         threads=torch.get_num_threads(),
         device=device,

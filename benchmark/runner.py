@@ -29,15 +29,18 @@ from tqdm import tqdm
 
 import benchmark
 from benchmark.combination import DONE, WAITING, CombinationWork
-from benchmark.config import ConfigError, StudyConfig, redact_uri
+from benchmark.config import StudyConfig
 from benchmark.data import DataError
 from benchmark.encoders import DEFAULT_ENCODER_FOR_KIND
+from benchmark.errors import ConfigError
 from benchmark.experiment import Measurement
 from benchmark.grid import Combination, GridPlan, expand_grid
+from benchmark.schema import KIND, OPTUNA_TRIAL, PID, SESSION_RUN, STUDY, WORKER, environment_tag
 from benchmark.tasks import Task, build_task
 from benchmark.timing import TimeBreakdown
-from benchmark.tracking import KIND, OPTUNA_TRIAL, TAG, Tracker
+from benchmark.tracking import Tracker
 from benchmark.tuning import make_pruner, open_storage, process_alive, sweep_interrupted
+from benchmark.uris import redact_uri
 
 POLL_SECONDS = 0.5  # how often a worker with nothing to do looks again
 
@@ -147,19 +150,15 @@ def environment_tags(device: torch.device) -> dict[str, str]:
         else platform.processor() or platform.machine()
     )
     return {
-        TAG + "device": str(device),
-        TAG + "device_name": name,
-        TAG + "threads": str(torch.get_num_threads()),
-        TAG + "version": benchmark.__version__,
-        TAG + "git_revision": git_revision(),
-        TAG + "torch_version": torch.__version__,
-        TAG + "python_version": platform.python_version(),
-        TAG + "host": socket.gethostname(),
+        environment_tag("device"): str(device),
+        environment_tag("device_name"): name,
+        environment_tag("threads"): str(torch.get_num_threads()),
+        environment_tag("version"): benchmark.__version__,
+        environment_tag("git_revision"): git_revision(),
+        environment_tag("torch_version"): torch.__version__,
+        environment_tag("python_version"): platform.python_version(),
+        environment_tag("host"): socket.gethostname(),
     }
-
-
-def is_shared(config: StudyConfig) -> bool:
-    return config.storage_is_shared
 
 
 class StudyRunner:
@@ -180,7 +179,7 @@ class StudyRunner:
         self.show_progress = progress
         self.out = out
         self.worker_index = worker_index
-        self.sweep = sweep and not is_shared(prepared.config)
+        self.sweep = sweep and not prepared.config.storage_is_shared
         self.summary = StudySummary()
         self.timer = TimeBreakdown()
         self.bar: tqdm | None = None
@@ -190,18 +189,19 @@ class StudyRunner:
         """Connect to (or create) both stores. Remote ones are checked first, so an unreachable
         database or server fails within seconds, before anything is written."""
         config = self.config
+        shared = config.storage_is_shared
         artifact_root = config.workdir_path / "mlartifacts" if config.tracking_uri is None else None
-        if config.tracking_uri is None or not is_shared(config):
+        if config.tracking_uri is None or not shared:
             config.workdir_path.mkdir(parents=True, exist_ok=True)
         with self.timer.section("tuning"):
-            if is_shared(config):
+            if shared:
                 self.storage = open_storage(config.resolved_storage, config.heartbeat_seconds)
         with self.timer.section("tracking"):  # the first open of a new SQLite store creates its schema
             self.tracker = Tracker(
                 config.resolved_tracking_uri, config.name, artifact_root=artifact_root, timer=self.timer
             )
         with self.timer.section("tuning"):
-            if not is_shared(config):
+            if not shared:
                 self.storage = open_storage(config.resolved_storage, config.heartbeat_seconds)
             self.pruner = make_pruner(config.tuning)
         if self.sweep:
@@ -277,11 +277,11 @@ class StudyRunner:
         session_id = self.tracker.create_run(
             f"session-{socket.gethostname()}-{os.getpid()}",
             {
-                KIND: "session",
+                KIND: SESSION_RUN,
                 **self.env_tags,
-                TAG + "study": self.config.name,
-                TAG + "worker": str(self.worker_index),
-                TAG + "pid": str(os.getpid()),
+                STUDY: self.config.name,
+                WORKER: str(self.worker_index),
+                PID: str(os.getpid()),
             },
         )
         with self.tracker.run(session_id):

@@ -33,21 +33,15 @@ import numpy as np
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 
-from benchmark.config import ConfigError, redact_uri
+from benchmark.errors import ConfigError
+from benchmark.schema import COMBINATION_ID, KIND, PARENT, PID, PREDICTIONS, TAG
+from benchmark.uris import redact_uri
 
 # MLflow configures its loggers on import; its INFO lines (schema creation, migrations) would
 # interleave with the progress bar.
 for noisy in ("mlflow", "alembic"):
     logging.getLogger(noisy).setLevel(logging.WARNING)
 
-TAG = "benchmark."
-KIND, STATUS, COMBINATION_ID = TAG + "kind", TAG + "status", TAG + "combination_id"
-CELL_ID = (
-    TAG + "cell_id"
-)  # shared by the splits of one grid cell (equal to the combination id with one split)
-OPTUNA_TRIAL = TAG + "optuna_trial"  # "<optuna study>/<trial number>" of a trial or final-seed run
-PARENT = "mlflow.parentRunId"
-PREDICTIONS = "predictions.npz"  # artifact of every final-seed run: test labels and predictions
 _MAX_BATCH = 900  # MLflow accepts at most 1000 metrics per log_batch call
 
 
@@ -269,7 +263,7 @@ class Tracker:
         """KILLED for RUNNING session runs of workers on ``host`` whose process is gone."""
         query = f"attributes.status = 'RUNNING' and tags.`{KIND}` = 'session' and tags.`{TAG}host` = '{host}'"
         for run in self.search(query):
-            pid = run.data.tags.get(TAG + "pid")
+            pid = run.data.tags.get(PID)
             if pid and not alive(int(pid)):
                 self.end(run.info.run_id, "KILLED")
 

@@ -25,10 +25,12 @@ import optuna
 import psutil
 from optuna.trial import FrozenTrial, TrialState
 
-from benchmark.config import ConfigError, ParamSpec, TuningConfig, redact_uri
+from benchmark.config import ParamSpec, TuningConfig
+from benchmark.errors import ConfigError
 from benchmark.grid import Combination
 from benchmark.timing import TimeBreakdown
 from benchmark.training import EpochCallback
+from benchmark.uris import redact_uri
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 # Heartbeats are marked experimental; the warning would print on every start of a shared study.
@@ -37,7 +39,7 @@ warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning
 warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
 log = logging.getLogger(__name__)
 
-FAIL_REASON = "fail_reason"
+FAIL_ATTR = "fail_reason"
 INTERRUPTED = "interrupted"
 OVER_BUDGET = "over_budget"
 _NOT_COUNTED = (INTERRUPTED, OVER_BUDGET)
@@ -108,12 +110,14 @@ def open_study(
     storage: optuna.storages.BaseStorage,
     combination: Combination,
     config: TuningConfig,
+    pruner: optuna.pruners.BasePruner,
     worker_index: int = 0,
-) -> optuna.Study:
-    """Create or load the combination's study, its sampler seeded for this worker."""
-    study, _ = create_or_load(storage, combination.study_name, make_pruner(config))
+) -> tuple[optuna.Study, bool]:
+    """Create or load the combination's study, its sampler seeded for this worker; and whether this
+    call created it."""
+    study, created = create_or_load(storage, combination.study_name, pruner)
     seed_sampler(study, config, worker_index)
-    return study
+    return study, created
 
 
 def suggest(trial: optuna.Trial, space: dict[str, ParamSpec]) -> dict[str, Any]:
@@ -154,7 +158,7 @@ def pruning_callback(trial: optuna.Trial, timer: TimeBreakdown | None = None) ->
 def _uses_budget(trial: FrozenTrial) -> bool:
     if trial.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING):
         return True
-    return trial.state == TrialState.FAIL and trial.user_attrs.get(FAIL_REASON) not in (None, *_NOT_COUNTED)
+    return trial.state == TrialState.FAIL and trial.user_attrs.get(FAIL_ATTR) not in (None, *_NOT_COUNTED)
 
 
 def budget_used(study: optuna.Study) -> int:
@@ -162,8 +166,33 @@ def budget_used(study: optuna.Study) -> int:
     return sum(_uses_budget(t) for t in study.get_trials(deepcopy=False))
 
 
+# ---- Optuna internals, in one place ---------------------------------------------------------------------
+# The public API has no way to (a) close a trial of another, dead process (``Study.tell`` only takes
+# trials of this process's ``ask``), (b) read a study attribute without loading every trial
+# (``Study.user_attrs`` does), (c) record a heartbeat for a trial we run outside ``Study.optimize``, or
+# (d) read the fixed parameters an enqueued trial was created with before ``suggest`` is called. Those
+# four need the storage and the internal ids; every use goes through these functions.
+
+
+def _storage(study: optuna.Study) -> optuna.storages.BaseStorage:
+    return study._storage
+
+
+def _trial_id(trial: optuna.Trial | FrozenTrial) -> int:
+    return trial._trial_id
+
+
+def _study_attr(study: optuna.Study, key: str) -> Any:
+    return _storage(study).get_study_user_attrs(study._study_id).get(key)
+
+
+def _close_as_interrupted(storage: optuna.storages.BaseStorage, trial: FrozenTrial) -> None:
+    storage.set_trial_user_attr(_trial_id(trial), FAIL_ATTR, INTERRUPTED)
+    storage.set_trial_state_values(_trial_id(trial), state=TrialState.FAIL)
+
+
 def _fail(study: optuna.Study, trial: optuna.Trial, reason: str) -> FrozenTrial:
-    trial.set_user_attr(FAIL_REASON, reason)
+    trial.set_user_attr(FAIL_ATTR, reason)
     return study.tell(trial, state=TrialState.FAIL)
 
 
@@ -222,11 +251,10 @@ def sweep_interrupted(storage: optuna.storages.BaseStorage) -> list[str]:
     for summary in storage.get_all_studies():
         study_id = storage.get_study_id_from_name(summary.study_name)
         for trial in storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,)):
-            storage.set_trial_user_attr(trial._trial_id, FAIL_REASON, INTERRUPTED)
-            storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
-            if summary.study_name.endswith("/final") and SEED in trial.params:
+            _close_as_interrupted(storage, trial)
+            if summary.study_name.endswith("/final") and SEED_PARAM in trial.params:
                 finals = optuna.load_study(study_name=summary.study_name, storage=storage)
-                finals.enqueue_trial({SEED: trial.params[SEED]}, skip_if_exists=False)
+                finals.enqueue_trial({SEED_PARAM: trial.params[SEED_PARAM]}, skip_if_exists=False)
             closed.append(optuna_trial_key(summary.study_name, trial.number))
     return closed
 
@@ -243,7 +271,7 @@ def sweep_interrupted(storage: optuna.storages.BaseStorage) -> list[str]:
 #   on one host when the worker's process id is gone. A final seed closed so is enqueued again.
 
 PARENT_RUN = "mlflow_parent_run_id"
-WORKER_HOST, WORKER_PID, SEED = "host", "pid", "seed"
+WORKER_HOST, WORKER_PID, SEED_PARAM = "host", "pid", "seed"
 MLFLOW_RUN = "mlflow_run_id"
 
 
@@ -263,7 +291,7 @@ def wait_for_attr(study: optuna.Study, key: str, timeout: float = 60.0) -> Any |
     """A study user attribute another worker is about to set (None if it never comes)."""
     deadline = time.monotonic() + timeout
     while True:
-        value = study._storage.get_study_user_attrs(study._study_id).get(key)
+        value = _study_attr(study, key)
         if value is not None or time.monotonic() > deadline:
             return value
         time.sleep(0.05)
@@ -292,7 +320,7 @@ def close_dead_trials(study: optuna.Study) -> list[FrozenTrial]:
     """Close RUNNING trials whose worker is gone: Optuna's heartbeat check on RDB storage, and on this
     host any trial whose worker process no longer exists. Returns the trials this call closed."""
     closed: list[FrozenTrial] = []
-    storage = study._storage
+    storage = _storage(study)
     if isinstance(storage, optuna.storages.RDBStorage) and storage.is_heartbeat_enabled():
         before = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
         optuna.storages.fail_stale_trials(study)
@@ -305,8 +333,7 @@ def close_dead_trials(study: optuna.Study) -> list[FrozenTrial]:
         if trial.user_attrs.get(WORKER_HOST) != host or pid is None or pid == me or process_alive(int(pid)):
             continue
         try:
-            storage.set_trial_user_attr(trial._trial_id, FAIL_REASON, INTERRUPTED)
-            storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+            _close_as_interrupted(storage, trial)
         except (RuntimeError, ValueError):  # another worker closed it first (UpdateFinishedTrialError)
             continue
         closed.append(trial)
@@ -317,7 +344,7 @@ def close_dead_trials(study: optuna.Study) -> list[FrozenTrial]:
 def heartbeat(study: optuna.Study, trial: optuna.Trial) -> Iterator[None]:
     """Record the trial's heartbeat while the block runs (RDB storage with heartbeats; else nothing),
     so a worker that dies is noticed by the others after the grace period."""
-    storage = study._storage
+    storage = _storage(study)
     if not (isinstance(storage, optuna.storages.RDBStorage) and storage.is_heartbeat_enabled()):
         yield
         return
@@ -326,7 +353,7 @@ def heartbeat(study: optuna.Study, trial: optuna.Trial) -> Iterator[None]:
 
     def beat() -> None:
         while not stop.is_set():
-            storage.record_heartbeat(trial._trial_id)
+            storage.record_heartbeat(_trial_id(trial))
             stop.wait(interval)
 
     thread = threading.Thread(target=beat, name=f"heartbeat-{trial.number}", daemon=True)
@@ -349,7 +376,7 @@ def open_finals(storage: optuna.storages.BaseStorage, study: optuna.Study, seeds
     finals, created = create_or_load(storage, f"{study.study_name}/final")
     if created:
         for seed in seeds:
-            finals.enqueue_trial({SEED: seed}, skip_if_exists=False)
+            finals.enqueue_trial({SEED_PARAM: seed}, skip_if_exists=False)
         finals.set_user_attr("enqueued", True)
     else:
         wait_for_attr(finals, "enqueued")
@@ -362,36 +389,65 @@ VAL_SCORE = "val_score"  # user attr of a final-seed trial: its validation score
 def add_final_seed(finals: optuna.Study, seed: int) -> None:
     """Queue one more final seed; two workers adding the same seed at once queue it once (or, in a
     narrow race, twice: the aggregation keeps one run per seed)."""
-    finals.enqueue_trial({SEED: seed}, skip_if_exists=True)
+    finals.enqueue_trial({SEED_PARAM: seed}, skip_if_exists=True)
 
 
 def final_validation_scores(finals: optuna.Study) -> dict[int, float]:
     """Seed -> validation score of the completed final seeds."""
     return {
-        int(t.params[SEED]): float(t.user_attrs[VAL_SCORE])
+        int(t.params[SEED_PARAM]): float(t.user_attrs[VAL_SCORE])
         for t in finals.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        if SEED in t.params and VAL_SCORE in t.user_attrs
+        if SEED_PARAM in t.params and VAL_SCORE in t.user_attrs
     }
 
 
 def requeue_closed_finals(finals: optuna.Study, closed: list[FrozenTrial]) -> None:
     """Put the seeds of final trials closed as interrupted back in the queue."""
     for trial in closed:
-        if SEED in trial.params:
-            finals.enqueue_trial({SEED: trial.params[SEED]}, skip_if_exists=False)
+        if SEED_PARAM in trial.params:
+            finals.enqueue_trial({SEED_PARAM: trial.params[SEED_PARAM]}, skip_if_exists=False)
+
+
+def record_parent_run(study: optuna.Study, run_id: str) -> None:
+    """The combination's MLflow parent run, for workers that open the study later (``wait_for_attr``)."""
+    study.set_user_attr(PARENT_RUN, run_id)
+
+
+def record_run(trial: optuna.Trial, run_id: str) -> None:
+    """The MLflow run of a trial or final seed."""
+    trial.set_user_attr(MLFLOW_RUN, run_id)
+
+
+def complete_final_seed(
+    finals: optuna.Study, trial: optuna.Trial, test_score: float, val_score: float
+) -> None:
+    """A final seed finished: its test score is the trial's value, its validation score a user
+    attribute (``final.max_seeds`` adds seeds while those disagree)."""
+    trial.set_user_attr(VAL_SCORE, val_score)
+    finals.tell(trial, test_score)
+
+
+def fail_final_seed(
+    finals: optuna.Study, trial: optuna.Trial, reason: str, requeue: int | None = None
+) -> None:
+    """A final seed failed for ``reason``; with ``requeue`` (interrupted) the seed goes back in the
+    queue for whoever resumes."""
+    _fail(finals, trial, reason)
+    if requeue is not None:
+        finals.enqueue_trial({SEED_PARAM: requeue}, skip_if_exists=False)
 
 
 def next_final_seed(finals: optuna.Study) -> tuple[optuna.Trial, int] | None:
     """Pop a waiting final seed (atomic across workers), or None when none is waiting."""
     if not finals.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
         return None
-    trial = finals.ask({SEED: optuna.distributions.IntDistribution(0, 2**31 - 1)})
-    fixed = finals._storage.get_trial_system_attrs(trial._trial_id).get("fixed_params", {})
-    if SEED not in fixed:  # another worker popped the last one between our check and our ask
+    trial = finals.ask({SEED_PARAM: optuna.distributions.IntDistribution(0, 2**31 - 1)})
+    fixed = _storage(finals).get_trial_system_attrs(_trial_id(trial)).get("fixed_params", {})
+    if SEED_PARAM not in fixed:  # another worker popped the last one between our check and our ask
         _fail(finals, trial, OVER_BUDGET)
         return None
     mark_worker(trial)
-    return trial, int(fixed[SEED])
+    return trial, int(fixed[SEED_PARAM])
 
 
 def finals_state(finals: optuna.Study, seeds: int) -> tuple[int, int, bool]:
@@ -399,7 +455,7 @@ def finals_state(finals: optuna.Study, seeds: int) -> tuple[int, int, bool]:
     trials = finals.get_trials(deepcopy=False)
     complete = sum(t.state == TrialState.COMPLETE for t in trials)
     failed = sum(
-        t.state == TrialState.FAIL and t.user_attrs.get(FAIL_REASON) not in (None, *_NOT_COUNTED)
+        t.state == TrialState.FAIL and t.user_attrs.get(FAIL_ATTR) not in (None, *_NOT_COUNTED)
         for t in trials
     )
     busy = any(t.state in (TrialState.WAITING, TrialState.RUNNING) for t in trials)

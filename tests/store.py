@@ -9,6 +9,8 @@ import optuna
 from mlflow import MlflowClient
 from optuna.storages.journal import JournalFileBackend, JournalStorage
 
+from benchmark.schema import FAIL_REASON, SEED, environment_tag
+
 
 class Store:
     """A study's MLflow experiment and Optuna storage: local files under ``workdir`` by default, or
@@ -63,11 +65,16 @@ def build_store(workdir: Path, study: str, combinations: list[dict]) -> str:
     (test labels, test predictions) per seed, logged as the runner does) and split (an outer split)."""
     from benchmark.combination import combination_tags
     from benchmark.grid import Combination
-    from benchmark.tracking import STATUS, TAG, Tracker
+    from benchmark.schema import STATUS
+    from benchmark.tracking import Tracker
 
     uri = f"sqlite:///{workdir / 'mlflow.db'}"
     tracker = Tracker(uri, study, artifact_root=workdir / "artifacts")
-    env = {TAG + "device": "cpu", TAG + "version": "test", TAG + "torch_version": "x"}
+    env = {
+        environment_tag("device"): "cpu",
+        environment_tag("version"): "test",
+        environment_tag("torch_version"): "x",
+    }
     for entry in combinations:
         combo = Combination(
             entry["task"], entry["depth"], tuple(sorted(entry["modalities"])), entry["fusion"],
@@ -76,7 +83,7 @@ def build_store(workdir: Path, study: str, combinations: list[dict]) -> str:
         parent = tracker.create_run(combo.name, {**combination_tags(combo, "combination"), **env})
         statuses = entry.get("seed_status", ["FINISHED"] * len(entry["seeds"]))
         for i, (metrics, status) in enumerate(zip(entry["seeds"], statuses, strict=True)):
-            tags = {**combination_tags(combo, "final"), **env, TAG + "seed": str(1000 + i)}
+            tags = {**combination_tags(combo, "final"), **env, SEED: str(1000 + i)}
             child = tracker.create_run(f"seed-{1000 + i}", tags, parent_id=parent)
             tracker.log(child, metrics=metrics)
             if "predictions" in entry:
@@ -88,7 +95,7 @@ def build_store(workdir: Path, study: str, combinations: list[dict]) -> str:
                 parent,
                 tags={
                     STATUS: state,
-                    **({TAG + "fail_reason": "no trial completed"} if state == "failed" else {}),
+                    **({FAIL_REASON: "no trial completed"} if state == "failed" else {}),
                 },
             )
         status = entry.get("parent_status", "FINISHED")

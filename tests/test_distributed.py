@@ -228,7 +228,8 @@ def test_runs_of_a_worker_that_died_around_its_mlflow_writes_are_closed(tmp_path
     Neither trial counts, so the next worker marks both runs KILLED (found by their trial tag)."""
     from benchmark.config import load_study
     from benchmark.runner import prepare
-    from benchmark.tracking import OPTUNA_TRIAL, Tracker
+    from benchmark.schema import OPTUNA_TRIAL
+    from benchmark.tracking import Tracker
     from benchmark.tuning import PARENT_RUN, WORKER_HOST, WORKER_PID, create_or_load, optuna_trial_key
 
     overrides = tiny_overrides(tmp_path, *GRID, f"storage={database}", "heartbeat_seconds=1")

@@ -11,6 +11,7 @@ import pytest
 from benchmark.cli import main
 from benchmark.report import generate_report, tables
 from benchmark.report.collect import collect
+from tests.conftest import REPO
 from tests.store import build_store
 
 F1 = {  # (task, depth, modalities, fusion) -> test F1 per seed
@@ -294,3 +295,12 @@ def test_report_copies_its_findings_into_a_readme_block(store, tmp_path, capsys)
     assert main(["report", *overrides, f"--out={tmp_path}/other", f"--readme={readme}"]) == 2
     assert "has no <!-- findings:rep -->" in capsys.readouterr().err
     assert not (tmp_path / "other").exists() and readme.read_text() == "no markers\n"
+
+
+def test_the_report_does_not_import_torch():
+    """Reading a store and writing tables needs neither torch nor the registries of models."""
+    import subprocess
+    import sys
+
+    code = "import sys, benchmark.report; sys.exit(1 if 'torch' in sys.modules else 0)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0

@@ -11,6 +11,7 @@ from benchmark.tuning import (
     TrialOutcome,
     best_params,
     budget_used,
+    make_pruner,
     open_study,
     optimize,
     suggest,
@@ -26,7 +27,8 @@ def storage(tmp_path):
 
 
 def test_budget_is_exact_and_failures_with_a_reason_count(storage):
-    study = open_study(storage, COMBO, TuningConfig(trials=5))
+    config = TuningConfig(trials=5)
+    study, _ = open_study(storage, COMBO, config, make_pruner(config))
     outcomes = iter([TrialOutcome(value=0.5), TrialOutcome(fail_reason="oom"), TrialOutcome(pruned=True)])
     finished = list(optimize(study, 5, lambda trial: next(outcomes, TrialOutcome(value=0.7))))
     assert [t.state for t in finished] == [TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED,
@@ -37,13 +39,15 @@ def test_budget_is_exact_and_failures_with_a_reason_count(storage):
 
 
 def test_non_finite_scores_fail_instead_of_completing(storage):
-    study = open_study(storage, COMBO, TuningConfig(trials=1))
+    config = TuningConfig(trials=1)
+    study, _ = open_study(storage, COMBO, config, make_pruner(config))
     (trial,) = optimize(study, 1, lambda t: TrialOutcome(value=float("inf")))
     assert trial.state == TrialState.FAIL and trial.user_attrs["fail_reason"] == "non_finite_score"
 
 
 def test_an_interrupted_trial_is_closed_and_does_not_use_budget(storage):
-    study = open_study(storage, COMBO, TuningConfig(trials=2))
+    config = TuningConfig(trials=2)
+    study, _ = open_study(storage, COMBO, config, make_pruner(config))
 
     def interrupted(trial):
         raise KeyboardInterrupt
@@ -57,7 +61,8 @@ def test_an_interrupted_trial_is_closed_and_does_not_use_budget(storage):
 
 
 def test_sweep_closes_trials_a_killed_worker_left_running(storage):
-    study = open_study(storage, COMBO, TuningConfig(trials=2))
+    config = TuningConfig(trials=2)
+    study, _ = open_study(storage, COMBO, config, make_pruner(config))
     study.ask()  # a worker asked for a trial, then died
     assert budget_used(study) == 1
     assert len(sweep_interrupted(storage)) == 1
@@ -72,7 +77,8 @@ def test_search_space_and_best_params(storage):
         width=ParamSpec("fixed", choices=(48,)),
         dropout=ParamSpec("categorical", choices=(0.0, 0.2)),
     )
-    study = open_study(storage, COMBO, TuningConfig(trials=6, space=space))
+    config = TuningConfig(trials=6, space=space)
+    study, _ = open_study(storage, COMBO, config, make_pruner(config))
     assert best_params(study, space) is None
     seen = []
 
@@ -89,8 +95,9 @@ def test_search_space_and_best_params(storage):
 
 def test_same_seed_same_trials_and_study_names_are_readable(tmp_path):
     def sampled(path):
-        study = open_study(
-            JournalStorage(JournalFileBackend(str(path))), COMBO, TuningConfig(trials=3, seed=11)
+        config = TuningConfig(trials=3, seed=11)
+        study, _ = open_study(
+            JournalStorage(JournalFileBackend(str(path))), COMBO, config, make_pruner(config)
         )
         list(optimize(study, 3, lambda t: TrialOutcome(value=suggest(t, DEFAULT_SPACE)["lr"])))
         return [t.params for t in study.trials], study.study_name

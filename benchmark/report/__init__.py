@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark.config import redact_uri
 from benchmark.report import display, latex, plots, tables
 from benchmark.report.collect import StudyRuns, collect
 from benchmark.report.interactions import classes_per_task, interaction_profile
 from benchmark.report.render import Document, Section, markdown_table, signed, to_html, to_markdown, write_csv
 from benchmark.report.statistics import Omnibus
 from benchmark.report.uncertainty import attach_intervals
+from benchmark.uris import redact_uri
 
 UNSTABLE_SHOWN = 8  # the findings name this many unstable combinations (largest seed spread first)
 

@@ -12,7 +12,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmark.tracking import CELL_ID, COMBINATION_ID, STATUS, TAG, read_predictions, read_study_runs
+from benchmark.schema import (
+    CEILING,
+    CELL_ID,
+    COMBINATION_ID,
+    COMBINATION_RUN,
+    DEPTH,
+    FAIL_REASON,
+    FINAL_RUN,
+    FUSION,
+    KIND,
+    MODALITIES,
+    ROBUST,
+    SEED,
+    SPLIT,
+    STATUS,
+    TAG,
+    TASK,
+)
+from benchmark.tracking import read_predictions, read_study_runs
 
 # Metric columns the report uses (MLflow names); absent ones stay NaN ("not measured").
 METRICS = (
@@ -29,9 +47,8 @@ METRICS = (
     "memory/cpu_peak_mb",
     "model/parameters",
     "time/train_s",
-    "ceiling/bayes_accuracy",  # synthetic tasks: the Bayes-optimal test accuracy of the modality subset
+    CEILING,
 )
-ROBUST = "robust/"  # prefix of the robustness metrics (see benchmark/robustness.py)
 ENVIRONMENT_TAGS = (
     "device",
     "device_name",
@@ -58,17 +75,17 @@ class StudyRuns:
 
 def _base_columns(run: dict[str, Any]) -> dict[str, Any]:
     tags = run["tags"]
-    modalities = tags.get(TAG + "modalities", "")
+    modalities = tags.get(MODALITIES, "")
     return {
-        "task": tags.get(TAG + "task", ""),
-        "depth": int(tags.get(TAG + "depth", 0)),
+        "task": tags.get(TASK, ""),
+        "depth": int(tags.get(DEPTH, 0)),
         "modalities": modalities,
         "n_modalities": len(modalities.split("+")) if modalities else 0,
-        "fusion": tags.get(TAG + "fusion", ""),
+        "fusion": tags.get(FUSION, ""),
         # The grid cell: all outer splits of a combination share it (runs of older versions have none,
         # and one split: their combination id is the cell's).
         "combination_id": tags.get(CELL_ID) or tags.get(COMBINATION_ID, ""),
-        "split": int(tags.get(TAG + "split", 0)),
+        "split": int(tags.get(SPLIT, 0)),
         "run_id": run["run_id"],
         "status": run["status"],
     }
@@ -79,8 +96,8 @@ def seed_rows(runs: list[dict[str, Any]]) -> pd.DataFrame:
     robust: set[str] = set()  # robustness metrics are named by modality and noise level
     for run in runs:
         row = _base_columns(run)
-        row["seed"] = int(run["tags"].get(TAG + "seed", -1))
-        row["fail_reason"] = run["tags"].get(TAG + "fail_reason", "")
+        row["seed"] = int(run["tags"].get(SEED, -1))
+        row["fail_reason"] = run["tags"].get(FAIL_REASON, "")
         row.update({name: run["metrics"].get(name, float("nan")) for name in METRICS})
         found = {k: v for k, v in run["metrics"].items() if k.startswith(ROBUST)}
         robust.update(found)
@@ -115,7 +132,7 @@ def combination_rows(
         done = int(finished.get((row["combination_id"], row["split"]), 0))
         state = run["tags"].get(STATUS, "")
         if state == "failed":
-            label = "failed: " + run["tags"].get(TAG + "fail_reason", "unknown reason")
+            label = "failed: " + run["tags"].get(FAIL_REASON, "unknown reason")
         elif state == "finished":
             label = (
                 "finished" if expected_seeds is None or done >= expected_seeds else f"partial: {done} seeds"
@@ -165,9 +182,9 @@ def _cell_state(states: pd.Series) -> str:
 
 
 def collect(tracking_uri: str, study: str, expected_seeds: int | None = None) -> StudyRuns:
-    runs = read_study_runs(tracking_uri, study, ("combination", "final"))
-    parents = [r for r in runs if r["tags"].get(TAG + "kind") == "combination"]
-    seeds = seed_rows([r for r in runs if r["tags"].get(TAG + "kind") == "final"])
+    runs = read_study_runs(tracking_uri, study, (COMBINATION_RUN, FINAL_RUN))
+    parents = [r for r in runs if r["tags"].get(KIND) == COMBINATION_RUN]
+    seeds = seed_rows([r for r in runs if r["tags"].get(KIND) == FINAL_RUN])
     finished = set(seeds.loc[seeds["status"] == "FINISHED", "run_id"])
     locations = [(r["run_id"], r["artifact_uri"]) for r in runs if r["run_id"] in finished]
     return StudyRuns(

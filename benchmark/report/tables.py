@@ -13,11 +13,10 @@ import pandas as pd
 
 from benchmark.references.base import is_reference
 from benchmark.report import statistics
-from benchmark.report.collect import KEY, METRICS, ROBUST, StudyRuns
+from benchmark.report.collect import KEY, METRICS, StudyRuns
+from benchmark.schema import CEILING, MISSING, ROBUST
 
 SCORE = "test/f1_macro"
-MISSING = "robust/missing/"
-CEILING = "ceiling/bayes_accuracy"  # synthetic tasks: the Bayes-optimal test accuracy of the subset
 UNIMODAL = "none"
 
 
