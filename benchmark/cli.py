@@ -214,7 +214,7 @@ def _print_plan(config: StudyConfig, plan) -> None:  # noqa: ANN001 - GridPlan, 
 
 
 def _command_list(args: argparse.Namespace) -> int:
-    from benchmark.encoders import ENCODER_KINDS, ENCODERS
+    from benchmark.encoders import ENCODERS, encoder_kinds
     from benchmark.fusions import FUSIONS
     from benchmark.tasks import TASKS, task_parameters
 
@@ -228,7 +228,7 @@ def _command_list(args: argparse.Namespace) -> int:
         print(f"  {name:<20} {params}")
     print("encoders:")
     for name in ENCODERS.names():
-        print(f"  {name:<20} for {', '.join(sorted(ENCODER_KINDS[name]))}")
+        print(f"  {name:<20} for {', '.join(sorted(encoder_kinds(name)))}")
     print("fusion methods:")
     for name in FUSIONS.names():
         doc = inspect.getdoc(sys.modules[FUSIONS.get(name).__module__]) or ""

@@ -8,14 +8,16 @@ goes through Optuna's storage (see tuning.py); MLflow only records.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import optuna
 import torch
 
-from benchmark.config import combination_space
+from benchmark.config import StudyConfig, combination_space
 from benchmark.data import dataset_source
+from benchmark.encoders import default_encoder
 from benchmark.experiment import Hyperparameters, Measurement, run_once
 from benchmark.grid import Combination
 from benchmark.reference_run import ReferenceParams, run_reference
@@ -46,6 +48,8 @@ from benchmark.schema import (
 )
 from benchmark.tasks import Task
 from benchmark.tasks.base import task_digest
+from benchmark.timing import TimeBreakdown
+from benchmark.tracking import Tracker
 from benchmark.tuning import (
     INTERRUPTED,
     PARENT_RUN,
@@ -75,9 +79,6 @@ from benchmark.tuning import (
     tuning_finished,
     wait_for_attr,
 )
-
-if TYPE_CHECKING:
-    from benchmark.runner import StudyRunner
 
 AGGREGATED_PREFIXES = (
     "val/",
@@ -121,6 +122,69 @@ def mean_and_std(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
+@dataclass(frozen=True)
+class WorkContext:
+    """What a combination's work needs from the worker that runs it: the study's config, the device,
+    the built tasks by (label, split), the stores, the timer, and what every run is tagged with."""
+
+    config: StudyConfig
+    device: torch.device
+    tasks: Mapping[tuple[str, int | None], Task]
+    tracker: Tracker
+    storage: optuna.storages.BaseStorage
+    pruner: optuna.pruners.BasePruner
+    timer: TimeBreakdown
+    worker_index: int
+    env_tags: Mapping[str, str]
+    config_yaml: str
+
+
+class Reporter(Protocol):
+    """Where a combination's work reports back: progress, time accounting and how it ended."""
+
+    def progress(self, steps: int) -> None: ...
+
+    def describe_progress(self, text: str) -> None: ...
+
+    def account(self, measurement: Measurement) -> None: ...
+
+    def outcome(self, name: str, kind: str, line: str | None = None) -> None: ...
+
+
+def combination_params(context: WorkContext, combination: Combination) -> dict[str, Any]:
+    """The MLflow params of a combination's parent run: what it is and how it is trained."""
+    config = context.config
+    spec = next(t for t in config.tasks if t.label == combination.task)
+    params: dict[str, Any] = {
+        "task": combination.task,
+        "task.name": spec.name,
+        **{f"task.{k}": v for k, v in spec.params},
+        "depth": combination.depth,
+        "modalities": combination.modalities_tag,
+        "fusion": combination.fusion,
+        "tuning.metric": config.tuning.metric,
+        "tuning.sampler": config.tuning.sampler,
+        "tuning.pruner": config.tuning.pruner,
+        "train.max_epochs": config.train.max_epochs,
+        "train.patience": config.train.patience,
+        "train.batch_size": config.train.batch_size,
+        "train.min_batches": config.train.min_batches,
+        "train.class_weight": config.train.class_weight,
+        "data_seed": config.data_seed,
+        "split": combination.split or 0,
+        "splits": spec.splits,
+    }
+    task = context.tasks[combination.task_key]
+    for kind in sorted({task.modalities[m].kind for m in combination.modalities}):
+        params[f"encoder.{kind}"] = config.encoders.get(kind) or default_encoder(kind)
+    return params
+
+
+def free_device_memory(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+
+
 @dataclass
 class _Open:
     study: optuna.Study
@@ -129,13 +193,14 @@ class _Open:
 
 
 class CombinationWork:
-    def __init__(self, runner: StudyRunner, combination: Combination) -> None:
-        self.runner = runner
+    def __init__(self, context: WorkContext, reporter: Reporter, combination: Combination) -> None:
+        self.context = context
+        self.reporter = reporter
         self.combination = combination
-        self.config = runner.config
-        self.tracker = runner.tracker
-        self.timer = runner.timer
-        self.task = runner.tasks[combination.task_key]
+        self.config = context.config
+        self.tracker = context.tracker
+        self.timer = context.timer
+        self.task = context.tasks[combination.task_key]
         self.state: _Open | None = None
         self.first_visit = True
         self.space = combination_space(self.config.tuning.space, combination.fusion)
@@ -145,11 +210,11 @@ class CombinationWork:
         if self.state is None:
             with self.timer.section("tuning"):
                 study, created = open_study(
-                    self.runner.storage,
+                    self.context.storage,
                     self.combination,
                     self.config.tuning,
-                    self.runner.pruner,
-                    self.runner.worker_index,
+                    self.context.pruner,
+                    self.context.worker_index,
                 )
             parent_id = self._create_parent(study) if created else self._find_parent(study)
             self.state = _Open(study, parent_id)
@@ -160,11 +225,11 @@ class CombinationWork:
         if existing is not None:
             parent_id = existing.info.run_id
         else:
-            tags = {**combination_tags(self.combination, COMBINATION_RUN), **self.runner.env_tags}
+            tags = {**combination_tags(self.combination, COMBINATION_RUN), **self.context.env_tags}
             tags |= {STUDY: self.config.name, OPTUNA_STUDY: study.study_name}
             parent_id = self.tracker.create_run(self.combination.name, tags)
-            self.tracker.log(parent_id, params=self.runner.combination_params(self.combination))
-            self.tracker.log_text(parent_id, self.runner.config_yaml, "config.yaml")
+            self.tracker.log(parent_id, params=combination_params(self.context, self.combination))
+            self.tracker.log_text(parent_id, self.context.config_yaml, "config.yaml")
             self._log_dataset(parent_id)
         record_parent_run(study, parent_id)
         return parent_id
@@ -196,8 +261,8 @@ class CombinationWork:
             if status != "FINISHED":  # killed between its last write and closing the run
                 self.tracker.end(state.parent_id)
             if self.first_visit:
-                self.runner.summary.skipped.append(self.combination.name)
-                self.runner.progress(self.config.tuning.trials + self.config.final.seeds)
+                self.reporter.outcome(self.combination.name, "skipped")
+                self.reporter.progress(self.config.tuning.trials + self.config.final.seeds)
             return DONE
         self.first_visit = False
         if status != "RUNNING":
@@ -214,8 +279,9 @@ class CombinationWork:
         if params is None:
             self.tracker.log(state.parent_id, tags={STATUS: "failed", FAIL_REASON: "no trial completed"})
             self.tracker.end(state.parent_id)
-            self.runner.summary.failed.append(self.combination.name)
-            self.runner.write(f"FAILED {self.combination.name}: no trial completed")
+            self.reporter.outcome(
+                self.combination.name, "failed", f"FAILED {self.combination.name}: no trial completed"
+            )
             return DONE
         return self._finals(state, params)
 
@@ -238,7 +304,7 @@ class CombinationWork:
             params = suggest(trial, self.space)
             tags = {
                 **combination_tags(combination, TRIAL_RUN),
-                **self.runner.env_tags,
+                **self.context.env_tags,
                 TRIAL: str(trial.number),
                 OPTUNA_TRIAL: optuna_trial_key(state.study.study_name, trial.number),
             }
@@ -252,11 +318,11 @@ class CombinationWork:
                         on_epoch_end=pruning_callback(trial, self.timer),
                     )  # fmt: skip
                 except torch.OutOfMemoryError:
-                    self.runner.free_device_memory()
+                    free_device_memory(self.context.device)
                     handle.status = "FAILED"
                     tracker.log(run_id, params=params, tags={TRIAL_STATE: "FAIL", FAIL_REASON: "oom"})
                     return TrialOutcome(fail_reason="oom")
-                self.runner.account(measurement)
+                self.reporter.account(measurement)
                 outcome = _outcome(measurement, config.tuning.metric)
                 state_name = "FAIL" if outcome.fail_reason else "PRUNED" if outcome.pruned else "COMPLETE"
                 run_tags = {TRIAL_STATE: state_name, STOP_REASON: measurement.fit.stop_reason}
@@ -273,12 +339,12 @@ class CombinationWork:
                 return outcome
 
         for trial in optimize(state.study, config.tuning.trials, objective, self.timer):
-            self.runner.progress(1)
+            self.reporter.progress(1)
             try:
                 best = f"{state.study.best_value:.3f}"
             except ValueError:  # no COMPLETE trial yet
                 best = "-"
-            self.runner.describe_progress(
+            self.reporter.describe_progress(
                 f"{combination.name} trial {trial.number} best {config.tuning.metric}={best}"
             )
 
@@ -288,7 +354,7 @@ class CombinationWork:
         seeds = [config.final.seed_offset + i for i in range(config.final.seeds)]
         with self.timer.section("tuning"):
             if state.finals is None:
-                state.finals = open_finals(self.runner.storage, state.study, seeds)
+                state.finals = open_finals(self.context.storage, state.study, seeds)
         requeue_closed_finals(state.finals, self._close_dead(state.finals))
         worked = False
         hparams = self._settings(params)
@@ -308,7 +374,7 @@ class CombinationWork:
                 add_final_seed(state.finals, extra)
             return WORKED
         with self.timer.section("tuning"):
-            mine = claim(self.runner.storage, f"{self.combination.study_name}/aggregate")
+            mine = claim(self.context.storage, f"{self.combination.study_name}/aggregate")
         if not mine:  # another worker is aggregating; come back to see it finished
             return WORKED if worked else WAITING
         self._aggregate(state, params)
@@ -339,7 +405,7 @@ class CombinationWork:
             kwargs.pop("on_epoch_end", None)  # one fit, nothing to prune
             return run_reference(self.task, self.combination, settings, self.config, **kwargs)
         return run_once(
-            self.task, self.combination, settings, self.config, device=self.runner.device, **kwargs
+            self.task, self.combination, settings, self.config, device=self.context.device, **kwargs
         )
 
     def _final_seed(
@@ -350,7 +416,7 @@ class CombinationWork:
         assert finals is not None
         tags = {
             **combination_tags(combination, FINAL_RUN),
-            **self.runner.env_tags,
+            **self.context.env_tags,
             SEED: str(seed),
             OPTUNA_TRIAL: optuna_trial_key(finals.study_name, trial.number),
         }
@@ -367,7 +433,7 @@ class CombinationWork:
                         latency=seed - config.final.seed_offset < config.latency.seeds,
                     )
                 except torch.OutOfMemoryError:
-                    self.runner.free_device_memory()
+                    free_device_memory(self.context.device)
                     handle.status = "FAILED"
                     tracker.log(
                         run_id,
@@ -377,7 +443,7 @@ class CombinationWork:
                     fail_final_seed(finals, trial, "oom")
                     told = True
                     return
-                self.runner.account(measurement)
+                self.reporter.account(measurement)
                 run_tags = {STOP_REASON: measurement.fit.stop_reason}
                 run_params: dict[str, Any] = {**hparams.as_params(), "seed": seed}
                 if measurement.latency_single is not None and measurement.latency_batch is not None:
@@ -387,7 +453,7 @@ class CombinationWork:
                         "latency.repeats": measurement.latency_single.repeats,
                     }
                 if measurement.gpu_peak is None:
-                    run_tags[GPU_MEMORY] = f"not measured (device {self.runner.device.type})"
+                    run_tags[GPU_MEMORY] = f"not measured (device {self.context.device.type})"
                 if measurement.fit.failed:
                     handle.status = "FAILED"
                     run_tags[FAIL_REASON] = measurement.fit.stop_reason
@@ -411,7 +477,7 @@ class CombinationWork:
             if not told:  # interrupted: close the claim and put the seed back for whoever resumes
                 fail_final_seed(finals, trial, INTERRUPTED, requeue=seed)
             raise
-        self.runner.progress(1)
+        self.reporter.progress(1)
 
     def _aggregate(self, state: _Open, params: dict[str, Any]) -> None:
         config, tracker, combination = self.config, self.tracker, self.combination
@@ -422,8 +488,9 @@ class CombinationWork:
         if not finals:
             tracker.log(state.parent_id, tags={STATUS: "failed", FAIL_REASON: "no final run finished"})
             tracker.end(state.parent_id)
-            self.runner.summary.failed.append(combination.name)
-            self.runner.write(f"FAILED {combination.name}: no final run finished")
+            self.reporter.outcome(
+                combination.name, "failed", f"FAILED {combination.name}: no final run finished"
+            )
             return
         keys = sorted({k for r in finals for k in r.data.metrics if k.startswith(AGGREGATED_PREFIXES)})
         metrics: dict[str, float] = {"final/seeds": float(len(finals))}
@@ -439,12 +506,13 @@ class CombinationWork:
             state.parent_id, metrics=metrics, tags=tags, params={f"best.{k}": v for k, v in params.items()}
         )
         tracker.end(state.parent_id)
-        self.runner.summary.finished.append(combination.name)
         m = config.tuning.metric
-        self.runner.write(
+        self.reporter.outcome(
+            combination.name,
+            "finished",
             f"done {combination.name:<48} val {m}={best_value:.3f}  "
             f"test acc={metrics['test/accuracy_mean']:.3f}±{metrics['test/accuracy_std']:.3f} "
-            f"f1={metrics['test/f1_macro_mean']:.3f}  p50={metrics.get('latency/p50_ms_mean', float('nan')):.2f} ms"
+            f"f1={metrics['test/f1_macro_mean']:.3f}  p50={metrics.get('latency/p50_ms_mean', float('nan')):.2f} ms",
         )
 
 

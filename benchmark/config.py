@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from benchmark.encoders import ENCODER_KINDS, ENCODERS
+from benchmark.encoders import ENCODERS, encoder_kinds
 from benchmark.errors import ConfigError  # noqa: F401  (re-exported: the suite's one user-facing error)
 from benchmark.fusions import FUSIONS
 from benchmark.metrics import SCORES
@@ -726,8 +726,8 @@ def _parse_encoders(value: Any) -> dict[str, str]:
             ENCODERS.get(name)
         except UnknownNameError as err:
             raise ConfigError(f"encoders.{kind}: {err}") from None
-        if kind not in ENCODER_KINDS[name]:
-            fits = sorted(n for n, kinds in ENCODER_KINDS.items() if kind in kinds)
+        if kind not in encoder_kinds(name):
+            fits = sorted(n for n in ENCODERS.names() if kind in encoder_kinds(n))
             raise ConfigError(
                 f"encoders.{kind}: {name!r} cannot encode {kind}; choose one of: {', '.join(fits)}"
             )

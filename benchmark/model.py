@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from benchmark.encoders import DEFAULT_ENCODER_FOR_KIND, build_encoder
+from benchmark.encoders import build_encoder, default_encoder
 from benchmark.fusions import FUSIONS, Fusion, FusionOutput
 from benchmark.tasks import ModalitySpec
 
@@ -75,9 +75,15 @@ def build_model(
 ) -> MultimodalModel:
     """``specs`` are the modalities of one combination; ``encoder_for_kind`` overrides the defaults;
     ``fusion_options`` are the fusion method's own hyperparameters (``rank``, ...)."""
-    chosen = {**DEFAULT_ENCODER_FOR_KIND, **(encoder_for_kind or {})}
+    chosen = dict(encoder_for_kind or {})
     encoders = {
-        name: build_encoder(chosen[spec.kind], spec, depth=depth, width=width, dropout=dropout)
+        name: build_encoder(
+            chosen.get(spec.kind) or default_encoder(spec.kind),
+            spec,
+            depth=depth,
+            width=width,
+            dropout=dropout,
+        )
         for name, spec in sorted(specs.items())
     }
     in_dims = {name: enc.out_dim for name, enc in encoders.items()}

@@ -6,7 +6,7 @@ Configs select components by registry name; they never hold import paths.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -24,17 +24,25 @@ class Registry(Generic[T]):
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._entries: dict[str, T] = {}
+        self._metadata: dict[str, dict[str, Any]] = {}
 
-    def register(self, name: str) -> Callable[[T], T]:
-        """Decorator: register ``obj`` under ``name``; a duplicate name is an error."""
+    def register(self, name: str, **metadata: Any) -> Callable[[T], T]:
+        """Decorator: register ``obj`` under ``name`` with what the suite needs to know about it
+        (an encoder's modality kinds, ...); a duplicate name is an error."""
 
         def decorate(obj: T) -> T:
             if name in self._entries:
                 raise ValueError(f"{self.kind} {name!r} is already registered")
             self._entries[name] = obj
+            self._metadata[name] = metadata
             return obj
 
         return decorate
+
+    def metadata(self, name: str) -> dict[str, Any]:
+        """What ``name`` was registered with (raises like ``get`` for an unknown name)."""
+        self.get(name)
+        return self._metadata[name]
 
     def get(self, name: str) -> T:
         try:

@@ -28,13 +28,12 @@ import yaml
 from tqdm import tqdm
 
 import benchmark
-from benchmark.combination import DONE, WAITING, CombinationWork
+from benchmark.combination import DONE, WAITING, CombinationWork, WorkContext
 from benchmark.config import StudyConfig
 from benchmark.data import DataError
-from benchmark.encoders import DEFAULT_ENCODER_FOR_KIND
 from benchmark.errors import ConfigError
 from benchmark.experiment import Measurement
-from benchmark.grid import Combination, GridPlan, expand_grid
+from benchmark.grid import GridPlan, expand_grid
 from benchmark.schema import KIND, OPTUNA_TRIAL, PID, SESSION_RUN, STUDY, WORKER, environment_tag
 from benchmark.tasks import Task, build_task
 from benchmark.timing import TimeBreakdown
@@ -234,36 +233,13 @@ class StudyRunner:
         self.timer.add("evaluation", measurement.fit.eval_seconds + measurement.final_eval_seconds)
         self.timer.add("latency", measurement.latency_seconds)
 
-    def free_device_memory(self) -> None:
-        if self.device.type == "cuda":
-            torch.cuda.empty_cache()
-
-    def combination_params(self, combination: Combination) -> dict[str, Any]:
-        config = self.config
-        spec = next(t for t in config.tasks if t.label == combination.task)
-        params: dict[str, Any] = {
-            "task": combination.task,
-            "task.name": spec.name,
-            **{f"task.{k}": v for k, v in spec.params},
-            "depth": combination.depth,
-            "modalities": combination.modalities_tag,
-            "fusion": combination.fusion,
-            "tuning.metric": config.tuning.metric,
-            "tuning.sampler": config.tuning.sampler,
-            "tuning.pruner": config.tuning.pruner,
-            "train.max_epochs": config.train.max_epochs,
-            "train.patience": config.train.patience,
-            "train.batch_size": config.train.batch_size,
-            "train.min_batches": config.train.min_batches,
-            "train.class_weight": config.train.class_weight,
-            "data_seed": config.data_seed,
-            "split": combination.split or 0,
-            "splits": spec.splits,
-        }
-        task = self.tasks[combination.task_key]
-        for kind in sorted({task.modalities[m].kind for m in combination.modalities}):
-            params[f"encoder.{kind}"] = config.encoders.get(kind) or DEFAULT_ENCODER_FOR_KIND[kind]
-        return params
+    def outcome(self, name: str, kind: str, line: str | None = None) -> None:
+        """A combination ended in this worker: ``finished``, ``failed`` or ``skipped`` (done before)."""
+        {"finished": self.summary.finished, "failed": self.summary.failed, "skipped": self.summary.skipped}[
+            kind
+        ].append(name)
+        if line is not None:
+            self.write(line)
 
     # ---- the study --------------------------------------------------------------------------------
     def run(self) -> StudySummary:
@@ -303,7 +279,12 @@ class StudyRunner:
         combos = list(self.prepared.plan.combinations)
         # Workers start at different places in the grid, so they rarely wait on each other.
         shift = (self.worker_index * len(combos)) // max(1, self.config.workers)
-        pending = [CombinationWork(self, c) for c in combos[shift:] + combos[:shift]]
+        context = WorkContext(
+            config=self.config, device=self.device, tasks=self.tasks, tracker=self.tracker, storage=self.storage,
+            pruner=self.pruner, timer=self.timer, worker_index=self.worker_index, env_tags=self.env_tags,
+            config_yaml=self.config_yaml,
+        )  # fmt: skip
+        pending = [CombinationWork(context, self, c) for c in combos[shift:] + combos[:shift]]
         per_combination = self.config.tuning.trials + self.config.final.seeds
         self.bar = tqdm(
             total=len(combos) * per_combination,

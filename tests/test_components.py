@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from benchmark.encoders import ENCODER_KINDS, ENCODERS, build_encoder
+from benchmark.encoders import ENCODERS, build_encoder, encoder_kinds
 from benchmark.fusions import FUSIONS, UNIMODAL
 from benchmark.model import build_model
 from benchmark.tasks import ModalitySpec
@@ -25,7 +25,7 @@ def _batch(spec: ModalitySpec, n: int = 6) -> torch.Tensor:
     return torch.randn(n, *spec.shape)
 
 
-ENCODER_CASES = [(name, kind) for name in ENCODERS.names() for kind in sorted(ENCODER_KINDS[name])]
+ENCODER_CASES = [(name, kind) for name in ENCODERS.names() for kind in sorted(encoder_kinds(name))]
 
 
 @pytest.mark.parametrize(("name", "kind"), ENCODER_CASES)

@@ -18,3 +18,21 @@ def test_unknown_name_lists_the_valid_ones():
         registry.get("c")
     assert str(err.value) == "unknown thing 'c'; choose one of: a, b"
     assert registry.names() == ["a", "b"] and "a" in registry
+
+
+def test_plugins_carry_their_metadata_and_every_kind_has_one_default_encoder():
+    from benchmark.encoders import ENCODERS, default_encoder, encoder_kinds
+    from benchmark.tasks.base import ModalityKind
+
+    for kind in ModalityKind.__args__:
+        assert kind in encoder_kinds(default_encoder(kind))
+    assert all(encoder_kinds(name) for name in ENCODERS.names())
+
+
+def test_a_new_method_never_gets_a_known_methods_colour():
+    from benchmark.report.plots import _EXTRA_COLORS, FUSION_COLORS, _color
+
+    order = [*FUSION_COLORS, "ref_gbdt", "ref_logreg", "my_fusion"]
+    colours = [_color(f, order) for f in order]
+    assert len(set(colours)) == len(colours)
+    assert not set(_EXTRA_COLORS) & set(FUSION_COLORS.values())

@@ -45,6 +45,6 @@ class BagOfNgramsEncoder(nn.Module):
         return self.net(self.embed(self.ngram_ids(x)))  # an empty text pools to zeros
 
 
-@register_encoder("bag", kinds={"tokens"})
+@register_encoder("bag", kinds={"tokens"}, default_for={"tokens"})
 def bag(spec: ModalitySpec, *, depth: int, width: int, dropout: float) -> nn.Module:
     return BagOfNgramsEncoder(spec, depth=depth, width=width, dropout=dropout)

@@ -13,22 +13,32 @@ from benchmark.tasks.base import ModalitySpec
 EncoderFactory = Callable[..., nn.Module]
 ENCODERS: Registry[EncoderFactory] = Registry("encoder")
 
-# Which encoder a modality kind gets unless the study config says otherwise.
-DEFAULT_ENCODER_FOR_KIND = {"vector": "mlp", "image": "cnn", "sequence": "tcn", "tokens": "bag"}
-# Which kinds each encoder accepts (checked when a study maps kinds to encoders).
-ENCODER_KINDS: dict[str, set[str]] = {}
+
+def register_encoder(
+    name: str, kinds: set[str], default_for: set[str] = frozenset()
+) -> Callable[[EncoderFactory], EncoderFactory]:
+    """Register an encoder with the modality ``kinds`` it accepts and the kinds it is the default
+    encoder of (a study's ``encoders:`` overrides the default)."""
+    return ENCODERS.register(name, kinds=frozenset(kinds), default_for=frozenset(default_for))
 
 
-def register_encoder(name: str, kinds: set[str]) -> Callable[[EncoderFactory], EncoderFactory]:
-    def decorate(factory: EncoderFactory) -> EncoderFactory:
-        ENCODER_KINDS[name] = kinds
-        return ENCODERS.register(name)(factory)
+def encoder_kinds(name: str) -> frozenset[str]:
+    """The modality kinds encoder ``name`` accepts."""
+    return ENCODERS.metadata(name)["kinds"]
 
-    return decorate
+
+def default_encoder(kind: str) -> str:
+    """The encoder a modality kind gets unless the study config says otherwise."""
+    chosen = [name for name in ENCODERS.names() if kind in ENCODERS.metadata(name)["default_for"]]
+    if len(chosen) != 1:
+        raise ValueError(
+            f"modality kind {kind!r} needs exactly one default encoder, found {chosen or 'none'}"
+        )
+    return chosen[0]
 
 
 def build_encoder(name: str, spec: ModalitySpec, *, depth: int, width: int, dropout: float) -> nn.Module:
-    if spec.kind not in ENCODER_KINDS.get(name, set()):
+    if spec.kind not in encoder_kinds(name):
         raise ValueError(f"encoder {name!r} cannot encode {spec.kind} modality {spec.name!r}")
     if depth < 1:
         raise ValueError(f"encoder depth must be >= 1, got {depth}")

@@ -39,7 +39,7 @@ class CNNEncoder(nn.Module):
         return self.head(self.features(x))  # features: (B, channels, GRID, GRID)
 
 
-@register_encoder("cnn", kinds={"image"})
+@register_encoder("cnn", kinds={"image"}, default_for={"image"})
 def cnn(spec: ModalitySpec, *, depth: int, width: int, dropout: float) -> nn.Module:
     if len(spec.shape) != 3:
         raise ValueError(f"cnn expects (C, H, W) images, modality {spec.name!r} has shape {spec.shape}")

@@ -22,6 +22,6 @@ class MLPEncoder(nn.Module):
         return self.net(x)
 
 
-@register_encoder("mlp", kinds={"vector"})
+@register_encoder("mlp", kinds={"vector"}, default_for={"vector"})
 def mlp(spec: ModalitySpec, *, depth: int, width: int, dropout: float) -> nn.Module:
     return MLPEncoder(spec.shape[0], depth=depth, width=width, dropout=dropout)

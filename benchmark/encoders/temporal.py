@@ -50,6 +50,6 @@ class TemporalConvEncoder(nn.Module):
         return self.head(pooled)
 
 
-@register_encoder("tcn", kinds={"sequence", "tokens"})
+@register_encoder("tcn", kinds={"sequence", "tokens"}, default_for={"sequence"})
 def tcn(spec: ModalitySpec, *, depth: int, width: int, dropout: float) -> nn.Module:
     return TemporalConvEncoder(spec, depth=depth, width=width, dropout=dropout)

@@ -21,7 +21,10 @@ FUSION_COLORS = {
     "tensor": "#8c564b",
     "low_rank": "#e377c2",
 }
-_EXTRA_COLORS = ["#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf", "#ff7f0e"]
+# Methods without a colour of their own (reference models, a user's new fusion) take these in the
+# order of their names: none of them is a colour above, so a new method never looks like a known one.
+_EXTRA_COLORS = ["#bcbd22", "#17becf", "#ff7f0e", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173",
+                 "#3182bd", "#e6550d", "#31a354", "#756bb1"]  # fmt: skip
 # No timestamps or version strings inside the files: the same store gives the same PNG bytes.
 PNG_METADATA = {"Software": None}
 
@@ -29,7 +32,8 @@ PNG_METADATA = {"Software": None}
 def _color(fusion: str, order: list[str]) -> str:
     if fusion in FUSION_COLORS:
         return FUSION_COLORS[fusion]
-    return _EXTRA_COLORS[order.index(fusion) % len(_EXTRA_COLORS)]
+    others = sorted(f for f in order if f not in FUSION_COLORS)
+    return _EXTRA_COLORS[others.index(fusion) % len(_EXTRA_COLORS)]
 
 
 def _panels(n: int, width: float = 4.6, height: float = 3.6):
