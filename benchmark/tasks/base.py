@@ -159,6 +159,28 @@ def split_tensors(
     }
 
 
+def make_task(
+    name: str,
+    inputs: dict[str, torch.Tensor],
+    labels: torch.Tensor,
+    specs: dict[str, ModalitySpec],
+    *,
+    seed: int,
+    groups: np.ndarray | None = None,
+    parts: dict[str, torch.Tensor] | None = None,
+    unscaled: tuple[str, ...] = (),
+) -> Task:
+    """The common end of every task: 60/20/20 splits (stratified by label, or by ``groups`` so no group
+    spans two parts, or the given ``parts``), standardization with train statistics (except the
+    ``unscaled`` modalities, e.g. one-hot codes), and the checked ``Task``. A new task is its loader
+    plus this one call."""
+    if parts is None:
+        parts = grouped_split(groups, seed) if groups is not None else stratified_split(labels, seed)
+    splits = split_tensors(inputs, labels, parts)
+    standardize(splits, {n: s for n, s in specs.items() if n not in unscaled})
+    return Task(name=name, modalities=specs, splits=splits, num_classes=int(labels.max()) + 1)
+
+
 def standardize(splits: dict[str, Split], specs: dict[str, ModalitySpec]) -> None:
     """Standardize float modalities in place with statistics of the TRAIN split only.
 

@@ -15,7 +15,12 @@ import numpy as np
 import torch
 
 from benchmark.data import DataError, dataset_path
-from benchmark.tasks.base import TASKS, ModalitySpec, Task, split_tensors, standardize, stratified_split
+from benchmark.tasks.base import (
+    TASKS,
+    ModalitySpec,
+    Task,
+    make_task,
+)
 
 MEMBER = "sktime/datasets/data/BasicMotions/BasicMotions_{}.ts"
 CHANNELS, STEPS = 6, 100
@@ -60,9 +65,7 @@ def build_basic_motions(series: np.ndarray, labels: list[str], classes: list[str
     x = torch.as_tensor(series, dtype=torch.float32)
     inputs = {name: x[:, :, channels].contiguous() for name, channels in MODALITIES.items()}
     specs = {name: ModalitySpec(name, "sequence", (STEPS, 3)) for name in MODALITIES}
-    splits = split_tensors(inputs, y, stratified_split(y, seed))
-    standardize(splits, specs)
-    return Task(name="basic-motions", modalities=specs, splits=splits, num_classes=len(classes))
+    return make_task("basic-motions", inputs, y, specs, seed=seed)
 
 
 @TASKS.register("basic-motions")

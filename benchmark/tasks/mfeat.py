@@ -14,7 +14,12 @@ import pandas as pd
 import torch
 
 from benchmark.data import DataError, dataset_path
-from benchmark.tasks.base import TASKS, ModalitySpec, Task, split_tensors, standardize, stratified_split
+from benchmark.tasks.base import (
+    TASKS,
+    ModalitySpec,
+    Task,
+    make_task,
+)
 
 VIEWS = ("fac", "fou", "kar", "mor", "pix", "zer")
 VIEW_DIMS = {"fac": 216, "fou": 76, "kar": 64, "mor": 6, "pix": 240, "zer": 47}
@@ -60,9 +65,7 @@ def build_mfeat(folder: Path, seed: int) -> Task:
         else ModalitySpec(view, "vector", (VIEW_DIMS[view],))
         for view in VIEWS
     }
-    splits = split_tensors(features, labels, stratified_split(labels, seed))
-    standardize(splits, specs)
-    return Task(name="mfeat", modalities=specs, splits=splits, num_classes=int(labels.max()) + 1)
+    return make_task("mfeat", features, labels, specs, seed=seed)
 
 
 @TASKS.register("mfeat")

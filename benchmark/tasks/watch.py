@@ -17,15 +17,7 @@ import numpy as np
 import torch
 
 from benchmark.data import DataError, dataset_path
-from benchmark.tasks.base import (
-    TASKS,
-    ModalitySpec,
-    Task,
-    grouped_split,
-    split_tensors,
-    standardize,
-    stratified_split,
-)  # fmt: skip
+from benchmark.tasks.base import TASKS, ModalitySpec, Task, make_task
 
 MEMBER = "seglearn/data/watch_dataset.npy"
 CHANNELS = {"acc": ("ax", "ay", "az"), "gyro": ("wx", "wy", "wz")}
@@ -65,12 +57,9 @@ def build_watch(data: dict, *, seed: int, length: int, grouped: bool) -> Task:
         index = [columns.index(c) for c in channels]
         stacked = np.stack([resample(np.asarray(x, dtype=np.float64)[:, index], length) for x in data["X"]])
         inputs[name] = torch.as_tensor(stacked, dtype=torch.float32)
-    subjects = np.asarray(data["subject"])
-    parts = grouped_split(subjects, seed) if grouped else stratified_split(labels, seed)
     specs = {name: ModalitySpec(name, "sequence", (length, len(ch))) for name, ch in CHANNELS.items()}
-    splits = split_tensors(inputs, labels, parts)
-    standardize(splits, specs)
-    return Task(name="watch", modalities=specs, splits=splits, num_classes=int(labels.max()) + 1)
+    groups = np.asarray(data["subject"]) if grouped else None
+    return make_task("watch", inputs, labels, specs, seed=seed, groups=groups)
 
 
 @TASKS.register("watch")
