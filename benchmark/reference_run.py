@@ -70,6 +70,16 @@ def _parameter_count(model: Any) -> int:
     return int(sum(np.size(getattr(model, a)) for a in ("coef_", "intercept_") if hasattr(model, a)))
 
 
+def _early_stopping_that_fits(model: Any, labels: np.ndarray) -> None:
+    """A model that early-stops on a stratified internal validation fraction (gradient boosting)
+    cannot do so when that fraction holds fewer samples than twice the classes (nutrimouse: 24 train
+    mice, 5 diets; scikit-learn raises): it then trains its full iteration budget instead."""
+    fraction = getattr(model, "validation_fraction", None)
+    stops_early = getattr(model, "early_stopping", False) is True and isinstance(fraction, float)
+    if stops_early and len(labels) * fraction < 2 * len(np.unique(labels)):
+        model.set_params(early_stopping=False)
+
+
 def run_reference(task: Any, combination: Any, params: ReferenceParams, config: Any, *, seed: int,
                   final: bool = False, latency: bool = True) -> Any:  # fmt: skip
     """Fit on train, score on validation (and on test, with latency and memory, when ``final``)."""
@@ -81,7 +91,9 @@ def run_reference(task: Any, combination: Any, params: ReferenceParams, config: 
     start = time.perf_counter()
     builder = _features(task, combination.modalities, reference.dense, specs, train.inputs)
     model = reference.build(params.as_params(), seed)
-    model.fit(builder.transform(train.inputs), train.labels.cpu().numpy())
+    labels = train.labels.cpu().numpy()
+    _early_stopping_that_fits(model, labels)
+    model.fit(builder.transform(train.inputs), labels)
     train_seconds = time.perf_counter() - start
 
     def predict(inputs: dict[str, torch.Tensor]) -> np.ndarray:
