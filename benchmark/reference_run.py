@@ -7,6 +7,7 @@ tensors, batch of 1 and the evaluation batch) and memory, so every report table 
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -72,11 +73,12 @@ def _parameter_count(model: Any) -> int:
 
 def _early_stopping_that_fits(model: Any, labels: np.ndarray) -> None:
     """A model that early-stops on a stratified internal validation fraction (gradient boosting)
-    cannot do so when that fraction holds fewer samples than twice the classes (nutrimouse: 24 train
-    mice, 5 diets; scikit-learn raises): it then trains its full iteration budget instead."""
+    cannot do so when that fraction holds fewer samples than there are classes (nutrimouse: 24 train
+    mice, 5 diets, 3 validation samples; scikit-learn raises): it then trains its full iteration
+    budget instead. Wherever scikit-learn can split, nothing changes."""
     fraction = getattr(model, "validation_fraction", None)
     stops_early = getattr(model, "early_stopping", False) is True and isinstance(fraction, float)
-    if stops_early and len(labels) * fraction < 2 * len(np.unique(labels)):
+    if stops_early and math.ceil(len(labels) * fraction) < len(np.unique(labels)):
         model.set_params(early_stopping=False)
 
 
