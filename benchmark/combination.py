@@ -8,6 +8,7 @@ goes through Optuna's storage (see tuning.py); MLflow only records.
 from __future__ import annotations
 
 import statistics
+import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -322,6 +323,11 @@ class CombinationWork:
                     handle.status = "FAILED"
                     tracker.log(run_id, params=params, tags={TRIAL_STATE: "FAIL", FAIL_REASON: "oom"})
                     return TrialOutcome(fail_reason="oom")
+                except Exception as err:  # noqa: BLE001 - one failing fit fails its trial, not the worker
+                    reason = self._record_error(run_id, err)
+                    handle.status = "FAILED"
+                    tracker.log(run_id, params=params, tags={TRIAL_STATE: "FAIL", FAIL_REASON: reason})
+                    return TrialOutcome(fail_reason=reason)
                 self.reporter.account(measurement)
                 outcome = _outcome(measurement, config.tuning.metric)
                 state_name = "FAIL" if outcome.fail_reason else "PRUNED" if outcome.pruned else "COMPLETE"
@@ -394,6 +400,12 @@ class CombinationWork:
             return None
         return max(tried) + 1
 
+    def _record_error(self, run_id: str, err: Exception) -> str:
+        """An unexpected error in one fit: its traceback as the run's ``error.txt``, and a one-line
+        reason for the run's tag and the trial (which counts as failed, like a non-finite loss)."""
+        self.tracker.log_text(run_id, "".join(traceback.format_exception(err)), "error.txt")
+        return f"error: {type(err).__name__}: {err}"[:250]
+
     def _settings(self, params: dict[str, Any]) -> Hyperparameters | ReferenceParams:
         if self.combination.fusion in REFERENCES:
             return ReferenceParams.from_params(params)
@@ -441,6 +453,15 @@ class CombinationWork:
                         tags={FAIL_REASON: "oom"},
                     )
                     fail_final_seed(finals, trial, "oom")
+                    told = True
+                    return
+                except Exception as err:  # noqa: BLE001 - one failing fit fails its seed, not the worker
+                    reason = self._record_error(run_id, err)
+                    handle.status = "FAILED"
+                    tracker.log(
+                        run_id, params={**hparams.as_params(), "seed": seed}, tags={FAIL_REASON: reason}
+                    )
+                    fail_final_seed(finals, trial, reason)
                     told = True
                     return
                 self.reporter.account(measurement)

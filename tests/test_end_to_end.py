@@ -261,3 +261,38 @@ def test_more_final_seeds_while_their_validation_scores_disagree(tmp_path):
     assert [p.data.metrics.get("final/seeds") for p in Store(tmp_path / "wide").runs("combination")] == [
         2
     ] * 6
+
+
+@pytest.fixture
+def failing_reference():
+    """A real plug-in whose fit raises, registered for one test and removed after it."""
+    from benchmark.params import ParamSpec
+    from benchmark.references import REFERENCES
+    from benchmark.references.base import register_reference
+
+    class Refuses:
+        def fit(self, features, labels):  # noqa: ANN001, ANN201
+            raise ValueError("this data is not for me")
+
+    register_reference("ref_refuses", {"c": ParamSpec("fixed", choices=(1,))}, dense=True)(
+        lambda p, s: Refuses()
+    )
+    yield "ref_refuses"
+    del REFERENCES._entries["ref_refuses"], REFERENCES._metadata["ref_refuses"]
+
+
+def test_an_error_in_one_fit_fails_its_combination_and_the_study_goes_on(tmp_path, capsys, failing_reference):
+    overrides = tiny_overrides(
+        tmp_path, "grid.modalities=[[img,vec]]", f"grid.fusion=[concat,{failing_reference}]"
+    )
+    assert main(["run", *overrides, "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert f"FAILED synth-redundancy/d0/img+vec/{failing_reference}: no trial completed" in out
+    assert "done synth-redundancy/d1/img+vec/concat" in out  # the worker lived on
+    store = Store(tmp_path)
+    trials = [r for r in store.runs("trial") if r.data.tags["benchmark.fusion"] == failing_reference]
+    assert len(trials) == 2 * TRIALS  # both tasks, every trial tried once
+    reasons = {r.data.tags["benchmark.fail_reason"] for r in trials}
+    assert reasons == {"error: ValueError: this data is not for me"}
+    artifacts = {a.path for a in store.client.list_artifacts(trials[0].info.run_id)}
+    assert "error.txt" in artifacts
