@@ -53,6 +53,6 @@ def test_the_profile_finds_what_each_generator_built(tmp_path):
     assert max(abs(uniqueness["unique"][m]) for m in ("img", "seq")) < 0.1
     assert uniqueness["redundancy"] < 0.1 and abs(uniqueness["synergy"]) < 0.1
     # redundancy: every modality says the same thing
-    assert redundancy["redundancy"] > 0.2 and redundancy["redundancy"] > uniqueness["redundancy"] + 0.15
+    assert redundancy["redundancy"] > 0.15 and redundancy["redundancy"] > uniqueness["redundancy"] + 0.1
     # mixed: a bit of everything
-    assert mixed["synergy"] > 0.2 and mixed["unique"]["vec"] > 0.2 and mixed["redundancy"] > 0.05
+    assert mixed["synergy"] > 0.2 and mixed["unique"]["vec"] > 0.2 and mixed["redundancy"] > 0.03

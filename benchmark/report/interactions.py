@@ -7,9 +7,10 @@ one modality and, for two or more, the score of the fusion method chosen on vali
 - ``unimodal[m] = score({m})``, and its gain over chance ``g[m] = max(0, score({m}) - chance)``, where
   chance = 1 / classes (the macro F1, and the accuracy, of guessing by the class priors);
 - ``unique[m] = score(F) - score(F minus m)`` for the full set F: what only m adds;
-- ``redundancy = max(0, sum_m g[m] - g_add)``, with ``g_add = max(0, late_vote(F) - chance)`` the gain of
-  the additive fusion on F: the part of the unimodal gains that is counted twice when the modalities are
-  combined without interactions (0 when the gains add up, large when every modality says the same);
+- ``redundancy = max(0, sum_m g[m] - g_add) / (|F| - 1)``, with ``g_add = max(0, late_vote(F) - chance)``
+  the gain of the additive fusion on F: the unimodal gains counted twice when the modalities are combined
+  without interactions, per additional modality. 0 when the gains add up; when every modality says the
+  same thing, the gain of one modality (each further one repeats it);
 - ``synergy = score(best interaction-capable fusion on F, chosen on validation) - late_vote(F)``: what
   modelling interactions adds over averaging the unimodal votes.
 
@@ -80,11 +81,8 @@ def interaction_profile(
             chosen = interacting.sort_values(f"{_val(metric)}_mean", ascending=False, kind="stable").iloc[0]
             synergy = float(chosen[f"{metric}_mean"]) - additive_score
         gains = [max(0.0, s - chance) for s in unimodal.values()]
-        redundancy = (
-            max(0.0, sum(gains) - max(0.0, additive_score - chance))
-            if not math.isnan(additive_score)
-            else math.nan
-        )
+        overlap = max(0.0, sum(gains) - max(0.0, additive_score - chance))
+        redundancy = overlap / (len(members) - 1) if not math.isnan(additive_score) else math.nan
         rows.append({"task": task, "depth": int(best["depth"]), "chance": chance, "full": full,
                      "full_fusion": sets[full][0], "full_score": sets[full][1], "additive_score": additive_score,
                      "redundancy": redundancy, "synergy": synergy, "unimodal": unimodal, "unique": unique})  # fmt: skip
