@@ -313,21 +313,14 @@ class CombinationWork:
             record_run(trial, run_id)
             with heartbeat(state.study, trial), tracker.run(run_id) as handle:
                 # One log_batch per run, at its end: params, metrics, per-epoch curves and tags together.
-                try:
-                    measurement = self._train(
-                        self._settings(params), seed=config.tuning.seed + trial.number,
-                        on_epoch_end=pruning_callback(trial, self.timer),
-                    )  # fmt: skip
-                except torch.OutOfMemoryError:
-                    free_device_memory(self.context.device)
+                measurement, failure = self._train_or_failure(
+                    run_id, self._settings(params), seed=config.tuning.seed + trial.number,
+                    on_epoch_end=pruning_callback(trial, self.timer),
+                )  # fmt: skip
+                if failure is not None:
                     handle.status = "FAILED"
-                    tracker.log(run_id, params=params, tags={TRIAL_STATE: "FAIL", FAIL_REASON: "oom"})
-                    return TrialOutcome(fail_reason="oom")
-                except Exception as err:  # noqa: BLE001 - one failing fit fails its trial, not the worker
-                    reason = self._record_error(run_id, err)
-                    handle.status = "FAILED"
-                    tracker.log(run_id, params=params, tags={TRIAL_STATE: "FAIL", FAIL_REASON: reason})
-                    return TrialOutcome(fail_reason=reason)
+                    tracker.log(run_id, params=params, tags={TRIAL_STATE: "FAIL", FAIL_REASON: failure})
+                    return TrialOutcome(fail_reason=failure)
                 self.reporter.account(measurement)
                 outcome = _outcome(measurement, config.tuning.metric)
                 state_name = "FAIL" if outcome.fail_reason else "PRUNED" if outcome.pruned else "COMPLETE"
@@ -400,6 +393,19 @@ class CombinationWork:
             return None
         return max(tried) + 1
 
+    def _train_or_failure(
+        self, run_id: str, settings: Hyperparameters | ReferenceParams, **kwargs: Any
+    ) -> tuple[Measurement, None] | tuple[None, str]:
+        """One training, or why it could not finish: ``oom`` (device memory freed for the next one),
+        or an unexpected error (recorded on the run). Either fails this trial or seed, never the worker."""
+        try:
+            return self._train(settings, **kwargs), None
+        except torch.OutOfMemoryError:
+            free_device_memory(self.context.device)
+            return None, "oom"
+        except Exception as err:  # noqa: BLE001 - one failing fit fails its trial, not the worker
+            return None, self._record_error(run_id, err)
+
     def _record_error(self, run_id: str, err: Exception) -> str:
         """An unexpected error in one fit: its traceback as the run's ``error.txt``, and a one-line
         reason for the run's tag and the trial (which counts as failed, like a non-finite loss)."""
@@ -437,31 +443,16 @@ class CombinationWork:
         told = False
         try:
             with heartbeat(finals, trial), tracker.run(run_id) as handle:
-                try:
-                    measurement = self._train(
-                        hparams,
-                        seed=seed,
-                        final=True,
-                        latency=seed - config.final.seed_offset < config.latency.seeds,
-                    )
-                except torch.OutOfMemoryError:
-                    free_device_memory(self.context.device)
+                measurement, failure = self._train_or_failure(
+                    run_id, hparams, seed=seed, final=True,
+                    latency=seed - config.final.seed_offset < config.latency.seeds,
+                )  # fmt: skip
+                if failure is not None:
                     handle.status = "FAILED"
                     tracker.log(
-                        run_id,
-                        params={**hparams.as_params(), "seed": seed},
-                        tags={FAIL_REASON: "oom"},
+                        run_id, params={**hparams.as_params(), "seed": seed}, tags={FAIL_REASON: failure}
                     )
-                    fail_final_seed(finals, trial, "oom")
-                    told = True
-                    return
-                except Exception as err:  # noqa: BLE001 - one failing fit fails its seed, not the worker
-                    reason = self._record_error(run_id, err)
-                    handle.status = "FAILED"
-                    tracker.log(
-                        run_id, params={**hparams.as_params(), "seed": seed}, tags={FAIL_REASON: reason}
-                    )
-                    fail_final_seed(finals, trial, reason)
+                    fail_final_seed(finals, trial, failure)
                     told = True
                     return
                 self.reporter.account(measurement)
