@@ -29,21 +29,16 @@ import numpy as np
 import pandas as pd
 
 from benchmark.references.base import is_reference
+from benchmark.report.tables import _chosen_on_validation, _scored
 
 ADDITIVE = "late_vote"
-UNIMODAL = "none"
 COLUMNS = ["task", "depth", "chance", "full", "full_fusion", "full_score", "additive_score", "redundancy",
            "synergy", "unimodal", "unique"]  # fmt: skip
 
 
-def _val(metric: str) -> str:
-    return "val/" + metric.split("/", 1)[1]
-
-
 def _set_scores(rows: pd.DataFrame, metric: str) -> dict[str, tuple[str, float]]:
     """Modality set -> (method chosen on validation, its test score)."""
-    ordered = rows.sort_values(f"{_val(metric)}_mean", ascending=False, kind="stable")
-    best = ordered.groupby("modalities", sort=False).head(1)
+    best = _chosen_on_validation(rows, metric, ["modalities"])
     return {
         m: (f, s) for m, f, s in zip(best["modalities"], best["fusion"], best[f"{metric}_mean"], strict=True)
     }
@@ -54,14 +49,14 @@ def interaction_profile(
 ) -> pd.DataFrame:
     """One row per task with at least two modalities (see the module docstring for the formulas).
     ``classes``: the number of classes per task (for chance)."""
-    scored = summary[summary[f"{metric}_mean"].notna() & summary[f"{_val(metric)}_mean"].notna()]
+    scored = _scored(summary, metric)
     scored = scored[~scored["fusion"].map(is_reference).astype(bool)]
     rows = []
     for task in sorted(scored["task"].unique()):
         of_task = scored[scored["task"] == task]
         if of_task["n_modalities"].max() < 2 or task not in classes:
             continue
-        best = of_task.sort_values(f"{_val(metric)}_mean", ascending=False, kind="stable").iloc[0]
+        best = _chosen_on_validation(of_task, metric, ["task"]).iloc[0]
         at_depth = of_task[of_task["depth"] == best["depth"]]
         chance = 1.0 / classes[task]
         sets = _set_scores(at_depth, metric)
@@ -78,7 +73,7 @@ def interaction_profile(
         interacting = on_full[on_full["fusion"] != ADDITIVE]
         synergy = math.nan
         if len(interacting) and not math.isnan(additive_score):
-            chosen = interacting.sort_values(f"{_val(metric)}_mean", ascending=False, kind="stable").iloc[0]
+            chosen = _chosen_on_validation(interacting, metric, ["task"]).iloc[0]
             synergy = float(chosen[f"{metric}_mean"]) - additive_score
         gains = [max(0.0, s - chance) for s in unimodal.values()]
         overlap = max(0.0, sum(gains) - max(0.0, additive_score - chance))

@@ -37,7 +37,7 @@ def combination_summary(runs: StudyRuns, metric: str = SCORE, unstable_std: floa
     is the lowest run of any split).
     """
     per_split = runs.finished_seeds.groupby(["combination_id", "split"])[list(METRICS)]
-    means = per_split.mean().groupby(level="combination_id").mean().add_suffix("_mean")
+    means = _cell_means(runs.finished_seeds, list(METRICS)).add_suffix("_mean")
     stds = per_split.std(ddof=1).groupby(level="combination_id").mean().add_suffix("_std")
     lows = per_split.min().groupby(level="combination_id").min().add_suffix("_min")
     drops = (per_split.mean() - per_split.min()).groupby(level="combination_id").max()[metric]
@@ -48,6 +48,14 @@ def combination_summary(runs: StudyRuns, metric: str = SCORE, unstable_std: floa
     outlier = summary["combination_id"].map(drops).fillna(0) > 2 * unstable_std
     summary["unstable"] = spread | outlier
     return summary.sort_values(KEY, kind="stable").reset_index(drop=True)
+
+
+def _cell_means(finished: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Per grid cell: the mean over its outer splits of each split's seed mean (every split weighs the
+    same, however many seeds it got)."""
+    return (
+        finished.groupby(["combination_id", "split"])[columns].mean().groupby(level="combination_id").mean()
+    )
 
 
 def validation(metric: str) -> str:
@@ -379,9 +387,7 @@ def _robust_means(runs: StudyRuns) -> pd.DataFrame:
     finished = runs.finished_seeds
     columns = [*(c for c in METRICS if c.startswith(("test/", "val/"))),
                *(c for c in finished.columns if c.startswith(ROBUST))]  # fmt: skip
-    means = (
-        finished.groupby(["combination_id", "split"])[columns].mean().groupby(level="combination_id").mean()
-    )
+    means = _cell_means(finished, columns)
     return runs.combinations[[*KEY, "n_modalities", "combination_id"]].merge(
         means, left_on="combination_id", right_index=True
     )
