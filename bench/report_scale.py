@@ -51,7 +51,7 @@ def _final_metrics(rng: random.Random) -> dict[str, float]:
         "test/accuracy": f1 + 0.01, "test/recall_macro": f1, "test/f1_macro": f1, "val/f1_macro": f1,
         "val/accuracy": f1, "val/recall_macro": f1, "latency/p50_ms": rng.uniform(0.05, 1.0),
         "latency/p95_ms": rng.uniform(1.0, 2.0), "latency/batch_p50_ms": rng.uniform(1, 5),
-        "latency/batch_p95_ms": rng.uniform(5, 9), "memory/cpu_peak_mb": 900.0, "model/parameters": 12345.0,
+        "latency/batch_p95_ms": rng.uniform(5, 9), "memory/cpu_added_mb": 900.0, "model/parameters": 12345.0,
         "time/train_s": rng.uniform(0.1, 3.0), "time/eval_s": 0.05, "train/epochs": 12.0, "train/best_epoch": 9.0,
     }  # fmt: skip
 

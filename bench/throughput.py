@@ -139,8 +139,8 @@ def latency_repeatability(
 
 
 def study_overhead(study: str) -> str:
-    from benchmark.config import load_study
     from benchmark.runner import StudyRunner, prepare
+    from benchmark.studies import load_study
     from benchmark.timing import OVERHEAD, format_breakdown
 
     with tempfile.TemporaryDirectory() as workdir:

@@ -1,4 +1,4 @@
-"""Command line: ``python -m benchmark {run,list,ui} ...``.
+"""Command line: ``python -m benchmark {run,report,latency,data,list,ui} ...``.
 
 Bad input is one line on stderr and exit status 2; Ctrl-C / SIGTERM end the current trial cleanly
 (exit 130) and a rerun of the same command resumes.
@@ -14,16 +14,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmark.config import (
-    ConfigError,
-    StudyConfig,
-    available_studies,
-    default_studies_dir,
-    load_study,
-    redact_uri,
-    split_study_argument,
-)
+from benchmark.config import StudyConfig
+from benchmark.errors import ConfigError
+from benchmark.studies import available_studies, default_studies_dir, load_study, split_study_argument
 from benchmark.timing import format_breakdown
+from benchmark.uris import redact_uri
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -36,7 +31,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m benchmark",
         description="Multimodal fusion benchmark: tune and compare fusion methods, tracked in MLflow.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,report,data,list,ui}")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="{run,report,latency,data,list,ui}"
+    )
 
     run = commands.add_parser(
         "run",
@@ -46,13 +43,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("overrides", nargs="*", metavar="study=NAME [key=value ...]", help=OVERRIDES_HELP)
     run.add_argument(
-        "--dry-run", action="store_true", help="print the grid (and what was dropped, and why); train nothing"
+        "--dry-run",
+        action="store_true",
+        help="print the grid (and what was dropped, and why) and an estimate of its cost on this machine "
+        "(from a short probe of each grid cell); write nothing",
     )
     run.add_argument(
         "--no-progress", action="store_true", help="no progress bar (one line per finished combination)"
     )
     run.add_argument(
         "--no-report", action="store_true", help="do not regenerate the report when the run ends"
+    )
+    run.add_argument(
+        "--no-latency",
+        action="store_true",
+        help="do not time the saved models when the run ends (later: python -m benchmark latency ...)",
     )
 
     report = commands.add_parser(
@@ -67,6 +72,15 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="also copy the findings into PATH between <!-- findings:NAME --> and <!-- /findings:NAME -->",
     )
+
+    latency = commands.add_parser(
+        "latency",
+        help="time every saved model one at a time (run does this at its end on one machine)",
+        description="The latency pass: load each final model saved by `run` that has no latency yet and "
+        "time it alone on this machine (one sample and one evaluation batch). Resumable.",
+    )
+    latency.add_argument("overrides", nargs="*", metavar="study=NAME [key=value ...]", help=OVERRIDES_HELP)
+    latency.add_argument("--no-progress", action="store_true", help="no line per timed combination")
 
     data = commands.add_parser(
         "data",
@@ -108,6 +122,12 @@ def _command_run(args: argparse.Namespace) -> int:
     config, plan = prepared.config, prepared.plan  # workers resolved (auto: one per usable core)
     if args.dry_run:
         _print_plan(config, plan)
+        from benchmark.estimate import estimate_cost
+        from benchmark.runner import usable_cores
+
+        threads = config.threads or max(1, usable_cores() // config.workers)
+        tasks = {key: task for key, task in prepared.tasks.items()}
+        print(estimate_cost(config, tasks, list(plan.combinations), threads).describe())
         return 0
     print(
         f"study {config.name}: {len(plan.combinations)} combinations, {len(plan.dropped)} dropped; "
@@ -130,12 +150,46 @@ def _command_run(args: argparse.Namespace) -> int:
     )
     print(format_breakdown(summary.breakdown))
     print(runner.describe_stores())
+    if not config.storage_is_shared and not args.no_latency:  # this machine's workers are done: time
+        _latency_pass(prepared, progress=not args.no_progress)  # the saved models, one at a time
+    else:  # deferred, or workers on other hosts may still be training
+        print(
+            f"to time the saved models once every worker is done: python -m benchmark latency study={config.name} ..."
+        )
     if not config.storage_is_shared and config.auto_report and not args.no_report:
         _write_report(config, None)
     elif config.auto_report and not args.no_report:  # other workers may still be writing
         print(f"when every worker is done: python -m benchmark report study={config.name} ...")
     print(f"browse: python -m benchmark ui study={config.name}")
     return 0  # failed combinations are recorded outcomes (with reasons), not errors of the run
+
+
+def _latency_pass(prepared, progress: bool) -> None:  # noqa: ANN001 - PreparedStudy, imported lazily
+    from benchmark.runner import time_saved_models
+
+    summary = time_saved_models(prepared, progress=progress)
+    print(
+        f"latency: {summary.timed} saved models timed one at a time ({summary.already} timed before), "
+        f"{summary.threads} thread(s), {summary.seconds:.1f} s",
+        flush=True,
+    )
+
+
+def _command_latency(args: argparse.Namespace) -> int:
+    from benchmark.runner import prepare
+
+    config = _load(args.overrides)
+    uri = config.resolved_tracking_uri
+    if uri.startswith("sqlite:///") and not os.path.exists(uri[len("sqlite:///") :]):
+        raise ConfigError(
+            f"no MLflow store at {uri} yet; run the study first: python -m benchmark run study={config.name}"
+        )
+    try:
+        _latency_pass(prepare(config), progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print("\ninterrupted: rerun the same command to time the models not timed yet", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
 
 
 def _write_report(config: StudyConfig, out: str | None) -> Path:
@@ -298,6 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {
         "run": _command_run,
         "report": _command_report,
+        "latency": _command_latency,
         "data": _command_data,
         "list": _command_list,
         "ui": _command_ui,

@@ -16,10 +16,10 @@ from typing import Any, Protocol
 import optuna
 import torch
 
-from benchmark.config import StudyConfig, combination_space
+from benchmark.config import StudyConfig
 from benchmark.data import dataset_source
 from benchmark.encoders import default_encoder
-from benchmark.experiment import Hyperparameters, Measurement, run_once
+from benchmark.experiment import Hyperparameters, Measurement, RunSettings, run_once
 from benchmark.grid import Combination
 from benchmark.reference_run import ReferenceParams, run_reference
 from benchmark.references import REFERENCES
@@ -47,6 +47,7 @@ from benchmark.schema import (
     TRIAL_RUN,
     TRIAL_STATE,
 )
+from benchmark.space import combination_space
 from benchmark.tasks import Task
 from benchmark.tasks.base import task_digest
 from benchmark.timing import TimeBreakdown
@@ -199,6 +200,7 @@ class CombinationWork:
         self.reporter = reporter
         self.combination = combination
         self.config = context.config
+        self.run_settings = RunSettings.of(context.config)
         self.tracker = context.tracker
         self.timer = context.timer
         self.task = context.tasks[combination.task_key]
@@ -421,9 +423,9 @@ class CombinationWork:
         """One training (a network, or a reference model) with ``settings`` on this combination."""
         if isinstance(settings, ReferenceParams):
             kwargs.pop("on_epoch_end", None)  # one fit, nothing to prune
-            return run_reference(self.task, self.combination, settings, self.config, **kwargs)
+            return run_reference(self.task, self.combination, settings, self.run_settings, **kwargs)
         return run_once(
-            self.task, self.combination, settings, self.config, device=self.context.device, **kwargs
+            self.task, self.combination, settings, self.run_settings, device=self.context.device, **kwargs
         )
 
     def _final_seed(
@@ -443,10 +445,7 @@ class CombinationWork:
         told = False
         try:
             with heartbeat(finals, trial), tracker.run(run_id) as handle:
-                measurement, failure = self._train_or_failure(
-                    run_id, hparams, seed=seed, final=True,
-                    latency=seed - config.final.seed_offset < config.latency.seeds,
-                )  # fmt: skip
+                measurement, failure = self._train_or_failure(run_id, hparams, seed=seed, final=True)
                 if failure is not None:
                     handle.status = "FAILED"
                     tracker.log(
@@ -458,13 +457,7 @@ class CombinationWork:
                 self.reporter.account(measurement)
                 run_tags = {STOP_REASON: measurement.fit.stop_reason}
                 run_params: dict[str, Any] = {**hparams.as_params(), "seed": seed}
-                if measurement.latency_single is not None and measurement.latency_batch is not None:
-                    run_params |= {
-                        "latency.batch_size": measurement.latency_batch.batch_size,
-                        "latency.threads": measurement.latency_single.threads,
-                        "latency.repeats": measurement.latency_single.repeats,
-                    }
-                if measurement.gpu_peak is None:
+                if measurement.gpu_added_mb is None:
                     run_tags[GPU_MEMORY] = f"not measured (device {self.context.device.type})"
                 if measurement.fit.failed:
                     handle.status = "FAILED"
@@ -477,6 +470,9 @@ class CombinationWork:
                             tags=run_tags)  # fmt: skip
                 if measurement.test_predictions is not None:
                     tracker.log_predictions(run_id, *measurement.test_predictions)
+                # Saved for the latency pass (latency.py), which times it once no worker is training.
+                if measurement.model is not None and seed - config.final.seed_offset < config.latency.seeds:
+                    tracker.log_model(run_id, measurement.model)
                 if measurement.fit.failed:
                     fail_final_seed(finals, trial, measurement.fit.stop_reason)
                 else:
@@ -524,7 +520,7 @@ class CombinationWork:
             "finished",
             f"done {combination.name:<48} val {m}={best_value:.3f}  "
             f"test acc={metrics['test/accuracy_mean']:.3f}±{metrics['test/accuracy_std']:.3f} "
-            f"f1={metrics['test/f1_macro_mean']:.3f}  p50={metrics.get('latency/p50_ms_mean', float('nan')):.2f} ms",
+            f"f1={metrics['test/f1_macro_mean']:.3f}  {metrics['model/parameters_mean']:,.0f} params",
         )
 
 

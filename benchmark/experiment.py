@@ -1,6 +1,7 @@
 """One training of one combination with one configuration and seed: build -> fit -> measure.
 
-Shared by tuning trials (validation score only) and final runs (test scores, latency, memory).
+Shared by tuning trials (validation score only) and final runs (test scores, robustness, memory,
+and the trained model, which the latency pass measures later: latency.py).
 """
 
 from __future__ import annotations
@@ -13,20 +14,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from benchmark.config import StudyConfig
+from benchmark.config import RobustnessConfig, StudyConfig, TrainConfig
 from benchmark.grid import Combination
-from benchmark.metrics import (
-    LatencyStats,
-    classification_scores,
-    cpu_peak_rss_mb,
-    evaluate,
-    gpu_peak_mb,
-    measure_latency,
-    predict,
-    reset_gpu_peak,
-)
+from benchmark.metrics import RunMemory, classification_scores, evaluate, predict
 from benchmark.model import build_model, count_parameters, use_train_mean_stand_ins
 from benchmark.robustness import robustness_metrics
+from benchmark.schema import CPU_MEMORY_MB, GPU_MEMORY_MB, GPU_RESERVED_MB
 from benchmark.tasks import Split, Task
 from benchmark.training import EpochCallback, FitResult, TrainSettings, fit, seed_everything
 
@@ -58,6 +51,20 @@ class Hyperparameters:
         return general | dict(self.fusion_options)
 
 
+@dataclass(frozen=True)
+class RunSettings:
+    """What one training reads from the study: the slices of its config, nothing else."""
+
+    train: TrainConfig
+    metric: str  # the tuning metric: early stopping, pruning, robustness
+    robustness: RobustnessConfig
+    encoders: dict[str, str]  # modality kind -> encoder name (the study's ``encoders``)
+
+    @classmethod
+    def of(cls, config: StudyConfig) -> RunSettings:
+        return cls(config.train, config.tuning.metric, config.robustness, dict(config.encoders))
+
+
 @dataclass
 class Measurement:
     fit: FitResult
@@ -66,13 +73,13 @@ class Measurement:
     test: dict[str, float] | None = None
     # (labels, predictions) on the test split, (N,) each: the report bootstraps test-set sampling error
     test_predictions: tuple[np.ndarray, np.ndarray] | None = None
-    latency_single: LatencyStats | None = None
-    latency_batch: LatencyStats | None = None
-    gpu_peak: tuple[float, float] | None = None  # (allocated, reserved) MiB; None: not measured
-    cpu_peak_mb: float | None = None
+    gpu_added_mb: tuple[float, float] | None = None  # (allocated, reserved) MiB; None: not measured
+    cpu_added_mb: float | None = None
     robustness: dict[str, float] = field(default_factory=dict)  # robust/... (see robustness.py)
     final_eval_seconds: float = 0.0  # validation (and test) scoring after training
-    latency_seconds: float = 0.0
+    # The trained model of a final run (a torch module, or a scikit-learn pipeline): saved for the
+    # latency pass and for users; never logged as a metric.
+    model: Any = None
 
     def metrics(self) -> dict[str, float]:
         """Flat MLflow metric names -> values."""
@@ -89,25 +96,21 @@ class Measurement:
         if self.test is not None:
             out.update({f"test/{k}": v for k, v in self.test.items()})
         out.update(self.robustness)
-        if self.latency_single is not None:
-            out["latency/p50_ms"] = self.latency_single.p50_ms
-            out["latency/p95_ms"] = self.latency_single.p95_ms
-        if self.latency_batch is not None:
-            out["latency/batch_p50_ms"] = self.latency_batch.p50_ms
-            out["latency/batch_p95_ms"] = self.latency_batch.p95_ms
-            out["latency/batch_ms_per_sample"] = self.latency_batch.p50_ms / self.latency_batch.batch_size
-        if self.gpu_peak is not None:
-            out["memory/gpu_peak_mb"], out["memory/gpu_reserved_peak_mb"] = self.gpu_peak
-        if self.cpu_peak_mb is not None:
-            out["memory/cpu_peak_mb"] = self.cpu_peak_mb
-        if self.latency_seconds:
-            out["time/latency_s"] = self.latency_seconds
+        if self.gpu_added_mb is not None:
+            out[GPU_MEMORY_MB], out[GPU_RESERVED_MB] = self.gpu_added_mb
+        if self.cpu_added_mb is not None:
+            out[CPU_MEMORY_MB] = self.cpu_added_mb
         return out
 
 
 def restrict(split: Split, modalities: tuple[str, ...]) -> Split:
     """The split with only the combination's modalities (so batching never touches the others)."""
     return Split({m: split.inputs[m] for m in modalities}, split.labels)
+
+
+def combination_splits(task: Task, combination: Combination) -> tuple[Split, Split, Split]:
+    """Train, validation and test, restricted to the combination's modalities."""
+    return tuple(restrict(task.splits[s], combination.modalities) for s in ("train", "val", "test"))  # type: ignore[return-value]
 
 
 def train_batch_size(batch_size: int, min_batches: int, train_size: int) -> int:
@@ -118,22 +121,8 @@ def train_batch_size(batch_size: int, min_batches: int, train_size: int) -> int:
     return max(2, min(batch_size, math.ceil(train_size / min_batches)))
 
 
-def run_once(
-    task: Task,
-    combination: Combination,
-    hparams: Hyperparameters,
-    config: StudyConfig,
-    *,
-    device: torch.device,
-    seed: int,
-    on_epoch_end: EpochCallback | None = None,
-    final: bool = False,
-    latency: bool = True,
-) -> Measurement:
-    """Train one model; ``final`` adds test scores and memory, and latency unless ``latency`` is False.
-    ``task`` splits must already live on ``device``."""
-    train, val, test = (restrict(task.splits[s], combination.modalities) for s in ("train", "val", "test"))
-    seed_everything(seed)
+def build_network(task: Task, combination: Combination, hparams: Hyperparameters, settings: RunSettings,
+           device: torch.device) -> torch.nn.Module:  # fmt: skip
     model = build_model(
         {m: task.modalities[m] for m in combination.modalities},
         fusion=combination.fusion,
@@ -141,67 +130,82 @@ def run_once(
         depth=combination.depth,
         width=hparams.width,
         dropout=hparams.dropout,
-        encoder_for_kind=config.encoders,
+        encoder_for_kind=settings.encoders,
         fusion_options=dict(hparams.fusion_options),
     ).to(device)
-    if config.train.compile:
-        model = torch.compile(model)
-    settings = TrainSettings(
+    return torch.compile(model) if settings.train.compile else model
+
+
+def train_settings(hparams: Hyperparameters, settings: RunSettings, train_size: int) -> TrainSettings:
+    train = settings.train
+    return TrainSettings(
         lr=hparams.lr,
         weight_decay=hparams.weight_decay,
-        batch_size=train_batch_size(
-            config.train.batch_size, config.train.min_batches, len(task.splits["train"])
-        ),
-        max_epochs=config.train.max_epochs,
-        patience=config.train.patience,
-        metric=config.tuning.metric,
-        precision=config.train.precision,
+        batch_size=train_batch_size(train.batch_size, train.min_batches, train_size),
+        max_epochs=train.max_epochs,
+        patience=train.patience,
+        metric=settings.metric,
+        precision=train.precision,
         modality_dropout=hparams.modality_dropout,
-        class_weight=config.train.class_weight,
+        class_weight=train.class_weight,
     )
-    if final:
-        reset_gpu_peak(device)
+
+
+def run_once(
+    task: Task,
+    combination: Combination,
+    hparams: Hyperparameters,
+    settings: RunSettings,
+    *,
+    device: torch.device,
+    seed: int,
+    on_epoch_end: EpochCallback | None = None,
+    final: bool = False,
+) -> Measurement:
+    """Train one model; ``final`` adds test scores, robustness and the memory the run added, and
+    keeps the model (``Measurement.model``). ``task`` splits must already live on ``device``."""
+    train, val, test = combination_splits(task, combination)
+    memory = RunMemory(device) if final else None
+    seed_everything(seed)
+    model = build_network(task, combination, hparams, settings, device)
     result = fit(
-        model, train, val, settings, num_classes=task.num_classes, seed=seed, on_epoch_end=on_epoch_end
-    )
+        model, train, val, train_settings(hparams, settings, len(train)), num_classes=task.num_classes,
+        seed=seed, on_epoch_end=on_epoch_end,
+    )  # fmt: skip
     start = time.perf_counter()
-    eval_batch = config.train.eval_batch_size
+    eval_batch = settings.train.eval_batch_size
     measurement = Measurement(
-        fit=result,
-        val=evaluate(model, val, eval_batch, task.num_classes),
-        n_params=count_parameters(model),
+        fit=result, val=evaluate(model, val, eval_batch, task.num_classes), n_params=count_parameters(model)
     )
     if final and not result.failed:
-        labels = test.labels.cpu().numpy()
-        predictions = predict(model, test, eval_batch).cpu().numpy()
-        measurement.test = classification_scores(labels, predictions, task.num_classes)
-        measurement.test_predictions = (labels, predictions)
-        if config.robustness.missing and hparams.modality_dropout == 0 and len(combination.modalities) > 1:
-            use_train_mean_stand_ins(model, train.inputs, eval_batch)
-        measurement.robustness = robustness_metrics(
-            model,
-            test,
-            batch_size=eval_batch,
-            num_classes=task.num_classes,
-            metric=config.tuning.metric,
-            clean_score=measurement.test[config.tuning.metric],
-            missing=config.robustness.missing,
-            noise_levels=config.robustness.noise,
-            vocab_sizes={m: spec.vocab_size for m, spec in task.modalities.items() if spec.vocab_size},
-        )
+        _test_and_robustness(measurement, model, task, hparams, settings, train, test)
+        measurement.model = getattr(model, "_orig_mod", model)  # a compiled model saves its original
     measurement.final_eval_seconds = time.perf_counter() - start
-    if final and not result.failed:
-        measurement.gpu_peak = gpu_peak_mb(device)
-        measurement.cpu_peak_mb = cpu_peak_rss_mb()
-    if final and not result.failed and latency:
-        start = time.perf_counter()
-        lat = config.latency
-        measurement.latency_single = measure_latency(
-            model, test, 1, device, warmup=lat.warmup, repeats=lat.repeats
-        )
-        # A full evaluation batch costs ~100x a single sample: fewer repeats keep this measurement cheap.
-        measurement.latency_batch = measure_latency(
-            model, test, eval_batch, device, warmup=max(1, lat.warmup // 5), repeats=max(5, lat.repeats // 5)
-        )
-        measurement.latency_seconds = time.perf_counter() - start
+    if memory is not None and not result.failed:
+        measurement.cpu_added_mb = memory.cpu_added_mb()
+        measurement.gpu_added_mb = memory.gpu_added_mb()
     return measurement
+
+
+def _test_and_robustness(measurement: Measurement, model: torch.nn.Module, task: Task,
+                         hparams: Hyperparameters, settings: RunSettings, train: Split, test: Split) -> None:  # fmt: skip
+    """Test scores, then the same model with each modality missing and under noise."""
+    eval_batch, metric = settings.train.eval_batch_size, settings.metric
+    labels = test.labels.cpu().numpy()
+    predictions = predict(model, test, eval_batch).cpu().numpy()
+    measurement.test = classification_scores(labels, predictions, task.num_classes)
+    measurement.test_predictions = (labels, predictions)
+    robustness = settings.robustness
+    if robustness.missing and hparams.modality_dropout == 0 and len(test.inputs) > 1:
+        use_train_mean_stand_ins(model, train.inputs, eval_batch)
+    measurement.robustness = robustness_metrics(
+        model,
+        test,
+        batch_size=eval_batch,
+        num_classes=task.num_classes,
+        metric=metric,
+        clean_score=measurement.test[metric],
+        missing=robustness.missing,
+        noise_levels=robustness.noise,
+        vocab_sizes={m: spec.vocab_size for m, spec in task.modalities.items() if spec.vocab_size},
+    )

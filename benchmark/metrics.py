@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import resource
+import contextlib
+import ctypes
 import statistics
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+import psutil
 import torch
 
 from benchmark.tasks import Split
@@ -17,15 +21,25 @@ SCORES = ("accuracy", "recall_macro", "f1_macro")
 
 
 def classification_scores(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> dict[str, float]:
-    """Accuracy, macro recall and macro F1 (scikit-learn); classes absent from a split count as 0."""
-    # Imported here: scikit-learn costs ~0.8 s to import and commands like `report` never score.
-    from sklearn.metrics import accuracy_score, f1_score, recall_score
-
-    labels = list(range(num_classes))
+    """Accuracy, macro recall and macro F1 over classes 0..num_classes-1, as scikit-learn defines them
+    (``average="macro", zero_division=0``: a class absent from the split counts as 0), from one
+    confusion matrix. scikit-learn's own functions validate their inputs on every call (~18 ms each):
+    they were a quarter of a small task's run time, scoring every epoch. tests/test_metrics.py checks
+    the two agree."""
+    y_true = np.asarray(y_true, dtype=np.int64)
+    y_pred = np.asarray(y_pred, dtype=np.int64)
+    k = num_classes
+    confusion = np.bincount(y_true * k + y_pred, minlength=k * k).reshape(k, k).astype(np.float64)
+    hits = np.diag(confusion)
+    support, predicted = confusion.sum(axis=1), confusion.sum(axis=0)
+    recall = np.divide(hits, support, out=np.zeros(k), where=support > 0)
+    # F1 = 2 tp / (2 tp + fp + fn) = 2 tp / (support + predicted), 0 where a class is neither true nor predicted
+    denominator = support + predicted
+    f1 = np.divide(2 * hits, denominator, out=np.zeros(k), where=denominator > 0)
     return {
-        "accuracy": float(accuracy_score(y_true, y_pred)),
-        "recall_macro": float(recall_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
-        "f1_macro": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+        "accuracy": float(hits.sum() / max(1, len(y_true))),
+        "recall_macro": float(recall.mean()),
+        "f1_macro": float(f1.mean()),
     }
 
 
@@ -83,7 +97,7 @@ CUDA_WARMUP_SECONDS = 0.2
 
 @torch.inference_mode()
 def measure_latency(
-    model: torch.nn.Module,
+    model: Any,
     split: Split,
     batch_size: int,
     device: torch.device,
@@ -91,24 +105,29 @@ def measure_latency(
     warmup: int = 10,
     repeats: int = 50,
 ) -> LatencyStats:
-    """Median and p95 forward latency: eval mode, inference mode, warm-up first; on CUDA the timed
-    region is bracketed by synchronisations so queued kernels are counted."""
-    model.eval()
+    """Median and p95 latency of predicting ``batch_size`` test samples: a torch module's forward pass
+    (eval mode, inference mode), or a scikit-learn pipeline's ``predict`` (features included); warm-up
+    first; on CUDA the timed region is bracketed by synchronisations so queued kernels are counted."""
     batch_size = min(batch_size, len(split))
     batch = {name: x[:batch_size] for name, x in split.inputs.items()}
+    if isinstance(model, torch.nn.Module):
+        model.eval()
+        forward = model
+    else:
+        forward = model.predict
     # On a GPU, also warm up for a minimum time: an idle GPU runs at low clocks and tiny models do
     # not keep it busy long enough to ramp up within a few passes.
     min_warmup_end = time.perf_counter() + (CUDA_WARMUP_SECONDS if device.type == "cuda" else 0.0)
     done = 0
     while done < warmup or time.perf_counter() < min_warmup_end:
-        model(batch)
+        forward(batch)
         _synchronize(device)
         done += 1
     timings = []
     for _ in range(repeats):
         _synchronize(device)
         start = time.perf_counter()
-        model(batch)
+        forward(batch)
         _synchronize(device)
         timings.append((time.perf_counter() - start) * 1e3)
     return latency_stats(timings, batch_size, str(device))
@@ -127,21 +146,66 @@ def latency_stats(timings_ms: list[float], batch_size: int, device: str) -> Late
     )
 
 
-def reset_gpu_peak(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
+class RunMemory:
+    """The memory one run adds, so earlier runs in the same process do not count.
+
+    - CPU: peak resident memory during the run minus resident memory at its start. On Linux the
+      kernel's peak (``VmHWM``) is reset at the start through ``/proc/self/clear_refs``; freed heap is
+      first handed back (``malloc_trim``), so a second identical run needs the same fresh pages as the
+      first. Elsewhere: resident memory at the end minus at the start (a lower bound).
+    - GPU: peak allocated (and reserved) during the run minus what was allocated at its start, so the
+      task data already on the device is excluded. None where there is no CUDA device.
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        # No gc.collect(): a full collection costs up to a second in a long-lived process, and the
+        # previous run's tensors were freed by reference counting already.
+        _trim_heap()
+        self._peak_reset = _reset_peak_rss()
+        self.cpu_start = _status_kib("VmRSS") or psutil.Process().memory_info().rss / 1024.0
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+            torch.cuda.reset_peak_memory_stats(device)
+            self.gpu_start = (torch.cuda.memory_allocated(device), torch.cuda.memory_reserved(device))
+
+    def cpu_added_mb(self) -> float:
+        peak = _status_kib("VmHWM") if self._peak_reset else None
+        if peak is None:
+            peak = psutil.Process().memory_info().rss / 1024.0
+        return max(0.0, peak - self.cpu_start) / 1024.0
+
+    def gpu_added_mb(self) -> tuple[float, float] | None:
+        """(peak allocated, peak reserved) above the start, in MiB; None without a CUDA device
+        (reported as "not measured", never as 0)."""
+        if self.device.type != "cuda":
+            return None
+        mib = 1024.0**2
+        allocated = torch.cuda.max_memory_allocated(self.device) - self.gpu_start[0]
+        reserved = torch.cuda.max_memory_reserved(self.device) - self.gpu_start[1]
+        return max(0, allocated) / mib, max(0, reserved) / mib
 
 
-def gpu_peak_mb(device: torch.device) -> tuple[float, float] | None:
-    """(peak allocated, peak reserved) in MiB since the last reset; None where there is no CUDA device
-    (reported as "not measured", never as 0)."""
-    if device.type != "cuda":
-        return None
-    mib = 1024.0**2
-    return torch.cuda.max_memory_allocated(device) / mib, torch.cuda.max_memory_reserved(device) / mib
+def _trim_heap() -> None:
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to hand back
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-def cpu_peak_rss_mb() -> float:
-    """Peak resident set size of this process so far, in MiB (ru_maxrss: KiB on Linux, bytes on macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024.0**2 if sys.platform == "darwin" else 1024.0)
+def _reset_peak_rss() -> bool:
+    """Linux: writing 5 to clear_refs resets the process's peak resident set size (VmHWM)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def _status_kib(field: str) -> float | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return float(line.split()[1])
+    except OSError:
+        pass
+    return None

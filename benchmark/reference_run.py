@@ -1,8 +1,8 @@
 """One training of a reference model (``ref_*``): early-fused features -> scikit-learn classifier.
 
 The counterpart of ``experiment.run_once`` for the classical floor: the same splits, the same
-validation metric for tuning, the same test scores, latency (features + prediction from the task's
-tensors, batch of 1 and the evaluation batch) and memory, so every report table can place it.
+validation metric for tuning, the same test scores and memory; the fitted features + classifier are
+saved like a network, so the latency pass times them the same way (from the task's tensors).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from benchmark.metrics import LatencyStats, classification_scores, cpu_peak_rss_mb, latency_stats
+from benchmark.metrics import RunMemory, classification_scores
 from benchmark.references import REFERENCES
 from benchmark.references.features import FeatureBuilder
 from benchmark.training import FitResult
@@ -33,20 +33,6 @@ class ReferenceParams:
 
     def as_params(self) -> dict[str, Any]:
         return dict(self.values)
-
-
-def _latency(
-    predict: Any, inputs: dict[str, torch.Tensor], batch_size: int, warmup: int, repeats: int
-) -> LatencyStats:
-    batch = {name: x[:batch_size] for name, x in inputs.items()}
-    for _ in range(warmup):
-        predict(batch)
-    timings = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        predict(batch)
-        timings.append((time.perf_counter() - start) * 1e3)
-    return latency_stats(timings, len(next(iter(batch.values()))), "cpu")
 
 
 _FEATURES: dict[tuple[int, tuple[str, ...], bool], FeatureBuilder] = {}
@@ -82,14 +68,16 @@ def _early_stopping_that_fits(model: Any, labels: np.ndarray) -> None:
         model.set_params(early_stopping=False)
 
 
-def run_reference(task: Any, combination: Any, params: ReferenceParams, config: Any, *, seed: int,
-                  final: bool = False, latency: bool = True) -> Any:  # fmt: skip
-    """Fit on train, score on validation (and on test, with latency and memory, when ``final``)."""
-    from benchmark.experiment import Measurement, restrict
+def run_reference(task: Any, combination: Any, params: ReferenceParams, settings: Any, *, seed: int,
+                  final: bool = False) -> Any:  # fmt: skip
+    """Fit on train, score on validation (and on test, with the memory the run added, when ``final``;
+    the fitted features + model then become ``Measurement.model``, one scikit-learn pipeline)."""
+    from benchmark.experiment import Measurement, combination_splits
 
     reference = REFERENCES.get(combination.fusion)
-    train, val, test = (restrict(task.splits[s], combination.modalities) for s in ("train", "val", "test"))
+    train, val, test = combination_splits(task, combination)
     specs = {m: task.modalities[m] for m in combination.modalities}
+    memory = RunMemory(torch.device("cpu")) if final else None
     start = time.perf_counter()
     builder = _features(task, combination.modalities, reference.dense, specs, train.inputs)
     model = reference.build(params.as_params(), seed)
@@ -97,35 +85,32 @@ def run_reference(task: Any, combination: Any, params: ReferenceParams, config: 
     _early_stopping_that_fits(model, labels)
     model.fit(builder.transform(train.inputs), labels)
     train_seconds = time.perf_counter() - start
-
-    def predict(inputs: dict[str, torch.Tensor]) -> np.ndarray:
-        return model.predict(builder.transform(inputs))
+    pipeline = reference_pipeline(builder, model)
 
     start = time.perf_counter()
-    val_scores = classification_scores(val.labels.cpu().numpy(), predict(val.inputs), task.num_classes)
-    metric = config.tuning.metric
+    val_scores = classification_scores(
+        val.labels.cpu().numpy(), pipeline.predict(val.inputs), task.num_classes
+    )
+    metric = settings.metric
     fit = FitResult(best_epoch=1, epochs_run=1, best_val_score=val_scores[metric], stop_reason="fitted",
                     history=[(1, float("nan"), val_scores[metric])], train_seconds=train_seconds,
                     eval_seconds=time.perf_counter() - start)  # fmt: skip
-    n_params = _parameter_count(model)
-    measurement = Measurement(fit=fit, val=val_scores, n_params=n_params)
+    measurement = Measurement(fit=fit, val=val_scores, n_params=_parameter_count(model))
     if not final:
         return measurement
-    labels, predictions = test.labels.cpu().numpy(), predict(test.inputs)
+    labels, predictions = test.labels.cpu().numpy(), pipeline.predict(test.inputs)
     measurement.test = classification_scores(labels, predictions, task.num_classes)
     measurement.test_predictions = (labels, predictions)
     measurement.final_eval_seconds = time.perf_counter() - start
-    measurement.cpu_peak_mb = cpu_peak_rss_mb()
-    if latency:
-        start = time.perf_counter()
-        lat = config.latency
-        measurement.latency_single = _latency(predict, test.inputs, 1, lat.warmup, lat.repeats)
-        measurement.latency_batch = _latency(
-            predict,
-            test.inputs,
-            config.train.eval_batch_size,
-            max(1, lat.warmup // 5),
-            max(5, lat.repeats // 5),
-        )
-        measurement.latency_seconds = time.perf_counter() - start
+    measurement.model = pipeline
+    assert memory is not None
+    measurement.cpu_added_mb = memory.cpu_added_mb()
     return measurement
+
+
+def reference_pipeline(builder: FeatureBuilder, model: Any) -> Any:
+    """Features and classifier as one fitted scikit-learn pipeline: ``predict`` takes the task's
+    inputs (a dict of tensors), so the saved model is usable on its own (``mlflow.sklearn.load_model``)."""
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([("features", builder), ("classifier", model)])

@@ -34,6 +34,7 @@ from benchmark.data import DataError
 from benchmark.errors import ConfigError
 from benchmark.experiment import Measurement
 from benchmark.grid import GridPlan, expand_grid
+from benchmark.latency import LatencySummary, run_latency_pass
 from benchmark.schema import KIND, OPTUNA_TRIAL, PID, SESSION_RUN, STUDY, WORKER, environment_tag
 from benchmark.tasks import Task, build_task
 from benchmark.timing import TimeBreakdown
@@ -202,7 +203,7 @@ class StudyRunner:
         with self.timer.section("tuning"):
             if not shared:
                 self.storage = open_storage(config.resolved_storage, config.heartbeat_seconds)
-            self.pruner = make_pruner(config.tuning)
+            self.pruner = make_pruner(config.tuning, config.train.max_epochs)
         if self.sweep:
             self.sweep_stale()
         self.env_tags = environment_tags(self.device)
@@ -231,7 +232,6 @@ class StudyRunner:
     def account(self, measurement: Measurement) -> None:
         self.timer.add("training", measurement.fit.train_seconds)
         self.timer.add("evaluation", measurement.fit.eval_seconds + measurement.final_eval_seconds)
-        self.timer.add("latency", measurement.latency_seconds)
 
     def outcome(self, name: str, kind: str, line: str | None = None) -> None:
         """A combination ended in this worker: ``finished``, ``failed`` or ``skipped`` (done before)."""
@@ -396,3 +396,21 @@ def run_study(prepared: PreparedStudy, *, progress: bool = True) -> tuple[StudyS
     done = set(merged.finished) | set(merged.failed)
     merged.skipped = sorted({n for s in summaries.values() if s for n in s.skipped} - done)
     return merged, lead
+
+
+def time_saved_models(prepared: PreparedStudy, *, progress: bool = True) -> LatencySummary:
+    """The latency pass (latency.py) over the study's combinations, in this process: run it when no
+    worker of the study is training on this machine."""
+    config = prepared.config
+    tracker = Tracker(config.resolved_tracking_uri, config.name)
+    return run_latency_pass(
+        list(prepared.plan.combinations),
+        prepared.tasks,
+        tracker,
+        device=prepared.device,
+        warmup=config.latency.warmup,
+        repeats=config.latency.repeats,
+        eval_batch_size=config.train.eval_batch_size,
+        threads=config.threads or usable_cores(),
+        progress=(lambda line: tqdm.write(line)) if progress else (lambda line: None),
+    )

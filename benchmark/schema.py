@@ -43,3 +43,13 @@ ROBUST = "robust/"  # robustness metrics (robustness.py)
 MISSING = ROBUST + "missing/"
 CEILING = "ceiling/bayes_accuracy"  # synthetic tasks: the Bayes-optimal test accuracy of the modality subset
 PREDICTIONS = "predictions.npz"  # artifact of every final-seed run: test labels and predictions
+
+# The memory one final run adds (metrics.RunMemory): above what the process held when the run started.
+CPU_MEMORY_MB = "memory/cpu_added_mb"
+GPU_MEMORY_MB, GPU_RESERVED_MB = "memory/gpu_added_mb", "memory/gpu_reserved_added_mb"
+
+# ---- saved models and the latency pass (latency.py) ------------------------------------------------------
+MODEL = "model"  # artifact folder of a saved MLflow model (the first ``latency.seeds`` final seeds)
+MODEL_FLAVOR = TAG + "model_flavor"  # pytorch | sklearn: which mlflow.<flavor>.load_model loads it
+LATENCY = "latency/"
+LATENCY_LOAD = LATENCY + "load_1m"  # the host's 1-minute load average when the latency was measured

@@ -1,4 +1,5 @@
-"""Where a study's wall time goes: training, evaluation, latency measurement, tuning, tracking, other."""
+"""Where a worker's wall time goes: training, evaluation, tuning, tracking, other. (The latency pass runs
+after the workers and reports its own time.)"""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-CATEGORIES = ("training", "evaluation", "latency", "tuning", "tracking", "other")
+CATEGORIES = ("training", "evaluation", "tuning", "tracking", "other")
 # Everything but training and evaluation compute is overhead the suite adds.
-OVERHEAD = ("latency", "tuning", "tracking", "other")
+OVERHEAD = ("tuning", "tracking", "other")
 
 
 class TimeBreakdown:
@@ -49,7 +50,5 @@ def format_breakdown(result: dict[str, float]) -> str:
     overhead = sum(result[k] for k in OVERHEAD)
     return (
         f"time: {', '.join(parts)}; wall {result['wall']:.1f} s\n"
-        f"overhead (all but training and evaluation) {100 * overhead / wall:.1f} %, of which latency "
-        f"measurement {100 * result['latency'] / wall:.1f} % and tuning + tracking + other "
-        f"{100 * (overhead - result['latency']) / wall:.1f} %"
+        f"overhead (all but training and evaluation) {100 * overhead / wall:.1f} %"
     )

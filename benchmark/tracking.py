@@ -34,13 +34,17 @@ from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 
 from benchmark.errors import ConfigError
-from benchmark.schema import COMBINATION_ID, KIND, PARENT, PID, PREDICTIONS, TAG
+from benchmark.schema import COMBINATION_ID, KIND, MODEL, MODEL_FLAVOR, PARENT, PID, PREDICTIONS, TAG
 from benchmark.uris import redact_uri
 
 # MLflow configures its loggers on import; its INFO lines (schema creation, migrations) would
 # interleave with the progress bar.
 for noisy in ("mlflow", "alembic"):
     logging.getLogger(noisy).setLevel(logging.WARNING)
+# Saving a model warns that pickles execute code when loaded (we load only our own runs' models) and
+# that a "+cpu"/"+cu130" local version differs from the pinned requirement.
+for noisy in ("mlflow.pytorch", "mlflow.sklearn", "mlflow.utils.requirements_utils", "mlflow.models.model"):
+    logging.getLogger(noisy).setLevel(logging.ERROR)
 
 _MAX_BATCH = 900  # MLflow accepts at most 1000 metrics per log_batch call
 
@@ -220,6 +224,41 @@ class Tracker:
             )
             self.client.log_artifact(run_id, str(path))
 
+    @_timed
+    def log_model(self, run_id: str, model: Any) -> None:
+        """The trained model as an MLflow model in the run's ``model`` folder: a torch module with the
+        pytorch flavour (pickled: the models take a dict of tensors, which the traced ``pt2`` format
+        would pin to one batch size), a scikit-learn pipeline with the sklearn flavour. Load it with
+        ``mlflow.<flavor>.load_model("runs:/<run id>/model")`` where this package is importable."""
+        flavor = "pytorch" if hasattr(model, "state_dict") else "sklearn"
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / MODEL
+            if flavor == "pytorch":
+                import mlflow.pytorch
+
+                mlflow.pytorch.save_model(model, str(path), pip_requirements=_requirements("torch"),
+                                          serialization_format="pickle")  # fmt: skip
+            else:
+                import mlflow.sklearn
+
+                mlflow.sklearn.save_model(model, str(path), pip_requirements=_requirements("scikit-learn"),
+                                          serialization_format="cloudpickle")  # fmt: skip
+            self.client.log_artifacts(run_id, str(path), MODEL)
+        self.client.set_tag(run_id, MODEL_FLAVOR, flavor)
+
+    def load_model(self, run_id: str, flavor: str) -> Any:
+        """A model ``log_model`` saved on ``run_id`` (fetched through this tracker's client: a
+        ``runs:/`` URI would be resolved against MLflow's global tracking URI instead)."""
+        with tempfile.TemporaryDirectory() as folder:
+            path = self.client.download_artifacts(run_id, MODEL, folder)
+            if flavor == "pytorch":
+                import mlflow.pytorch
+
+                return mlflow.pytorch.load_model(path, map_location="cpu")
+            import mlflow.sklearn
+
+            return mlflow.sklearn.load_model(path)
+
     # ---- queries ----------------------------------------------------------------------------------
     @_timed
     def search(self, filter_string: str = "", include_deleted: bool = False) -> list[Any]:
@@ -273,6 +312,13 @@ class Tracker:
         for run in stale:
             self.end(run.info.run_id, RunStatus.to_string(RunStatus.KILLED))
         return len(stale)
+
+
+def _requirements(library: str) -> list[str]:
+    """Pinned requirements of a saved model (given, so MLflow does not infer them: seconds per save)."""
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name).split('+')[0]}" for name in ("fusionbench", library)]
 
 
 SQL_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")

@@ -25,9 +25,10 @@ import optuna
 import psutil
 from optuna.trial import FrozenTrial, TrialState
 
-from benchmark.config import ParamSpec, TuningConfig
+from benchmark.config import TuningConfig
 from benchmark.errors import ConfigError
 from benchmark.grid import Combination
+from benchmark.params import ParamSpec
 from benchmark.timing import TimeBreakdown
 from benchmark.training import EpochCallback
 from benchmark.uris import redact_uri
@@ -94,9 +95,21 @@ def _sampler(config: TuningConfig, seed: int) -> optuna.samplers.BaseSampler:
     return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup)
 
 
-def make_pruner(config: TuningConfig) -> optuna.pruners.BasePruner:
+def make_pruner(config: TuningConfig, max_epochs: int) -> optuna.pruners.BasePruner:
+    """Epochs are the resource every pruner reasons in (one ``trial.report`` per epoch).
+
+    - ``median``: stop a trial whose score at epoch e is below the median of earlier trials at e;
+    - ``successive_halving`` (ASHA): at rungs of 1, 3, 9, ... epochs, keep the top third;
+    - ``hyperband``: several successive-halving brackets with different first rungs, up to
+      ``max_epochs``, hedging against a first rung too short to judge by.
+    Pruned trials count against ``tuning.trials`` like any other: the budget stays exact.
+    """
     if config.pruner == "none":
         return optuna.pruners.NopPruner()
+    if config.pruner == "successive_halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+    if config.pruner == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max_epochs, reduction_factor=3)
     return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=2)
 
 

@@ -4,8 +4,11 @@ from pathlib import Path
 import pytest
 
 from benchmark.cli import main
-from benchmark.config import ConfigError, available_studies, load_study, parse_study, redact_uri
+from benchmark.config import parse_study
+from benchmark.errors import ConfigError
 from benchmark.runner import prepare
+from benchmark.studies import available_studies, load_study
+from benchmark.uris import redact_uri
 from tests.conftest import PYTHON, STUDIES, cli_env
 
 
@@ -158,6 +161,9 @@ def test_dry_run_prints_grid_and_drops_without_training(tmp_path, capsys):
     assert "study smoke: 8 combinations, 2 dropped" in out
     assert "synth-synergy/d1/img+vec/late_vote" in out
     assert "no modality 'seq'" in out
+    # the cost estimate: a probe of each grid cell, per task and in all
+    assert "estimated cost on this machine" in out
+    assert "synth-synergy" in out.split("estimated cost")[1] and "minutes of wall time" in out
     assert not workdir.exists()
 
 

@@ -226,9 +226,9 @@ def test_runs_of_a_worker_that_died_around_its_mlflow_writes_are_closed(tmp_path
     """The narrowest windows of a kill: a worker created a trial's MLflow run and died before storing
     the run's id on the Optuna trial; another ended its run FINISHED and died before telling Optuna.
     Neither trial counts, so the next worker marks both runs KILLED (found by their trial tag)."""
-    from benchmark.config import load_study
     from benchmark.runner import prepare
     from benchmark.schema import OPTUNA_TRIAL
+    from benchmark.studies import load_study
     from benchmark.tracking import Tracker
     from benchmark.tuning import PARENT_RUN, WORKER_HOST, WORKER_PID, create_or_load, optuna_trial_key
 

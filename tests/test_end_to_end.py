@@ -13,6 +13,7 @@ import pytest
 from optuna.trial import TrialState
 
 from benchmark.cli import main
+from benchmark.config import TuningConfig
 from tests.conftest import PYTHON, cli_env, tiny_overrides
 from tests.store import Store
 
@@ -84,7 +85,7 @@ def test_smoke_run_records_everything(smoke_store):
         for final in finals:
             metrics = final.data.metrics
             for name in ("test/accuracy", "test/recall_macro", "test/f1_macro", "val/f1_macro",
-                         "memory/cpu_peak_mb", "model/parameters", "time/train_s"):  # fmt: skip
+                         "memory/cpu_added_mb", "model/parameters", "time/train_s"):  # fmt: skip
                 assert name in metrics, name
             assert 0.0 <= metrics["test/accuracy"] <= 1.0
             # Latency (a property of the architecture, not of the weights) on the first seed only.
@@ -94,7 +95,7 @@ def test_smoke_run_records_everything(smoke_store):
             else:
                 assert not any(name.startswith("latency/") for name in metrics)
             # No CUDA here: GPU memory is "not measured", never a fake 0.
-            assert "memory/gpu_peak_mb" not in metrics
+            assert "memory/gpu_added_mb" not in metrics
             assert final.data.tags["benchmark.gpu_memory"].startswith("not measured")
         for name in ("test/accuracy", "test/f1_macro"):
             values = [f.data.metrics[name] for f in finals]
@@ -137,11 +138,18 @@ def _running_trial_runs(workdir) -> int:
         return db.execute(query).fetchone()[0]
 
 
-def _stop_mid_trial(workdir, sig: int) -> int:
+def _stop_mid_trial(workdir, sig: int, *extra: str) -> int:
     """Start the study, wait until one combination is done and a trial of the next is running, signal."""
     env = cli_env() | {"PYTHONUNBUFFERED": "1"}
     # Longer trials than TINY so the signal surely lands inside one.
-    command = [PYTHON, "-m", "benchmark", "run", *tiny_overrides(workdir, *SLOW_TRIALS), "--no-progress"]
+    command = [
+        PYTHON,
+        "-m",
+        "benchmark",
+        "run",
+        *tiny_overrides(workdir, *SLOW_TRIALS, *extra),
+        "--no-progress",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     assert process.stdout is not None
     for line in process.stdout:
@@ -155,12 +163,17 @@ def _stop_mid_trial(workdir, sig: int) -> int:
     return process.wait(timeout=120)
 
 
-def test_resume_after_sigkill_repairs_and_completes(tmp_path):
-    status = _stop_mid_trial(tmp_path, signal.SIGKILL)
+@pytest.mark.parametrize("pruner", sorted({"none", TuningConfig.pruner}))
+def test_resume_after_sigkill_repairs_and_completes(tmp_path, pruner):
+    """With no pruner and with the default one: the budget stays exact (pruned trials count once)."""
+    status = _stop_mid_trial(tmp_path, signal.SIGKILL, f"tuning.pruner={pruner}")
     assert status == -signal.SIGKILL
     store = Store(tmp_path)
     assert any(r.info.status == "RUNNING" for r in store.runs())  # what a killed worker leaves behind
-    assert main(["run", *tiny_overrides(tmp_path, *SLOW_TRIALS), "--no-progress"]) == 0
+    assert (
+        main(["run", *tiny_overrides(tmp_path, *SLOW_TRIALS, f"tuning.pruner={pruner}"), "--no-progress"])
+        == 0
+    )
     store = Store(tmp_path)
     assert_complete_study(store, KILL_COMBINATIONS)
     interrupted = [

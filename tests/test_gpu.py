@@ -15,8 +15,8 @@ def test_smoke_study_on_cuda_records_gpu_memory_and_latency(tmp_path):
     assert finals
     for run in finals:
         assert run.data.tags["benchmark.device"].startswith("cuda")
-        assert run.data.metrics["memory/gpu_peak_mb"] > 0
-        assert run.data.metrics["memory/gpu_reserved_peak_mb"] >= run.data.metrics["memory/gpu_peak_mb"]
+        assert run.data.metrics["memory/gpu_added_mb"] > 0
+        assert run.data.metrics["memory/gpu_reserved_added_mb"] >= run.data.metrics["memory/gpu_added_mb"]
         assert "benchmark.gpu_memory" not in run.data.tags
         if run.data.tags["benchmark.seed"] == "1000":  # latency: on the first seed
             assert 0 < run.data.metrics["latency/p50_ms"] <= run.data.metrics["latency/p95_ms"]

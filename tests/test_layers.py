@@ -31,7 +31,77 @@ def _imports(module: str) -> set[str]:
         ("tracking", {"benchmark.config", "benchmark.runner", "benchmark.combination"}),
         ("schema", {"benchmark.tracking", "benchmark.config", "torch", "mlflow", "optuna"}),
         ("tuning", {"benchmark.runner", "benchmark.combination"}),
+        ("config", {"benchmark.studies", "benchmark.runner", "hydra", "torch", "mlflow", "optuna"}),
+        ("latency", {"benchmark.runner", "mlflow"}),  # models load through the tracker
+        ("estimate", {"benchmark.runner", "benchmark.tracking", "benchmark.tuning"}),  # writes nothing
     ],
 )
 def test_lower_layers_do_not_import_upper_ones(module, forbidden):
     assert not (_imports(module) & forbidden)
+
+
+def _modules() -> list[str]:
+    return sorted(
+        str(p.relative_to(PACKAGE).with_suffix("")).replace("/", ".").removesuffix(".__init__")
+        for p in PACKAGE.rglob("*.py")
+    )
+
+
+def test_only_the_tracker_imports_mlflow_and_only_the_tuner_changes_optuna_state():
+    for module in _modules():
+        text = (
+            (PACKAGE / (module.replace(".", "/") + ".py")).read_text()
+            if (PACKAGE / (module.replace(".", "/") + ".py")).exists()
+            else (PACKAGE / module.replace(".", "/") / "__init__.py").read_text()
+        )
+        if module != "tracking":
+            assert not any(name == "mlflow" or name.startswith("mlflow.") for name in _imports(module)), (
+                module
+            )
+        if module != "tuning":
+            for call in (
+                "suggest_",
+                ".tell(",
+                "._storage",
+                "set_user_attr",
+                "set_system_attr",
+                "enqueue_trial",
+            ):
+                assert call not in text, (module, call)
+
+
+def _package_imports(module: str, modules: set[str]) -> set[str]:
+    """The package's modules ``module`` imports (``from benchmark.x import y``: x.y if y is a module, else x)."""
+    path = PACKAGE / (module.replace(".", "/") + ".py")
+    if not path.exists():
+        path = PACKAGE / module.replace(".", "/") / "__init__.py"
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("benchmark."):
+            base = node.module.removeprefix("benchmark.")
+            for alias in node.names:
+                found.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base)
+        elif isinstance(node, ast.Import):
+            found.update(
+                a.name.removeprefix("benchmark.") for a in node.names if a.name.startswith("benchmark.")
+            )
+    return {m for m in found if m in modules and m != module}
+
+
+def test_the_import_graph_has_no_circle():
+    modules = set(_modules())
+    graph = {m: _package_imports(m, modules) for m in modules}
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(module: str, path: list[str]) -> None:
+        if state.get(module) == 1:
+            raise AssertionError("import circle: " + " -> ".join([*path, module]))
+        if state.get(module) == 2:
+            return
+        state[module] = 1
+        for dependency in sorted(graph[module]):
+            visit(dependency, [*path, module])
+        state[module] = 2
+
+    for module in sorted(graph):
+        visit(module, [])

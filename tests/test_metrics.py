@@ -1,7 +1,8 @@
 import numpy as np
+import pytest
 import torch
 
-from benchmark.metrics import classification_scores, cpu_peak_rss_mb, gpu_peak_mb, measure_latency
+from benchmark.metrics import RunMemory, classification_scores, measure_latency
 from benchmark.model import build_model
 from benchmark.tasks import ModalitySpec, Split
 
@@ -16,6 +17,25 @@ def test_scores_count_absent_classes_in_the_macro_average():
     assert three["recall_macro"] == (1.0 + 0.5 + 0.0) / 3
 
 
+@pytest.mark.parametrize("classes", [2, 5, 12])
+def test_scores_agree_with_scikit_learn(classes):
+    from sklearn.metrics import accuracy_score, f1_score, recall_score
+
+    rng = np.random.default_rng(classes)
+    labels = list(range(classes))
+    for size in (1, 7, 300):
+        y_true = rng.integers(0, classes, size)
+        y_pred = np.where(rng.random(size) < 0.6, y_true, rng.integers(0, classes, size))
+        ours = classification_scores(y_true, y_pred, classes)
+        assert ours["accuracy"] == pytest.approx(accuracy_score(y_true, y_pred), abs=1e-12)
+        assert ours["recall_macro"] == pytest.approx(
+            recall_score(y_true, y_pred, labels=labels, average="macro", zero_division=0), abs=1e-12
+        )
+        assert ours["f1_macro"] == pytest.approx(
+            f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0), abs=1e-12
+        )
+
+
 def test_latency_and_memory_on_cpu():
     spec = ModalitySpec("v", "vector", (8,))
     model = build_model({"v": spec}, fusion="none", num_classes=2, depth=1, width=16, dropout=0.0)
@@ -24,8 +44,25 @@ def test_latency_and_memory_on_cpu():
     assert stats.batch_size == 32 and stats.repeats == 9 and stats.threads == torch.get_num_threads()
     assert 0 < stats.p50_ms <= stats.p95_ms
     assert not model.training
-    assert gpu_peak_mb(torch.device("cpu")) is None  # not measured, never 0
-    assert cpu_peak_rss_mb() > 10
+    assert RunMemory(torch.device("cpu")).gpu_added_mb() is None  # not measured, never 0
+
+
+def _allocate_and_free(megabytes: int) -> float:
+    memory = RunMemory(torch.device("cpu"))
+    block = torch.ones(megabytes * 1024 * 256)  # float32: megabytes MiB
+    del block
+    return memory.cpu_added_mb()
+
+
+def test_run_memory_belongs_to_the_run_and_repeats():
+    """Two identical runs in one process measure the same memory; a bigger run measures more; an
+    earlier, bigger run does not lift a later one's figure (a lifetime peak would)."""
+    first, second = _allocate_and_free(64), _allocate_and_free(64)
+    assert 60 <= first <= 80 and 60 <= second <= 80
+    assert abs(first - second) < 4
+    big = _allocate_and_free(200)
+    assert big > 190
+    assert _allocate_and_free(64) < 80
 
 
 def test_bf16_autocast_training_runs_and_learns():

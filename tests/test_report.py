@@ -41,7 +41,7 @@ def _metrics(f1: float, fusion: str, depth: int) -> dict[str, float]:
         "val/f1_macro": f1,
         "latency/p50_ms": latency,
         "latency/p95_ms": latency * 1.2,
-        "memory/cpu_peak_mb": 500.0,
+        "memory/cpu_added_mb": 500.0,
         "model/parameters": 1000.0 * depth,
         "time/train_s": 1.5,
     }

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from benchmark.cli import main
-from benchmark.config import load_study
 from benchmark.report.collect import collect
 from benchmark.report.tables import combination_summary
 from benchmark.runner import prepare
+from benchmark.studies import load_study
 from benchmark.tasks.base import task_digest
 from tests.conftest import tiny_overrides
 from tests.store import Store

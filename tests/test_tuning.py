@@ -5,8 +5,10 @@ import pytest
 from optuna.storages.journal import JournalFileBackend, JournalStorage
 from optuna.trial import TrialState
 
-from benchmark.config import DEFAULT_SPACE, ParamSpec, TuningConfig
+from benchmark.config import TuningConfig
 from benchmark.grid import Combination
+from benchmark.params import ParamSpec
+from benchmark.space import DEFAULT_SPACE
 from benchmark.tuning import (
     TrialOutcome,
     best_params,
@@ -28,7 +30,7 @@ def storage(tmp_path):
 
 def test_budget_is_exact_and_failures_with_a_reason_count(storage):
     config = TuningConfig(trials=5)
-    study, _ = open_study(storage, COMBO, config, make_pruner(config))
+    study, _ = open_study(storage, COMBO, config, make_pruner(config, 20))
     outcomes = iter([TrialOutcome(value=0.5), TrialOutcome(fail_reason="oom"), TrialOutcome(pruned=True)])
     finished = list(optimize(study, 5, lambda trial: next(outcomes, TrialOutcome(value=0.7))))
     assert [t.state for t in finished] == [TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED,
@@ -40,14 +42,14 @@ def test_budget_is_exact_and_failures_with_a_reason_count(storage):
 
 def test_non_finite_scores_fail_instead_of_completing(storage):
     config = TuningConfig(trials=1)
-    study, _ = open_study(storage, COMBO, config, make_pruner(config))
+    study, _ = open_study(storage, COMBO, config, make_pruner(config, 20))
     (trial,) = optimize(study, 1, lambda t: TrialOutcome(value=float("inf")))
     assert trial.state == TrialState.FAIL and trial.user_attrs["fail_reason"] == "non_finite_score"
 
 
 def test_an_interrupted_trial_is_closed_and_does_not_use_budget(storage):
     config = TuningConfig(trials=2)
-    study, _ = open_study(storage, COMBO, config, make_pruner(config))
+    study, _ = open_study(storage, COMBO, config, make_pruner(config, 20))
 
     def interrupted(trial):
         raise KeyboardInterrupt
@@ -62,7 +64,7 @@ def test_an_interrupted_trial_is_closed_and_does_not_use_budget(storage):
 
 def test_sweep_closes_trials_a_killed_worker_left_running(storage):
     config = TuningConfig(trials=2)
-    study, _ = open_study(storage, COMBO, config, make_pruner(config))
+    study, _ = open_study(storage, COMBO, config, make_pruner(config, 20))
     study.ask()  # a worker asked for a trial, then died
     assert budget_used(study) == 1
     assert len(sweep_interrupted(storage)) == 1
@@ -78,7 +80,7 @@ def test_search_space_and_best_params(storage):
         dropout=ParamSpec("categorical", choices=(0.0, 0.2)),
     )
     config = TuningConfig(trials=6, space=space)
-    study, _ = open_study(storage, COMBO, config, make_pruner(config))
+    study, _ = open_study(storage, COMBO, config, make_pruner(config, 20))
     assert best_params(study, space) is None
     seen = []
 
@@ -97,7 +99,7 @@ def test_same_seed_same_trials_and_study_names_are_readable(tmp_path):
     def sampled(path):
         config = TuningConfig(trials=3, seed=11)
         study, _ = open_study(
-            JournalStorage(JournalFileBackend(str(path))), COMBO, config, make_pruner(config)
+            JournalStorage(JournalFileBackend(str(path))), COMBO, config, make_pruner(config, 20)
         )
         list(optimize(study, 3, lambda t: TrialOutcome(value=suggest(t, DEFAULT_SPACE)["lr"])))
         return [t.params for t in study.trials], study.study_name
@@ -105,3 +107,43 @@ def test_same_seed_same_trials_and_study_names_are_readable(tmp_path):
     first, name = sampled(tmp_path / "a.journal")
     assert sampled(tmp_path / "b.journal")[0] == first
     assert name.startswith("t/d1/a+b/concat#")
+
+
+@pytest.mark.parametrize("pruner", ["median", "successive_halving", "hyperband"])
+def test_every_pruner_stops_losing_trials_on_epochs_and_keeps_the_exact_budget(storage, pruner):
+    """Epochs are the resource: a trial reports one score per epoch through ``pruning_callback``; the
+    clearly worse ones are stopped early, and pruned trials count against the budget like any other."""
+    from benchmark.tuning import pruning_callback
+
+    config = TuningConfig(trials=12, pruner=pruner, sampler="random")
+    study, _ = open_study(storage, COMBO, config, make_pruner(config, 27))
+    epochs_run = []
+
+    def objective(trial):
+        quality = suggest(trial, DEFAULT_SPACE)["dropout"]  # a made-up score curve per configuration
+        report = pruning_callback(trial)
+        for epoch in range(1, 28):
+            if report(epoch, quality * (1 - 0.5**epoch)):
+                epochs_run.append(epoch)
+                return TrialOutcome(pruned=True)
+        epochs_run.append(27)
+        return TrialOutcome(value=quality)
+
+    finished = list(optimize(study, 12, objective))
+    assert len(finished) == 12 and budget_used(study) == 12
+    pruned = [t for t in finished if t.state == TrialState.PRUNED]
+    assert pruned, f"{pruner} pruned nothing"
+    assert sum(epochs_run) < 12 * 27  # fewer epochs than without pruning
+    best = max((t for t in finished if t.state == TrialState.COMPLETE), key=lambda t: t.value)
+    assert best.params["dropout"] == max(t.params["dropout"] for t in finished)  # the best is never pruned
+    assert list(optimize(study, 12, objective)) == []
+
+
+def test_an_unknown_pruner_is_a_one_line_error_naming_the_choices():
+    from benchmark.errors import ConfigError
+    from benchmark.studies import load_study
+
+    with pytest.raises(
+        ConfigError, match="tuning.pruner must be one of median, successive_halving, hyperband, none"
+    ):
+        load_study("smoke", ["tuning.pruner=asha"])

@@ -118,26 +118,66 @@ def build_document(
     """The report's content, the numeric tables behind it (written as CSV), the omnibus tests (for the
     diagrams) and the LaTeX tables."""
     metric = settings.metric
-    summary = tables.combination_summary(runs, metric, settings.unstable_std)
-    summary = attach_intervals(summary, runs.seeds, runs.predictions, metric, settings.bootstrap)
-    board = tables.leaderboard(summary, metric)
-    best = tables.best_per_task(summary, metric)
-    pivot = tables.fusion_depth_table(summary, metric)
-    ablation = tables.modality_ablation(summary, metric)
-    pareto = tables.pareto_front(summary, metric)
-    ranks, tests, omnibus = tables.method_comparison(
-        summary, metric, alpha=settings.alpha, rope=settings.rope
-    )
-    robustness = tables.robustness_table(runs, metric)
-    curves = tables.noise_curves(runs, metric)
-    versus = tables.neural_against_reference(summary, runs.seeds, runs.predictions, metric, settings.rope)
-    fusion_gain = tables.fusion_against_single(summary, runs.seeds, runs.predictions, metric, settings.rope)
-    profile = interaction_profile(summary, classes_per_task(runs.seeds, runs.predictions), metric)
     label = {"test/f1_macro": "macro F1", "test/accuracy": "accuracy", "test/recall_macro": "macro recall"}[
         metric
     ]
+    summary, t, omnibus = _tables(runs, settings)
+    sections = [_task_section(task, t, metric, label) for task in sorted(runs.combinations["task"].unique())]
+    unfinished = runs.combinations[runs.combinations["state"] != "finished"]
+    if len(unfinished):
+        sections.append(
+            Section(
+                "Partial or failed combinations",
+                tables=[("", unfinished[["task", "depth", "modalities", "fusion", "state"]].astype(str))],
+            )
+        )
+    document = Document(
+        f"Fusion benchmark report: {study}",
+        _header(runs, study, tracking_uri, settings, label),
+        [_summary_section(summary, t, omnibus, settings, label), *sections, _plots_section(t)],
+    )
+    csv = {"runs": runs.seeds, **t}
+    tex = latex.document(t["leaderboard"], t["significance"], metric, label)
+    return document, csv, omnibus, tex
 
-    header = [
+
+def _tables(
+    runs: StudyRuns, settings: ReportSettings
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, Omnibus]]:
+    """Every number of the report: the per-combination summary, the tables by their CSV name, the omnibus tests."""
+    metric = settings.metric
+    summary = tables.combination_summary(runs, metric, settings.unstable_std)
+    summary = attach_intervals(summary, runs.seeds, runs.predictions, metric, settings.bootstrap)
+    ranks, tests, omnibus = tables.method_comparison(
+        summary, metric, alpha=settings.alpha, rope=settings.rope
+    )
+    found = {
+        "leaderboard": tables.leaderboard(summary, metric),
+        "best": tables.best_per_task(summary, metric),
+        "fusion_depth": tables.fusion_depth_table(summary, metric),
+        "modality_ablation": tables.modality_ablation(summary, metric),
+        "pareto": tables.pareto_front(summary, metric),
+        "ranks": ranks,
+        "significance": tests,
+        "robustness": tables.robustness_table(runs, metric),
+        "noise_curves": tables.noise_curves(runs, metric),
+        "references": tables.neural_against_reference(
+            summary, runs.seeds, runs.predictions, metric, settings.rope
+        ),
+        "fusion_vs_single": tables.fusion_against_single(
+            summary, runs.seeds, runs.predictions, metric, settings.rope
+        ),
+        "interaction_profile": interaction_profile(
+            summary, classes_per_task(runs.seeds, runs.predictions), metric
+        ),
+    }
+    return summary, found, omnibus
+
+
+def _header(
+    runs: StudyRuns, study: str, tracking_uri: str, settings: ReportSettings, label: str
+) -> list[str]:
+    return [
         f"- Study `{study}` in `{redact_uri(tracking_uri)}`; regenerate with `python -m benchmark report study={study}`.",
         f"- Combinations: {len(runs.combinations)} ({_state_counts(runs)}); finished final seed runs: "
         f"{len(runs.finished_seeds)} of {len(runs.seeds)}.",
@@ -148,120 +188,77 @@ def build_document(
         f"test-set sampling error. ⚠ marks combinations whose seeds disagree.",
         *[f"- {line}" for line in _environment(runs)],
     ]
-    sections = []
-    for task in sorted(runs.combinations["task"].unique()):
-        section = Section(
-            task,
-            paragraphs=_task_lines(best[best["task"] == task], versus[versus["task"] == task], metric, label),
-        )
-        section.tables.append(("Leaderboard (ordered by validation score)",
-                               display.leaderboard_display(board[board["task"] == task], metric, label)))  # fmt: skip
+
+
+def _task_section(task: str, t: dict[str, pd.DataFrame], metric: str, label: str) -> Section:
+    def of(name: str) -> pd.DataFrame:
+        return t[name][t[name]["task"] == task]
+
+    section = Section(task, paragraphs=_task_lines(of("best"), of("references"), metric, label))
+    section.tables += [
+        ("Leaderboard (ordered by validation score)", display.leaderboard_display(of("leaderboard"), metric, label)),
+        (f"Fusion method x encoder depth (modality subset chosen on validation, in brackets; test {label})",
+         display.pivot_display(of("fusion_depth"))),
+        (f"Modality subsets (fusion method and depth chosen on validation; test {label})",
+         display.ablation_display(of("modality_ablation"))),
+        (f"Validation {label}-latency Pareto front (test score beside it)", display.pareto_display(of("pareto"))),
+    ]  # fmt: skip
+    if len(of("robustness")):
         section.tables.append(
-            (f"Fusion method x encoder depth (modality subset chosen on validation, in brackets; test {label})",
-             display.pivot_display(pivot[pivot["task"] == task]))
+            (f"Robustness (test {label}; noise retention: mean over the modalities of the area under "
+             f"{label} against the corruption level of that modality, over clean score x largest level, "
+             f"1 = no loss; a missing modality's stand-in is its train-mean embedding unless modality "
+             f"dropout taught one; in brackets the model trained without that modality)",
+             display.robustness_display(of("robustness"), label))
         )  # fmt: skip
-        section.tables.append(
-            (f"Modality subsets (fusion method and depth chosen on validation; test {label})",
-             display.ablation_display(ablation[ablation["task"] == task]))
-        )  # fmt: skip
-        section.tables.append(
-            (f"Validation {label}-latency Pareto front (test score beside it)",
-             display.pareto_display(pareto[pareto["task"] == task]))
-        )  # fmt: skip
-        task_robustness = robustness[robustness["task"] == task]
-        if len(task_robustness):
-            section.tables.append(
-                (f"Robustness (test {label}; noise retention: mean over the modalities of the area under "
-                 f"{label} against the corruption level of that modality, over clean score x largest level, "
-                 f"1 = no loss; a missing modality's stand-in is its train-mean embedding unless modality "
-                 f"dropout taught one; in brackets the model trained without that modality)",
-                 display.robustness_display(task_robustness, label))
-            )  # fmt: skip
-        sections.append(section)
-    diagrams = [(f"critical-difference diagram over {unit}s", f"critical_difference_{unit}.png")
-                for unit, omni in omnibus.items() if omni.result is not None]  # fmt: skip
-    plots_section = Section("Plots", images=[
-        ("score by fusion method and depth", "score_by_fusion_depth.png"),
-        ("score against latency with the Pareto front", "accuracy_latency.png"),
-        ("modality-subset ablation", "modality_ablation.png"),
-        *([("score against corruption of one modality", "score_noise.png")] if len(curves) else []),
-    ])  # fmt: skip
-    findings = _method_lines(summary, omnibus, tests, label, settings)
+    return section
+
+
+def _summary_section(summary: pd.DataFrame, t: dict[str, pd.DataFrame], omnibus: dict[str, Omnibus],
+                     settings: ReportSettings, label: str) -> Section:  # fmt: skip
+    findings = _method_lines(summary, omnibus, t["significance"], label, settings)
+    profile = t["interaction_profile"]
     if len(profile):
         findings.append(PROFILE_FORMULAS.format(label=label))
-    summary_section = Section(
+    optional = [  # (title, table, shown): a comparison with nothing to compare is left out
+        (f"Best fusion against the best single modality per task (neural networks, each chosen on validation; "
+         f"test {label}; paired bootstrap interval of the difference)", display.single_display, "fusion_vs_single"),
+        (f"Best neural combination against the best classical reference per task (each chosen on validation; "
+         f"test {label}; paired bootstrap interval of the difference)", display.versus_display, "references"),
+        (f"Interaction profile per task (test {label} at the task's best depth; formulas below)",
+         display.profile_display, "interaction_profile"),
+    ]  # fmt: skip
+    diagrams = [(f"critical-difference diagram over {unit}s", f"critical_difference_{unit}.png")
+                for unit, omni in omnibus.items() if omni.result is not None]  # fmt: skip
+    return Section(
         "Across tasks: fusion methods compared",
         paragraphs=findings,
         tables=[
-            (f"Best combination per task (chosen on validation {label})", display.best_display(best, metric)),
-            *(
-                [
-                    (
-                        f"Best fusion against the best single modality per task (neural networks, each chosen "
-                        f"on validation; test {label}; paired bootstrap interval of the difference)",
-                        display.single_display(fusion_gain),
-                    )
-                ]
-                if len(fusion_gain)
-                else []
+            (
+                f"Best combination per task (chosen on validation {label})",
+                display.best_display(t["best"], settings.metric),
             ),
-            *(
-                [
-                    (
-                        f"Best neural combination against the best classical reference per task (each chosen on "
-                        f"validation; test {label}; paired bootstrap interval of the difference)",
-                        display.versus_display(versus),
-                    )
-                ]
-                if len(versus)
-                else []
-            ),
-            *(
-                [
-                    (
-                        f"Interaction profile per task (test {label} at the task's best depth; formulas below)",
-                        display.profile_display(profile),
-                    )
-                ]
-                if len(profile)
-                else []
-            ),
+            *[(title, show(t[name])) for title, show, name in optional if len(t[name])],
             (
                 "Average rank per fusion method (1 = best), over the units where all methods ran",
-                display.ranks_display(ranks),
+                display.ranks_display(t["ranks"]),
             ),
-            ("Pairwise comparisons over the units where both methods ran", display.tests_display(tests)),
+            (
+                "Pairwise comparisons over the units where both methods ran",
+                display.tests_display(t["significance"]),
+            ),
         ],  # fmt: skip
         images=diagrams,
     )
-    unfinished = runs.combinations[runs.combinations["state"] != "finished"]
-    if len(unfinished):
-        sections.append(
-            Section(
-                "Partial or failed combinations",
-                tables=[("", unfinished[["task", "depth", "modalities", "fusion", "state"]].astype(str))],
-            )
-        )
-    document = Document(
-        f"Fusion benchmark report: {study}", header, [summary_section, *sections, plots_section]
-    )
-    csv = {
-        "runs": runs.seeds,
-        "leaderboard": board,
-        "best": best,
-        "fusion_depth": pivot,
-        "modality_ablation": ablation,
-        "pareto": pareto,
-        "ranks": ranks,
-        "significance": tests,
-        "robustness": robustness,
-        "noise_curves": curves,
-        "references": versus,
-        "fusion_vs_single": fusion_gain,
-        "interaction_profile": profile,
-    }
-    tex = latex.document(board, tests, metric, label)
-    return document, csv, omnibus, tex
+
+
+def _plots_section(t: dict[str, pd.DataFrame]) -> Section:
+    return Section("Plots", images=[
+        ("score by fusion method and depth", "score_by_fusion_depth.png"),
+        ("score against latency with the Pareto front", "accuracy_latency.png"),
+        ("modality-subset ablation", "modality_ablation.png"),
+        *([("score against corruption of one modality", "score_noise.png")] if len(t["noise_curves"]) else []),
+    ])  # fmt: skip
 
 
 def generate_report(

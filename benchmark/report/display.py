@@ -24,8 +24,8 @@ def leaderboard_display(board: pd.DataFrame, metric: str, metric_label: str) -> 
     def gpu(row: pd.Series) -> str:
         return (
             NOT_MEASURED
-            if pd.isna(row["memory/gpu_peak_mb_mean"])
-            else number(row["memory/gpu_peak_mb_mean"], 1)
+            if pd.isna(row["memory/gpu_added_mb_mean"])
+            else number(row["memory/gpu_added_mb_mean"], 1)
         )
 
     def method(fusion: str, reference: bool, unstable: bool) -> str:
@@ -68,8 +68,8 @@ def leaderboard_display(board: pd.DataFrame, metric: str, metric_label: str) -> 
             ],
             "latency p50 ms": [number(v, 3) for v in board["latency/p50_ms_mean"]],
             "latency p95 ms": [number(v, 3) for v in board["latency/p95_ms_mean"]],
-            "GPU peak MB": [gpu(row) for _, row in board.iterrows()],
-            "CPU peak MB": [number(v, 0) for v in board["memory/cpu_peak_mb_mean"]],
+            "GPU MB added": [gpu(row) for _, row in board.iterrows()],
+            "CPU MB added": [number(v, 1) for v in board["memory/cpu_added_mb_mean"]],
             "parameters": [count(v) for v in board["model/parameters_mean"]],
             "train s": [number(v, 1) for v in board["time/train_s_mean"]],
         }

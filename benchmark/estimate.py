@@ -1,0 +1,141 @@
+"""What a study will cost before it starts (``run --dry-run``): probe, then extrapolate.
+
+Each distinct grid cell (task, depth, modalities, fusion; outer splits share one probe) trains for
+one epoch on at most ``PROBE_ROWS`` train rows with the worker's thread count, which gives seconds
+per train row and per validation row on this machine; a reference model is fitted once on at most
+``PROBE_ROWS`` rows and scaled to the full train split. A combination then costs
+
+    (trials + final seeds) x expected epochs x seconds per epoch   (+ one fit per trial/seed: references)
+    + the suite's own bookkeeping per combination (MLflow and Optuna records, test and robustness
+      evaluation, saving the model)
+
+where expected epochs = ``EPOCH_FRACTION`` x ``train.max_epochs`` (early stopping and pruning end
+most trainings before the limit). The two constants are calibrated on a measured run of the headline
+study (see the README's performance section, which compares estimate and measurement); other
+studies, other machines and other pruners will differ, so the figure is a planning estimate, not a
+promise. Nothing is written: no store is opened.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from benchmark.config import StudyConfig
+from benchmark.experiment import (
+    Hyperparameters,
+    RunSettings,
+    build_network,
+    combination_splits,
+    train_settings,
+)
+from benchmark.grid import Combination
+from benchmark.params import ParamSpec
+from benchmark.reference_run import ReferenceParams, run_reference
+from benchmark.references import REFERENCES
+from benchmark.tasks import Split, Task
+from benchmark.training import fit, seed_everything
+
+PROBE_ROWS = 384
+# Calibrated on study=fusion (README, "Performance"): the mean epochs a training ran over max_epochs,
+# and the seconds per combination spent outside training and evaluation by one worker.
+EPOCH_FRACTION = 0.45
+BOOKKEEPING_SECONDS = 1.5
+STARTUP_SECONDS = 20.0  # building the tasks and starting the workers
+LATENCY_SECONDS = 0.15  # the latency pass, per saved model
+_PROBE_TASKS: list[Task] = []
+
+
+@dataclass
+class CostEstimate:
+    worker_seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))  # per task label
+    combinations: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    saved_models: int = 0
+    workers: int = 1
+    probe_seconds: float = 0.0
+
+    @property
+    def wall_seconds(self) -> float:
+        work = sum(self.worker_seconds.values()) / self.workers
+        return STARTUP_SECONDS + work + self.saved_models * LATENCY_SECONDS
+
+    def describe(self) -> str:
+        lines = [f"estimated cost on this machine ({self.workers} worker(s); probes took "
+                 f"{self.probe_seconds:.0f} s):"]  # fmt: skip
+        for label, seconds in sorted(self.worker_seconds.items(), key=lambda kv: -kv[1]):
+            lines.append(f"  {label:<24} {self.combinations[label]:4d} combinations  "
+                         f"{seconds / 60:6.1f} worker-minutes")  # fmt: skip
+        lines.append(f"  about {self.wall_seconds / 60:.0f} minutes of wall time (latency pass and start-up "
+                     f"included; a planning figure: see `python -m benchmark run --help`)")  # fmt: skip
+        return "\n".join(lines)
+
+
+def estimate_cost(config: StudyConfig, tasks: dict[tuple[str, int | None], Task],
+                  combinations: list[Combination], threads: int) -> CostEstimate:  # fmt: skip
+    """Probe each distinct cell once and extrapolate to the whole grid (see the module's docstring)."""
+    start = time.perf_counter()
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    settings = RunSettings.of(config)
+    estimate = CostEstimate(workers=config.workers)
+    probes: dict[str, float] = {}
+    trainings = config.tuning.trials + config.final.seeds
+    try:
+        if combinations:  # the first training in a process pays one-off set-up costs: not a cell's
+            _probe(tasks[combinations[0].task_key], combinations[0], config, settings)
+        for combination in combinations:
+            task = tasks[combination.task_key]
+            if combination.cell_id not in probes:
+                probes[combination.cell_id] = _probe(task, combination, config, settings)
+            per_training = probes[combination.cell_id]
+            if combination.fusion not in REFERENCES:  # a network: seconds per epoch
+                per_training *= max(1.0, EPOCH_FRACTION * config.train.max_epochs)
+            estimate.worker_seconds[combination.task] += trainings * per_training + BOOKKEEPING_SECONDS
+            estimate.combinations[combination.task] += 1
+            estimate.saved_models += min(config.latency.seeds, config.final.seeds)
+    finally:
+        torch.set_num_threads(previous_threads)
+    estimate.probe_seconds = time.perf_counter() - start
+    return estimate
+
+
+def _probe(task: Task, combination: Combination, config: StudyConfig, settings: RunSettings) -> float:
+    """Seconds of one epoch (a network: training and validation) or of one fit (a reference)."""
+    train, val, _ = combination_splits(task, combination)
+    rows = min(len(train), PROBE_ROWS)
+    if combination.fusion in REFERENCES:
+        small = Task(task.name, task.modalities, {"train": _head(train, rows), "val": _head(val, rows),
+                     "test": _head(val, 1)}, task.num_classes)  # fmt: skip
+        _PROBE_TASKS.append(small)  # alive until the process ends: reference_run caches features by id()
+        typical = {
+            name: _typical(spec) for name, spec in REFERENCES.get(combination.fusion).hyperparameters.items()
+        }
+        start = time.perf_counter()
+        run_reference(small, combination, ReferenceParams.from_params(typical), settings, seed=0)
+        return (time.perf_counter() - start) * len(train) / rows
+    width = max(c for c in config.tuning.space["width"].choices)
+    hparams = Hyperparameters(lr=1e-3, weight_decay=0.0, width=int(width), dropout=0.1)
+    seed_everything(0)
+    model = build_network(task, combination, hparams, settings, train.labels.device)
+    probe = train_settings(hparams, settings, len(train))
+    probe = type(probe)(**{**vars(probe), "max_epochs": 1, "patience": 1})
+    result = fit(model, _head(train, rows), _head(val, rows), probe, num_classes=task.num_classes, seed=0)
+    val_rows = max(1, min(len(val), rows))
+    return result.train_seconds * len(train) / rows + result.eval_seconds * len(val) / val_rows
+
+
+def _head(split: Split, rows: int) -> Split:
+    return Split({k: v[:rows] for k, v in split.inputs.items()}, split.labels[:rows])
+
+
+def _typical(spec: ParamSpec) -> Any:
+    """A middle value of a search-space entry: its first choice, or the (geometric) middle of a range."""
+    if spec.choices:
+        return spec.choices[0]
+    middle = math.sqrt(spec.low * spec.high) if spec.log else (spec.low + spec.high) / 2
+    return int(round(middle)) if spec.kind == "int" else middle

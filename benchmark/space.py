@@ -1,0 +1,99 @@
+"""The tuning space: what every combination tunes, what fusion methods and reference models add, and
+the forms a study's ``tuning.space`` entry may take. The tuner (tuning.py) samples from it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmark.errors import ConfigError
+from benchmark.fusions import FUSIONS
+from benchmark.params import ParamSpec
+from benchmark.references import REFERENCES
+
+# The hyperparameters every combination has; a study's ``tuning.space`` overrides entries by name.
+DEFAULT_SPACE: dict[str, ParamSpec] = {
+    "lr": ParamSpec("float", 1e-4, 1e-2, log=True),
+    "weight_decay": ParamSpec("float", 1e-6, 1e-2, log=True),
+    "width": ParamSpec("categorical", choices=(32, 64, 128)),
+    "dropout": ParamSpec("float", 0.0, 0.3),
+    # Probability of hiding each modality of a training sample (never all of them); 0: off. Give it a
+    # range to tune it and see whether it buys robustness to missing modalities.
+    "modality_dropout": ParamSpec("fixed", choices=(0.0,)),
+}
+FORMS = "a fixed value, a list of choices, or {low: A, high: B, log: bool, type: float|int}"
+
+
+def fusion_hyperparameters() -> list[str]:
+    """The names of the hyperparameters some fusion method or reference model declares (``rank``,
+    ``C``, ...), sorted."""
+    own = [FUSIONS.get(n).hyperparameters for n in FUSIONS.names()]
+    own += [REFERENCES.get(n).hyperparameters for n in REFERENCES.names()]
+    return sorted({param for declared in own for param in declared})
+
+
+def combination_space(space: dict[str, ParamSpec], fusion: str) -> dict[str, ParamSpec]:
+    """The search space of one combination: the general hyperparameters, plus those its fusion method
+    declares (the study's ``tuning.space`` entry for them if it has one, else the method's default).
+    A reference model has only its own (the network's lr, width, ... do not apply)."""
+    if fusion in REFERENCES:
+        return {
+            name: space.get(name, default) for name, default in REFERENCES.get(fusion).hyperparameters.items()
+        }
+    general = {name: spec for name, spec in space.items() if name in DEFAULT_SPACE}
+    own = FUSIONS.get(fusion).hyperparameters
+    return general | {name: space.get(name, default) for name, default in own.items()}
+
+
+def parse_space(value: Any) -> dict[str, ParamSpec]:
+    """A study's ``tuning.space`` (name -> one of ``FORMS``) over the defaults."""
+    allowed = [*DEFAULT_SPACE, *fusion_hyperparameters()]
+    if isinstance(value, dict) and all(isinstance(spec, ParamSpec) for spec in value.values()):
+        return dict(value)  # already parsed
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"tuning.space must be a mapping with keys {', '.join(allowed)}; got {value!r}")
+    unknown = sorted(set(value) - set(allowed))
+    if unknown:
+        raise ConfigError(f"unknown key tuning.space.{unknown[0]!r}; allowed keys: {', '.join(allowed)}")
+    space = dict(DEFAULT_SPACE) | {
+        name: parse_param(spec, f"tuning.space.{name}") for name, spec in value.items()
+    }
+    if space["width"].kind in ("int", "float"):
+        raise ConfigError("tuning.space.width must be a fixed value or a list of choices")
+    return space
+
+
+def parse_param(spec: Any, where: str) -> ParamSpec:
+    if isinstance(spec, bool | int | float | str):
+        return ParamSpec("fixed", choices=(spec,))
+    if isinstance(spec, list) and spec:
+        return ParamSpec("categorical", choices=tuple(spec))
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{where} must be {FORMS}; got {spec!r}")
+    unknown = sorted(set(spec) - {"low", "high", "log", "type", "value", "choices"})
+    if unknown:
+        raise ConfigError(
+            f"unknown key {where}.{unknown[0]!r}; allowed keys: low, high, log, type, value, choices"
+        )
+    if "value" in spec:
+        return ParamSpec("fixed", choices=(spec["value"],))
+    if "choices" in spec:
+        choices = spec["choices"] if isinstance(spec["choices"], list) else [spec["choices"]]
+        if not choices:
+            raise ConfigError(f"{where}.choices must be a non-empty list, got []")
+        return ParamSpec("categorical", choices=tuple(choices))
+    low, high, log = spec.get("low"), spec.get("high"), spec.get("log", False)
+    for name, number in (("low", low), ("high", high)):
+        if isinstance(number, bool) or not isinstance(number, int | float):
+            raise ConfigError(f"{where}.{name} must be a number, got {number!r}")
+    kind = spec.get("type", "int" if isinstance(low, int) and isinstance(high, int) else "float")
+    if kind not in ("float", "int"):
+        raise ConfigError(f"{where}.type must be one of float, int; got {kind!r}")
+    if not isinstance(log, bool):
+        raise ConfigError(f"{where}.log must be true or false, got {log!r}")
+    if not low < high:
+        raise ConfigError(f"{where}: low must be below high, got low={float(low)} high={float(high)}")
+    if log and low <= 0:
+        raise ConfigError(f"{where}: a log range needs low > 0, got {float(low)}")
+    return ParamSpec(kind, float(low), float(high), log=log)
