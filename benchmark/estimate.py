@@ -109,7 +109,8 @@ def _probe(task: Task, combination: Combination, config: StudyConfig, settings: 
     train, val, _ = combination_splits(task, combination)
     rows = min(len(train), PROBE_ROWS)
     if combination.fusion in REFERENCES:
-        small = Task(task.name, task.modalities, {"train": _head(train, rows), "val": _head(val, rows),
+        specs = {m: task.modalities[m] for m in combination.modalities}
+        small = Task(task.name, specs, {"train": _head(train, rows), "val": _head(val, rows),
                      "test": _head(val, 1)}, task.num_classes)  # fmt: skip
         _PROBE_TASKS.append(small)  # alive until the process ends: reference_run caches features by id()
         typical = {
