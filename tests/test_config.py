@@ -166,7 +166,10 @@ def test_dry_run_prints_grid_and_drops_without_training(tmp_path, capsys):
     assert "synth-synergy" in out.split("estimated cost")[1] and "minutes of wall time" in out
     assert not workdir.exists()
     # reference models are probed with one fit each
-    assert main(["run", "study=smoke", f"workdir={workdir}", "grid.fusion=[concat,ref_logreg]", "--dry-run"]) == 0
+    assert (
+        main(["run", "study=smoke", f"workdir={workdir}", "grid.fusion=[concat,ref_logreg]", "--dry-run"])
+        == 0
+    )
     assert "estimated cost on this machine" in capsys.readouterr().out and not workdir.exists()
 
 
