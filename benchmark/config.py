@@ -104,7 +104,7 @@ class TuningConfig:
     trials: Count = 4
     metric: Literal["accuracy", "recall_macro", "f1_macro"] = "f1_macro"  # metrics.SCORES
     sampler: Literal["tpe", "random"] = "tpe"
-    pruner: Literal["median", "successive_halving", "hyperband", "none"] = "median"  # tuning.make_pruner
+    pruner: Literal["median", "successive_halving", "hyperband", "none"] = "hyperband"  # tuning.make_pruner
     seed: Int = 0
     space: dict[str, ParamSpec] = Field(default_factory=lambda: dict(DEFAULT_SPACE))
 
