@@ -1,29 +1,28 @@
 """Study configuration: plain data (a composed study, studies.py) -> a validated, typed ``StudyConfig``.
 
-The schema below is a set of frozen pydantic dataclasses:
-pydantic checks types, bounds, choices and unknown keys, and ``_one_line`` turns its first error into
-one line that names the key and what is allowed (``ConfigError``: exit status 2). Values the schema
-cannot express (registered names, modality subsets, the tuning space) are checked by validators that
-raise ``ConfigError`` themselves. Code below this module never sees a raw DictConfig.
+The schema below is a set of frozen pydantic dataclasses: pydantic checks types, bounds, choices and
+unknown keys, and ``errors.one_line`` turns its first error into one line that names the key and what is
+allowed (``ConfigError``: exit status 2). Values the schema cannot express (registered names, modality
+subsets, the tuning space) are checked by validators that raise ``ConfigError`` themselves. Code below
+this module never sees a raw DictConfig.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
-import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, Strict, TypeAdapter, ValidationError, field_validator
+from pydantic import ConfigDict, Field, SkipValidation, Strict, TypeAdapter, ValidationError, field_validator
 from pydantic.dataclasses import dataclass
 
 from benchmark.encoders import ENCODERS, encoder_kinds
-from benchmark.errors import ConfigError
+from benchmark.errors import ConfigError, one_line
 from benchmark.fusions import FUSIONS
 from benchmark.params import ParamSpec
 from benchmark.references import REFERENCES
 from benchmark.space import DEFAULT_SPACE, parse_space
+from benchmark.subsets import ModalitySelection, parse_modalities
 from benchmark.tasks import TASKS, task_parameters
 from benchmark.uris import redact_uri
 
@@ -37,34 +36,9 @@ NonNegative = Annotated[int, Strict(), Field(ge=0)]
 Number = Annotated[float, Strict()]
 Flag = Annotated[bool, Strict()]
 Text = Annotated[str, Strict(), Field(min_length=1)]
-
-
-@dataclasses.dataclass(frozen=True)
-class ModalitySelection:
-    """Which modality subsets the grid takes: all subsets with ``min_size <= |s| <= max_size``,
-    or exactly the ``explicit`` lists."""
-
-    min_size: int = 1
-    max_size: int | None = None
-    explicit: tuple[tuple[str, ...], ...] | None = None
-
-
-@dataclasses.dataclass(frozen=True)
-class TaskSpec:
-    """A task of the study: registry ``name``, factory ``params`` and the ``label`` runs are tagged with."""
-
-    name: str
-    params: tuple[tuple[str, Any], ...] = ()
-    label: str = ""
-    subsets: ModalitySelection | None = None  # overrides grid.modalities for this task
-    depth: tuple[int, ...] | None = None  # overrides grid.depth for this task
-    # Outer repeats: split i is a different partition (task seed data_seed + i), tuned and trained on its
-    # own; the task's scores are the mean over splits (small data sets: one split is a noisy estimate).
-    splits: int = 1
-
-    @property
-    def kwargs(self) -> dict[str, Any]:
-        return dict(self.params)
+# errors.one_line completes "<key> <description>; got <value>" when the pattern does not match
+Name = Annotated[Text, Field(pattern=r"^[A-Za-z0-9_.-]+$", description="must use letters, digits, '.', '_' or '-' only")]  # fmt: skip
+Device = Annotated[Text, Field(pattern=r"^(auto|cpu|cuda(:\d+)?)$", description="must be one of auto, cpu, cuda, cuda:N")]  # fmt: skip
 
 
 def _listed(value: Any) -> Any:
@@ -74,6 +48,33 @@ def _listed(value: Any) -> Any:
 
 def _unique(values: Any) -> Any:
     return tuple(dict.fromkeys(values)) if isinstance(values, list | tuple) else values
+
+
+@dataclass(frozen=True, config=SCHEMA)
+class TaskSpec:
+    """A task of the study: registry ``name``, factory ``params`` and the ``label`` runs are tagged with."""
+
+    name: str
+    params: tuple[tuple[str, Any], ...] = ()
+    label: Text = ""
+    subsets: SkipValidation[ModalitySelection | None] = None  # overrides grid.modalities for this task
+    depth: tuple[Count, ...] | None = None  # overrides grid.depth for this task
+    # Outer repeats: split i is a different partition (task seed data_seed + i), tuned and trained on its
+    # own; the task's scores are the mean over splits (small data sets: one split is a noisy estimate).
+    splits: Count = 1
+
+    _list = field_validator("depth", mode="before")(lambda value: _unique(_listed(value)))
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        return dict(self.params)
+
+    def to_dict(self) -> dict[str, Any]:
+        """As a study writes it (defaults left out)."""
+        out: dict[str, Any] = {"name": self.name, "label": self.label, **self.kwargs}
+        out.update({} if self.subsets is None else {"subsets": self.subsets.to_dict()})
+        out.update({} if self.depth is None else {"depth": list(self.depth)})
+        return out | ({"splits": self.splits} if self.splits != 1 else {})
 
 
 @dataclass(frozen=True, config=SCHEMA)
@@ -102,7 +103,7 @@ class GridConfig:
 @dataclass(frozen=True, config=SCHEMA)
 class TuningConfig:
     trials: Count = 4
-    metric: Literal["accuracy", "recall_macro", "f1_macro"] = "f1_macro"  # metrics.SCORES
+    metric: Literal["accuracy", "recall_macro", "f1_macro"] = "f1_macro"  # schema.SCORES
     sampler: Literal["tpe", "random"] = "tpe"
     pruner: Literal["median", "successive_halving", "hyperband", "none"] = "hyperband"  # tuning.make_pruner
     seed: Int = 0
@@ -182,7 +183,7 @@ class ReportConfig:
 
 @dataclass(frozen=True, config=SCHEMA)
 class StudyConfig:
-    name: Text
+    name: Name
     tasks: tuple[TaskSpec, ...] = Field(default=(), validate_default=True)
     grid: GridConfig = GridConfig()
     tuning: TuningConfig = TuningConfig()
@@ -192,7 +193,7 @@ class StudyConfig:
     robustness: RobustnessConfig = RobustnessConfig()
     report: ReportConfig = ReportConfig()
     encoders: dict[str, str] = Field(default_factory=dict)  # modality kind -> encoder name
-    device: Text = "auto"
+    device: Device = "auto"
     threads: NonNegative = 0  # torch threads per worker; 0: cores split evenly
     workers: int = 0  # worker processes on this host; 0 ("auto"): one per usable core (1 on a GPU)
     heartbeat_seconds: Count = 30  # RDB storage: a trial silent for 3 heartbeats is taken as dead
@@ -204,22 +205,17 @@ class StudyConfig:
     report_dir: Text = "reports"  # reports go to <report_dir>/<name>/
     auto_report: Flag = True  # regenerate the report when `run` finishes
 
-    _tasks = field_validator("tasks", mode="plain")(lambda value: parse_tasks(value))
+    _tasks = field_validator("tasks", mode="before")(lambda value: task_entries(value))
     _encoders = field_validator("encoders", mode="plain")(lambda value: parse_encoders(value))
 
-    @field_validator("name")
+    @field_validator("tasks")
     @classmethod
-    def _name(cls, name: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
-            raise ConfigError(f"name must use letters, digits, '.', '_' or '-' only; got {name!r}")
-        return name
-
-    @field_validator("device")
-    @classmethod
-    def _device(cls, device: str) -> str:
-        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", device):
-            raise ConfigError(f"device must be one of auto, cpu, cuda, cuda:N; got {device!r}")
-        return device
+    def _distinct_labels(cls, tasks: tuple[TaskSpec, ...]) -> tuple[TaskSpec, ...]:
+        labels = [t.label for t in tasks]
+        duplicates = sorted({x for x in labels if labels.count(x) > 1})
+        if duplicates:
+            raise ConfigError(f"task {duplicates[0]!r} is listed twice; give each entry a distinct 'label'")
+        return tasks
 
     @field_validator("workers", mode="plain")
     @classmethod
@@ -235,9 +231,7 @@ class StudyConfig:
     def _storage(cls, storage: str | None) -> str | None:
         scheme = storage.split("://", 1)[0] if storage and "://" in storage else None
         if scheme is not None and scheme not in STORAGE_SCHEMES:
-            raise ConfigError(
-                f"storage must be a journal file path or a database URL (postgresql://...); got {scheme}://"
-            )
+            raise ConfigError(f"storage must be a journal file path or a database URL (postgresql://...); got {scheme}://")  # fmt: skip
         return storage
 
     @property
@@ -264,38 +258,20 @@ class StudyConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """A plain, YAML-able view of the resolved config (credentials masked)."""
-        out = _plain(self)
-        out["tasks"] = [_task_dict(t) for t in self.tasks]
-        out["grid"]["modalities"] = _selection_dict(self.grid.modalities)
-        out["tuning"]["space"] = {k: v.to_dict() for k, v in self.tuning.space.items()}
+        out = {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
         out.update(workdir=str(self.workdir_path), tracking_uri=redact_uri(self.resolved_tracking_uri),
                    storage=redact_uri(self.resolved_storage), report_dir=str(Path(self.report_dir).expanduser().resolve()))  # fmt: skip
         return out
 
 
 def _plain(value: Any) -> Any:
+    if hasattr(value, "to_dict"):  # a task, a modality selection, a tuned parameter: as a study writes it
+        return value.to_dict()
     if dataclasses.is_dataclass(value):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
     return {k: _plain(v) for k, v in value.items()} if isinstance(value, dict) else value
-
-
-def _selection_dict(selection: ModalitySelection) -> Any:
-    if selection.explicit is not None:
-        return [list(s) for s in selection.explicit]
-    return {"min_size": selection.min_size, "max_size": selection.max_size}
-
-
-def _task_dict(task: TaskSpec) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": task.name, "label": task.label, **task.kwargs}
-    if task.subsets is not None:
-        out["subsets"] = _selection_dict(task.subsets)
-    if task.depth is not None:
-        out["depth"] = list(task.depth)
-    if task.splits != 1:
-        out["splits"] = task.splits
-    return out
 
 
 # ---- validation: plain data -> typed config -----------------------------------------------------------
@@ -305,75 +281,23 @@ def parse_study(data: dict[str, Any]) -> StudyConfig:
     try:
         return TypeAdapter(StudyConfig).validate_python(data)
     except ValidationError as err:
-        raise ConfigError(_one_line_error(err)) from None
+        raise ConfigError(one_line(err, StudyConfig)) from None
 
 
-def _one_line_error(err: ValidationError, prefix: tuple[str, ...] = ()) -> str:
-    """pydantic's first error as our one line: the dotted key, what is allowed, what was given."""
-    first = err.errors(include_url=False)[0]
-    kind, given, context = first["type"], first.get("input"), first.get("ctx", {})
-    if isinstance(context.get("error"), ConfigError):  # a validator's own message is already one line
-        return str(context["error"])
-    path = [*prefix, *(str(part) for part in first["loc"] if not isinstance(part, int))]
-    where = ".".join(path)
-    if kind in ("extra_forbidden", "unexpected_keyword_argument"):
-        allowed = ", ".join(f.name for f in dataclasses.fields(_schema_at(path[:-1])))
-        prefix = ".".join(path[:-1]) + "." if len(path) > 1 else ""
-        return f"unknown key {prefix}{path[-1]!r}; allowed keys: {allowed}"
-    if kind in ("dataclass_type", "dataclass_args_type", "model_type"):
-        keys = ", ".join(f.name for f in dataclasses.fields(_schema_at(path)))
-        return f"{where} must be a mapping with keys {keys}; got {given!r}"
-    if kind == "literal_error":
-        return f"{where} must be one of {', '.join(_choices(path))}; got {given!r}"
-    expected = {
-        "int": "an integer",
-        "float": "a number",
-        "bool": "true or false",
-        "string": "a non-empty string",
-    }
-    for prefix, what in expected.items():
-        if kind.startswith(prefix + "_"):
-            return f"{where} must be {what}, got {given!r}"
-    bounds = {"greater_than_equal": ">=", "greater_than": ">"}
-    if kind in bounds:
-        return f"{where} must be {bounds[kind]} {context.get('ge', context.get('gt')):g}, got {given}"
-    if kind == "too_short":
-        return f"{where} must be a non-empty list, got {list(given)!r}"
-    if kind.startswith("missing"):
-        return f"{where} is required"
-    return f"{where}: {first['msg']}"
-
-
-def _schema_at(path: list[str]) -> Any:
-    """The schema class a dotted key path leads to (``[]``: StudyConfig)."""
-    schema: Any = StudyConfig
-    for part in path:
-        schema = typing.get_type_hints(schema)[part]
-    return schema
-
-
-def _choices(path: list[str]) -> list[str]:
-    return [str(c) for c in typing.get_args(typing.get_type_hints(_schema_at(path[:-1]))[path[-1]])]
-
-
-def parse_tasks(value: Any) -> tuple[TaskSpec, ...]:
-    if isinstance(value, tuple) and value and all(isinstance(t, TaskSpec) for t in value):
-        return value  # already parsed (dataclasses.replace validates again)
+def task_entries(value: Any) -> Any:
+    """A study's task entries as TaskSpec fields: a name alone, or a mapping of ``name``, the grid keys of
+    TaskSpec and the task factory's own parameters (checked against the factory's signature)."""
     if value in (None, ()):
         raise ConfigError(f"tasks is required; registered tasks: {', '.join(TASKS.names())}")
     if value == []:
         raise ConfigError("tasks must be a non-empty list, got []")
-    specs = [_task(entry, f"tasks[{i}]") for i, entry in enumerate(_listed(value))]
-    labels = [s.label for s in specs]
-    duplicates = sorted({x for x in labels if labels.count(x) > 1})
-    if duplicates:
-        raise ConfigError(f"task {duplicates[0]!r} is listed twice; give each entry a distinct 'label'")
-    return tuple(specs)
+    return [_task_entry(entry, f"tasks[{i}]") for i, entry in enumerate(_listed(value))]
 
 
-def _task(entry: Any, where: str) -> TaskSpec:
-    if isinstance(entry, str):
-        entry = {"name": entry}
+def _task_entry(entry: Any, where: str) -> Any:
+    if isinstance(entry, TaskSpec):
+        return entry  # already parsed (dataclasses.replace validates again)
+    entry = {"name": entry} if isinstance(entry, str) else entry
     if not isinstance(entry, dict):
         raise ConfigError(f"{where} must be a task name or a mapping with 'name'; got {entry!r}")
     params = dict(entry)
@@ -384,47 +308,10 @@ def _task(entry: Any, where: str) -> TaskSpec:
     for key in params:
         if key not in task_parameters(name):
             allowed = ", ".join(sorted(task_parameters(name)))
-            raise ConfigError(
-                f"task {name!r} has no parameter {key!r}; allowed: label, subsets, depth, splits, {allowed}"
-            )
-    # the grid's own checks for depth and splits; the label names runs (the task name by default)
-    depth = (
-        _validated(tuple[Count, ...], _unique(_listed(own["depth"])), f"{where}.depth")
-        if "depth" in own
-        else None
-    )
-    splits = _validated(Count, own.get("splits", 1), f"{where}.splits")
-    label = _validated(Text, own.get("label", name), f"{where}.label")
-    subsets = parse_modalities(own["subsets"], f"{where}.subsets") if "subsets" in own else None
-    return TaskSpec(name, tuple(sorted(params.items())), label, subsets, depth, splits)
-
-
-def _validated(schema: Any, value: Any, where: str) -> Any:
-    try:
-        return TypeAdapter(schema).validate_python(value)
-    except ValidationError as err:
-        raise ConfigError(_one_line_error(err, (where,))) from None
-
-
-def parse_modalities(value: Any, where: str) -> ModalitySelection:
-    allowed = "'all', a list of modality lists, or {min_size: N, max_size: M}"
-    if isinstance(value, ModalitySelection):
-        return value
-    if value == "all":
-        return ModalitySelection()
-    if isinstance(value, dict) and set(value) <= {"min_size", "max_size"}:
-        low = _validated(Count, value.get("min_size", 1), f"{where}.min_size")
-        high = value.get("max_size")
-        if high is not None:
-            high = _validated(Annotated[int, Strict(), Field(ge=low)], high, f"{where}.max_size")
-        return ModalitySelection(min_size=low, max_size=high)
-    if (
-        isinstance(value, list)
-        and value
-        and all(isinstance(s, list) and s and all(isinstance(m, str) for m in s) for s in value)
-    ):
-        return ModalitySelection(explicit=tuple(dict.fromkeys(tuple(sorted(set(s))) for s in value)))
-    raise ConfigError(f"{where} must be {allowed}; got {value!r}")
+            raise ConfigError(f"task {name!r} has no parameter {key!r}; allowed: label, subsets, depth, splits, {allowed}")  # fmt: skip
+    if "subsets" in own:
+        own["subsets"] = parse_modalities(own["subsets"], f"{where}.subsets")
+    return {"name": name, "params": tuple(sorted(params.items())), "label": name, **own}
 
 
 def parse_encoders(value: Any) -> dict[str, str]:

@@ -8,12 +8,12 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from itertools import combinations as subsets_of_size
 
-from benchmark.config import GridConfig, ModalitySelection
+from benchmark.config import GridConfig
 from benchmark.fusions import FUSIONS, UNIMODAL
 from benchmark.references import REFERENCES
 from benchmark.references.base import REFERENCE_DEPTH
+from benchmark.subsets import ModalitySelection, modality_subsets
 
 
 @dataclass(frozen=True, order=True)
@@ -79,25 +79,6 @@ class Dropped:
 class GridPlan:
     combinations: tuple[Combination, ...]
     dropped: tuple[Dropped, ...]
-
-
-def modality_subsets(
-    available: list[str], selection: ModalitySelection
-) -> tuple[list[tuple[str, ...]], list[tuple[tuple[str, ...], str]]]:
-    """Subsets of ``available`` the selection asks for, and explicit ones this task cannot serve."""
-    names = sorted(available)
-    if selection.explicit is not None:
-        kept, missing = [], []
-        for subset in selection.explicit:
-            absent = [m for m in subset if m not in names]
-            if absent:
-                missing.append((subset, f"task has no modality {absent[0]!r} (has: {', '.join(names)})"))
-            else:
-                kept.append(subset)
-        return kept, missing
-    high = selection.max_size or len(names)
-    subsets = [s for size in range(selection.min_size, high + 1) for s in subsets_of_size(names, size)]
-    return subsets, []
 
 
 def expand_grid(

@@ -1,7 +1,8 @@
 import subprocess
 
-from benchmark.config import GridConfig, ModalitySelection
+from benchmark.config import GridConfig
 from benchmark.grid import Combination, expand_grid
+from benchmark.subsets import ModalitySelection
 from tests.conftest import PYTHON, cli_env
 
 TASKS = {"t3": ["vec", "img", "seq"], "t2": ["vec", "img"]}
