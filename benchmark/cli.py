@@ -16,6 +16,7 @@ from pathlib import Path
 
 from benchmark.config import StudyConfig
 from benchmark.errors import ConfigError
+from benchmark.schema import TEST
 from benchmark.studies import available_studies, default_studies_dir, load_study, split_study_argument
 from benchmark.timing import format_breakdown
 from benchmark.uris import redact_uri
@@ -197,7 +198,7 @@ def _write_report(config: StudyConfig, out: str | None) -> Path:
 
     directory = Path(out).resolve() if out else config.report_path
     settings = ReportSettings(
-        metric=f"test/{config.tuning.metric}",
+        metric=TEST + config.tuning.metric,
         rope=config.report.rope,
         alpha=config.report.alpha,
         unstable_std=config.report.unstable_std,

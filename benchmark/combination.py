@@ -24,28 +24,40 @@ from benchmark.grid import Combination
 from benchmark.reference_run import ReferenceParams, run_reference
 from benchmark.references import REFERENCES
 from benchmark.schema import (
+    AGGREGATED,
+    BEST_VAL,
     CEILING,
     CELL_ID,
     COMBINATION_ID,
     COMBINATION_RUN,
     DEPTH,
+    EPOCH_LOSS,
+    EPOCH_VAL,
     FAIL_REASON,
     FINAL_RUN,
+    FINAL_SEEDS,
     FUSION,
     GPU_MEMORY,
     KIND,
     MODALITIES,
     OPTUNA_STUDY,
     OPTUNA_TRIAL,
+    PARAMETERS,
     SEED,
     SPLIT,
     STATUS,
     STOP_REASON,
     STUDY,
     TASK,
+    TEST,
+    TEST_ACCURACY,
+    TEST_F1,
     TRIAL,
     TRIAL_RUN,
     TRIAL_STATE,
+    VAL,
+    mean_of,
+    std_of,
 )
 from benchmark.space import combination_space
 from benchmark.tasks import Task
@@ -82,17 +94,6 @@ from benchmark.tuning import (
     wait_for_attr,
 )
 
-AGGREGATED_PREFIXES = (
-    "val/",
-    "test/",
-    "robust/",
-    "latency/",
-    "memory/",
-    "model/",
-    "time/",
-    "train/",
-    "ceiling/",
-)
 DONE, WORKED, WAITING = "done", "worked", "waiting"
 
 
@@ -477,9 +478,7 @@ class CombinationWork:
                     fail_final_seed(finals, trial, measurement.fit.stop_reason)
                 else:
                     m = config.tuning.metric
-                    complete_final_seed(
-                        finals, trial, metrics.get(f"test/{m}", 0.0), metrics.get(f"val/{m}", 0.0)
-                    )
+                    complete_final_seed(finals, trial, metrics.get(TEST + m, 0.0), metrics.get(VAL + m, 0.0))
                 told = True
         except BaseException:
             if not told:  # interrupted: close the claim and put the seed back for whoever resumes
@@ -500,13 +499,13 @@ class CombinationWork:
                 combination.name, "failed", f"FAILED {combination.name}: no final run finished"
             )
             return
-        keys = sorted({k for r in finals for k in r.data.metrics if k.startswith(AGGREGATED_PREFIXES)})
-        metrics: dict[str, float] = {"final/seeds": float(len(finals))}
+        keys = sorted({k for r in finals for k in r.data.metrics if k.startswith(AGGREGATED)})
+        metrics: dict[str, float] = {FINAL_SEEDS: float(len(finals))}
         for key in keys:
             values = [r.data.metrics[key] for r in finals if key in r.data.metrics]
-            metrics[f"{key}_mean"], metrics[f"{key}_std"] = mean_and_std(values)
+            metrics[mean_of(key)], metrics[std_of(key)] = mean_and_std(values)
         best_value = state.study.best_value
-        metrics[f"tuning/best_val_{config.tuning.metric}"] = best_value
+        metrics[BEST_VAL + config.tuning.metric] = best_value
         tags = {STATUS: "finished"}
         if GPU_MEMORY in finals[0].data.tags:
             tags[GPU_MEMORY] = finals[0].data.tags[GPU_MEMORY]
@@ -519,8 +518,8 @@ class CombinationWork:
             combination.name,
             "finished",
             f"done {combination.name:<48} val {m}={best_value:.3f}  "
-            f"test acc={metrics['test/accuracy_mean']:.3f}±{metrics['test/accuracy_std']:.3f} "
-            f"f1={metrics['test/f1_macro_mean']:.3f}  {metrics['model/parameters_mean']:,.0f} params",
+            f"test acc={metrics[mean_of(TEST_ACCURACY)]:.3f}±{metrics[std_of(TEST_ACCURACY)]:.3f} "
+            f"f1={metrics[mean_of(TEST_F1)]:.3f}  {metrics[mean_of(PARAMETERS)]:,.0f} params",
         )
 
 
@@ -535,6 +534,6 @@ def _outcome(measurement: Measurement, metric: str) -> TrialOutcome:
 def _history(measurement: Measurement, config: Any) -> dict[str, list[tuple[int, float]]]:
     history = measurement.fit.history
     return {
-        "epoch/train_loss": [(epoch, loss) for epoch, loss, _ in history],
-        f"epoch/val_{config.tuning.metric}": [(epoch, score) for epoch, _, score in history],
+        EPOCH_LOSS: [(epoch, loss) for epoch, loss, _ in history],
+        EPOCH_VAL + config.tuning.metric: [(epoch, score) for epoch, _, score in history],
     }

@@ -19,7 +19,18 @@ from benchmark.grid import Combination
 from benchmark.metrics import RunMemory, classification_scores, evaluate, predict
 from benchmark.model import build_model, count_parameters, use_train_mean_stand_ins
 from benchmark.robustness import robustness_metrics
-from benchmark.schema import CPU_MEMORY_MB, GPU_MEMORY_MB, GPU_RESERVED_MB
+from benchmark.schema import (
+    BEST_EPOCH,
+    CPU_MEMORY_MB,
+    EPOCHS,
+    EVAL_SECONDS,
+    GPU_MEMORY_MB,
+    GPU_RESERVED_MB,
+    PARAMETERS,
+    TEST,
+    TRAIN_SECONDS,
+    VAL,
+)
 from benchmark.tasks import Split, Task
 from benchmark.training import EpochCallback, FitResult, TrainSettings, fit, seed_everything
 
@@ -83,18 +94,18 @@ class Measurement:
 
     def metrics(self) -> dict[str, float]:
         """Flat MLflow metric names -> values."""
-        out: dict[str, float] = {f"val/{k}": v for k, v in self.val.items()}
+        out: dict[str, float] = {VAL + k: v for k, v in self.val.items()}
         out.update(
             {
-                "model/parameters": float(self.n_params),
-                "train/epochs": float(self.fit.epochs_run),
-                "train/best_epoch": float(self.fit.best_epoch),
-                "time/train_s": self.fit.train_seconds,
-                "time/eval_s": self.fit.eval_seconds,
+                PARAMETERS: float(self.n_params),
+                EPOCHS: float(self.fit.epochs_run),
+                BEST_EPOCH: float(self.fit.best_epoch),
+                TRAIN_SECONDS: self.fit.train_seconds,
+                EVAL_SECONDS: self.fit.eval_seconds,
             }
         )
         if self.test is not None:
-            out.update({f"test/{k}": v for k, v in self.test.items()})
+            out.update({TEST + k: v for k, v in self.test.items()})
         out.update(self.robustness)
         if self.gpu_added_mb is not None:
             out[GPU_MEMORY_MB], out[GPU_RESERVED_MB] = self.gpu_added_mb

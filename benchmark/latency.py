@@ -24,23 +24,28 @@ import torch
 from benchmark.combination import mean_and_std
 from benchmark.experiment import restrict
 from benchmark.grid import Combination
-from benchmark.metrics import LatencyStats, measure_latency
+from benchmark.metrics import measure_latency
 from benchmark.schema import (
     COMBINATION_ID,
     COMBINATION_RUN,
     FINAL_RUN,
     KIND,
     LATENCY,
+    LATENCY_BATCH_P50,
+    LATENCY_BATCH_P95,
     LATENCY_LOAD,
+    LATENCY_P50,
+    LATENCY_P95,
+    LATENCY_PER_SAMPLE,
     MODEL_FLAVOR,
+    OTHER_BUSY,
     PARENT,
     STATUS,
+    mean_of,
+    std_of,
 )
 from benchmark.tasks import Task
 from benchmark.tracking import Tracker
-
-P50 = LATENCY + "p50_ms"  # present on a final run once the pass has timed its model
-OTHER_BUSY = LATENCY + "other_busy_cores"  # cores other processes kept busy while this model was timed
 
 
 @dataclass
@@ -78,7 +83,7 @@ def run_latency_pass(
         test = restrict(tasks[combination.task_key].splits["test"], combination.modalities).to(device)
         timed_now = False
         for run in saved:
-            if P50 in run.data.metrics:
+            if LATENCY_P50 in run.data.metrics:
                 summary.already += 1
                 continue
             model = tracker.load_model(run.info.run_id, run.data.tags[MODEL_FLAVOR])
@@ -89,7 +94,7 @@ def run_latency_pass(
             run.data.metrics.update(metrics)  # the local copy: the mean below includes it
             summary.timed += 1
             timed_now = True
-        if saved and (timed_now or P50 + "_mean" not in parent.data.metrics):
+        if saved and (timed_now or mean_of(LATENCY_P50) not in parent.data.metrics):
             _log_means(tracker, parent.info.run_id, saved)
             summary.combinations += 1
         if timed_now:
@@ -125,9 +130,11 @@ def _time_model(model: Any, test: Any, device: torch.device, warmup: int, repeat
         model, test, eval_batch_size, device, warmup=max(1, warmup // 5), repeats=max(5, repeats // 5)
     )
     metrics = {
-        **_stats(single, ""),
-        **_stats(batch, "batch_"),
-        LATENCY + "batch_ms_per_sample": batch.p50_ms / batch.batch_size,
+        LATENCY_P50: single.p50_ms,
+        LATENCY_P95: single.p95_ms,
+        LATENCY_BATCH_P50: batch.p50_ms,
+        LATENCY_BATCH_P95: batch.p95_ms,
+        LATENCY_PER_SAMPLE: batch.p50_ms / batch.batch_size,
         OTHER_BUSY: busy.cores(),
         LATENCY_LOAD: os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan"),
     }
@@ -136,16 +143,12 @@ def _time_model(model: Any, test: Any, device: torch.device, warmup: int, repeat
     return metrics, params
 
 
-def _stats(stats: LatencyStats, prefix: str) -> dict[str, float]:
-    return {f"{LATENCY}{prefix}p50_ms": stats.p50_ms, f"{LATENCY}{prefix}p95_ms": stats.p95_ms}
-
-
 def _log_means(tracker: Tracker, parent_id: str, saved: list[Any]) -> None:
     keys = sorted({k for run in saved for k in run.data.metrics if k.startswith(LATENCY)})
     metrics: dict[str, float] = {}
     for key in keys:
         values = [run.data.metrics[key] for run in saved if key in run.data.metrics]
-        metrics[f"{key}_mean"], metrics[f"{key}_std"] = mean_and_std(values)
+        metrics[mean_of(key)], metrics[std_of(key)] = mean_and_std(values)
     tracker.log(parent_id, metrics=metrics)
 
 

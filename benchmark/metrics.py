@@ -17,8 +17,6 @@ import torch
 
 from benchmark.tasks import Split
 
-SCORES = ("accuracy", "recall_macro", "f1_macro")
-
 
 def classification_scores(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> dict[str, float]:
     """Accuracy, macro recall and macro F1 over classes 0..num_classes-1, as scikit-learn defines them

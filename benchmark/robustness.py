@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 import torch
 
 from benchmark.metrics import evaluate
+from benchmark.schema import MISSING, NOISE, NOISE_RETENTION
 from benchmark.tasks import Split
 from benchmark.tasks.text import PAD, UNKNOWN
 
@@ -84,8 +85,8 @@ def robustness_metrics(
     if missing and len(names) > 1:  # a single modality missing leaves nothing to predict from
         for name in names:
             scores = evaluate(model, test, batch_size, num_classes, missing=frozenset({name}))
-            out[f"robust/missing/{name}/accuracy"] = scores["accuracy"]
-            out[f"robust/missing/{name}/f1_macro"] = scores["f1_macro"]
+            out[f"{MISSING}{name}/accuracy"] = scores["accuracy"]
+            out[f"{MISSING}{name}/f1_macro"] = scores["f1_macro"]
     levels = sorted(noise_levels)
     kept = []
     for name in names if levels else []:
@@ -96,11 +97,11 @@ def robustness_metrics(
         curve = []
         for level in levels:
             scores = evaluate(model, _corrupted(test, name, level, vocab, generator), batch_size, num_classes)
-            out[f"robust/noise/{name}/{level:g}/accuracy"] = scores["accuracy"]
-            out[f"robust/noise/{name}/{level:g}/f1_macro"] = scores["f1_macro"]
+            out[f"{NOISE}{name}/{level:g}/accuracy"] = scores["accuracy"]
+            out[f"{NOISE}{name}/{level:g}/f1_macro"] = scores["f1_macro"]
             curve.append(scores[metric])
-        out[f"robust/noise/{name}/retention"] = retention(levels, curve, clean_score)
-        kept.append(out[f"robust/noise/{name}/retention"])
+        out[f"{NOISE}{name}/retention"] = retention(levels, curve, clean_score)
+        kept.append(out[f"{NOISE}{name}/retention"])
     if kept:
-        out["robust/noise_retention"] = sum(kept) / len(kept)
+        out[NOISE_RETENTION] = sum(kept) / len(kept)
     return out

@@ -35,7 +35,7 @@ from benchmark.errors import ConfigError
 from benchmark.experiment import Measurement
 from benchmark.grid import GridPlan, expand_grid
 from benchmark.latency import LatencySummary, run_latency_pass
-from benchmark.schema import KIND, OPTUNA_TRIAL, PID, SESSION_RUN, STUDY, WORKER, environment_tag
+from benchmark.schema import KIND, OPTUNA_TRIAL, PID, SESSION_RUN, STUDY, TIME, WORKER, environment_tag
 from benchmark.tasks import Task, build_task
 from benchmark.timing import TimeBreakdown
 from benchmark.tracking import Tracker
@@ -268,7 +268,7 @@ class StudyRunner:
                     self.tracker.sweep_stale_runs(exclude=session_id)
             self.tracker.log(
                 session_id,
-                metrics={f"time/{k}_s": v for k, v in self.summary.breakdown.items()},
+                metrics={f"{TIME}{k}_s": v for k, v in self.summary.breakdown.items()},
                 params={"combinations": len(self.prepared.plan.combinations)},
             )
         return self.summary

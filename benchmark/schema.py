@@ -38,18 +38,55 @@ def environment_tag(name: str) -> str:
     return TAG + name
 
 
-# ---- metrics and artifacts ------------------------------------------------------------------------------
-ROBUST = "robust/"  # robustness metrics (robustness.py)
-MISSING = ROBUST + "missing/"
+# ---- metrics ------------------------------------------------------------------------------------------
+# A score (metrics.classification_scores) is logged as <split><score>.
+SCORES = ("accuracy", "recall_macro", "f1_macro")
+VAL, TEST = "val/", "test/"
+TEST_ACCURACY, TEST_RECALL, TEST_F1 = (TEST + score for score in SCORES)
 CEILING = "ceiling/bayes_accuracy"  # synthetic tasks: the Bayes-optimal test accuracy of the modality subset
-PREDICTIONS = "predictions.npz"  # artifact of every final-seed run: test labels and predictions
+
+ROBUST = "robust/"  # robustness metrics (robustness.py)
+MISSING = ROBUST + "missing/"  # + <modality>/<score>: scored with that modality zeroed
+NOISE = ROBUST + "noise/"  # + <modality>/<sd>/<score>, and <modality>/retention: Gaussian noise on it
+NOISE_RETENTION = ROBUST + "noise_retention"  # mean retention over modalities
+
+# What a run cost and how training went (experiment.Measurement)
+PARAMETERS = "model/parameters"
+EPOCHS, BEST_EPOCH = "train/epochs", "train/best_epoch"
+TIME = "time/"  # + <category>_s: the session's wall time by category (timing.CATEGORIES)
+TRAIN_SECONDS, EVAL_SECONDS = TIME + "train_s", TIME + "eval_s"
+EPOCH_LOSS, EPOCH_VAL = "epoch/train_loss", "epoch/val_"  # a trial's history per epoch (+ tuning metric)
 
 # The memory one final run adds (metrics.RunMemory): above what the process held when the run started.
-CPU_MEMORY_MB = "memory/cpu_added_mb"
-GPU_MEMORY_MB, GPU_RESERVED_MB = "memory/gpu_added_mb", "memory/gpu_reserved_added_mb"
+MEMORY = "memory/"
+CPU_MEMORY_MB = MEMORY + "cpu_added_mb"
+GPU_MEMORY_MB, GPU_RESERVED_MB = MEMORY + "gpu_added_mb", MEMORY + "gpu_reserved_added_mb"
 
-# ---- saved models and the latency pass (latency.py) ------------------------------------------------------
+# ---- a combination's own metrics: its final seeds aggregated -------------------------------------------
+AGGREGATED = (VAL, TEST, ROBUST, "latency/", MEMORY, "model/", TIME, "train/", "ceiling/")  # these prefixes
+FINAL_SEEDS = "final/seeds"  # how many final seeds the aggregate is over
+BEST_VAL = "tuning/best_val_"  # + tuning metric: the best trial's validation score
+
+
+MEAN, STD = "_mean", "_std"  # suffixes: <metric>_mean, <metric>_std (also the report's summary columns)
+
+
+def mean_of(metric: str) -> str:
+    """The combination's mean of ``metric`` over its final seeds."""
+    return metric + MEAN
+
+
+def std_of(metric: str) -> str:
+    return metric + STD
+
+
+# ---- artifacts, saved models and the latency pass (latency.py) ------------------------------------------
+PREDICTIONS = "predictions.npz"  # artifact of every final-seed run: test labels and predictions
 MODEL = "model"  # artifact folder of a saved MLflow model (the first ``latency.seeds`` final seeds)
 MODEL_FLAVOR = TAG + "model_flavor"  # pytorch | sklearn: which mlflow.<flavor>.load_model loads it
 LATENCY = "latency/"
+LATENCY_P50, LATENCY_P95 = LATENCY + "p50_ms", LATENCY + "p95_ms"  # one sample at a time
+LATENCY_BATCH_P50, LATENCY_BATCH_P95 = LATENCY + "batch_p50_ms", LATENCY + "batch_p95_ms"  # one eval batch
+LATENCY_PER_SAMPLE = LATENCY + "batch_ms_per_sample"  # the batch's median over its samples
 LATENCY_LOAD = LATENCY + "load_1m"  # the host's 1-minute load average when the latency was measured
+OTHER_BUSY = LATENCY + "other_busy_cores"  # cores other processes kept busy while a model was timed

@@ -105,3 +105,27 @@ def test_the_import_graph_has_no_circle():
 
     for module in sorted(graph):
         visit(module, [])
+
+
+def _string_parts(module: str) -> list[tuple[int, str]]:
+    """Every string literal of ``module``, f-strings by their literal parts."""
+    path = PACKAGE / (module.replace(".", "/") + ".py")
+    if not path.exists():
+        path = PACKAGE / module.replace(".", "/") / "__init__.py"
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    ]
+
+
+def test_tag_and_metric_names_are_literals_in_the_schema_only():
+    # the metric namespaces are the schema's own ("test/", "latency/", ...), so a new one is covered too
+    namespaces = {text.split("/", 1)[0] + "/" for _, text in _string_parts("schema") if "/" in text}
+    assert {"test/", "val/", "latency/", "memory/", "robust/"} <= namespaces
+    for module in _modules():
+        if module == "schema":
+            continue
+        for line, text in _string_parts(module):
+            assert not text.startswith(tuple(namespaces)), f"{module}:{line}: metric name {text!r}"
+            assert not text.startswith("benchmark.") or " " in text, f"{module}:{line}: tag name {text!r}"

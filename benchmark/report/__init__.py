@@ -15,6 +15,7 @@ from benchmark.report.interactions import classes_per_task, interaction_profile
 from benchmark.report.render import Document, Section, markdown_table, signed, to_html, to_markdown, write_csv
 from benchmark.report.statistics import Omnibus
 from benchmark.report.uncertainty import attach_intervals
+from benchmark.schema import TEST_ACCURACY, TEST_F1, TEST_RECALL, std_of
 from benchmark.uris import redact_uri
 
 UNSTABLE_SHOWN = 8  # the findings name this many unstable combinations (largest seed spread first)
@@ -71,10 +72,10 @@ def _method_lines(
     lines = tables.summary_sentences(omnibus, tests, f"test {label}", settings.rope)
     unstable = tables.unstable_combinations(summary, settings.metric)
     if len(unstable):
-        worst = unstable.sort_values(f"{settings.metric}_std", ascending=False, kind="stable").head(
+        worst = unstable.sort_values(std_of(settings.metric), ascending=False, kind="stable").head(
             UNSTABLE_SHOWN
         )
-        spread = worst[f"{settings.metric}_std"]
+        spread = worst[std_of(settings.metric)]
         names = ", ".join(
             f"{t}/d{d}/{m}/{f} (std {s:.3f})"
             for t, d, m, f, s in zip(
@@ -105,7 +106,7 @@ PROFILE_FORMULAS = (
 
 @dataclass(frozen=True)
 class ReportSettings:
-    metric: str = "test/f1_macro"
+    metric: str = TEST_F1
     rope: float = 0.01
     alpha: float = 0.05
     unstable_std: float = 0.03
@@ -118,9 +119,7 @@ def build_document(
     """The report's content, the numeric tables behind it (written as CSV), the omnibus tests (for the
     diagrams) and the LaTeX tables."""
     metric = settings.metric
-    label = {"test/f1_macro": "macro F1", "test/accuracy": "accuracy", "test/recall_macro": "macro recall"}[
-        metric
-    ]
+    label = {TEST_F1: "macro F1", TEST_ACCURACY: "accuracy", TEST_RECALL: "macro recall"}[metric]
     summary, t, omnibus = _tables(runs, settings)
     sections = [_task_section(task, t, metric, label) for task in sorted(runs.combinations["task"].unique())]
     unfinished = runs.combinations[runs.combinations["state"] != "finished"]

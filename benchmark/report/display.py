@@ -6,6 +6,19 @@ import pandas as pd
 
 from benchmark.report import tables
 from benchmark.report.render import NOT_MEASURED, count, number, p_value, score, signed
+from benchmark.schema import (
+    CEILING,
+    CPU_MEMORY_MB,
+    GPU_MEMORY_MB,
+    LATENCY_P50,
+    LATENCY_P95,
+    PARAMETERS,
+    TEST_ACCURACY,
+    TEST_RECALL,
+    TRAIN_SECONDS,
+    mean_of,
+    std_of,
+)
 
 MISSING = "–"
 
@@ -23,9 +36,7 @@ def test_cell(mean: float, std: float, low: float, high: float) -> str:
 def leaderboard_display(board: pd.DataFrame, metric: str, metric_label: str) -> pd.DataFrame:
     def gpu(row: pd.Series) -> str:
         return (
-            NOT_MEASURED
-            if pd.isna(row["memory/gpu_added_mb_mean"])
-            else number(row["memory/gpu_added_mb_mean"], 1)
+            NOT_MEASURED if pd.isna(row[mean_of(GPU_MEMORY_MB)]) else number(row[mean_of(GPU_MEMORY_MB)], 1)
         )
 
     def method(fusion: str, reference: bool, unstable: bool) -> str:
@@ -41,12 +52,12 @@ def leaderboard_display(board: pd.DataFrame, metric: str, metric_label: str) -> 
                 method(*v) for v in zip(board["fusion"], board["reference"], board["unstable"], strict=True)
             ],
             "state": board["state"],
-            f"val {metric_label}": [number(v, 3) for v in board[f"{val}_mean"]],
+            f"val {metric_label}": [number(v, 3) for v in board[mean_of(val)]],
             f"test {metric_label} [95 % CI]": [
                 test_cell(*v)
                 for v in zip(
-                    board[f"{metric}_mean"],
-                    board[f"{metric}_std"],
+                    board[mean_of(metric)],
+                    board[std_of(metric)],
                     board[f"{metric}_ci_low"],
                     board[f"{metric}_ci_high"],
                     strict=True,
@@ -54,24 +65,22 @@ def leaderboard_display(board: pd.DataFrame, metric: str, metric_label: str) -> 
             ],
             "test accuracy": [
                 score(m, s)
-                for m, s in zip(board["test/accuracy_mean"], board["test/accuracy_std"], strict=True)
+                for m, s in zip(board[mean_of(TEST_ACCURACY)], board[std_of(TEST_ACCURACY)], strict=True)
             ],
             "of the Bayes ceiling": [
                 MISSING if pd.isna(c) else f"{a / c:.0%} of {c:.3f}"
-                for a, c in zip(
-                    board["test/accuracy_mean"], board["ceiling/bayes_accuracy_mean"], strict=True
-                )
+                for a, c in zip(board[mean_of(TEST_ACCURACY)], board[mean_of(CEILING)], strict=True)
             ],
             "test macro recall": [
                 score(m, s)
-                for m, s in zip(board["test/recall_macro_mean"], board["test/recall_macro_std"], strict=True)
+                for m, s in zip(board[mean_of(TEST_RECALL)], board[std_of(TEST_RECALL)], strict=True)
             ],
-            "latency p50 ms": [number(v, 3) for v in board["latency/p50_ms_mean"]],
-            "latency p95 ms": [number(v, 3) for v in board["latency/p95_ms_mean"]],
+            "latency p50 ms": [number(v, 3) for v in board[mean_of(LATENCY_P50)]],
+            "latency p95 ms": [number(v, 3) for v in board[mean_of(LATENCY_P95)]],
             "GPU MB added": [gpu(row) for _, row in board.iterrows()],
-            "CPU MB added": [number(v, 1) for v in board["memory/cpu_added_mb_mean"]],
-            "parameters": [count(v) for v in board["model/parameters_mean"]],
-            "train s": [number(v, 1) for v in board["time/train_s_mean"]],
+            "CPU MB added": [number(v, 1) for v in board[mean_of(CPU_MEMORY_MB)]],
+            "parameters": [count(v) for v in board[mean_of(PARAMETERS)]],
+            "train s": [number(v, 1) for v in board[mean_of(TRAIN_SECONDS)]],
         }
     )
 

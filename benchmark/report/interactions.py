@@ -30,6 +30,7 @@ import pandas as pd
 
 from benchmark.references.base import is_reference
 from benchmark.report.tables import _chosen_on_validation, _scored
+from benchmark.schema import TEST_F1, mean_of
 
 ADDITIVE = "late_vote"
 COLUMNS = ["task", "depth", "chance", "full", "full_fusion", "full_score", "additive_score", "redundancy",
@@ -40,12 +41,12 @@ def _set_scores(rows: pd.DataFrame, metric: str) -> dict[str, tuple[str, float]]
     """Modality set -> (method chosen on validation, its test score)."""
     best = _chosen_on_validation(rows, metric, ["modalities"])
     return {
-        m: (f, s) for m, f, s in zip(best["modalities"], best["fusion"], best[f"{metric}_mean"], strict=True)
+        m: (f, s) for m, f, s in zip(best["modalities"], best["fusion"], best[mean_of(metric)], strict=True)
     }
 
 
 def interaction_profile(
-    summary: pd.DataFrame, classes: dict[str, int], metric: str = "test/f1_macro"
+    summary: pd.DataFrame, classes: dict[str, int], metric: str = TEST_F1
 ) -> pd.DataFrame:
     """One row per task with at least two modalities (see the module docstring for the formulas).
     ``classes``: the number of classes per task (for chance)."""
@@ -68,13 +69,13 @@ def interaction_profile(
             rest = "+".join(x for x in members if x != m)
             unique[m] = sets[full][1] - sets[rest][1] if rest in sets else math.nan
         on_full = at_depth[at_depth["modalities"] == full]
-        additive = on_full.loc[on_full["fusion"] == ADDITIVE, f"{metric}_mean"]
+        additive = on_full.loc[on_full["fusion"] == ADDITIVE, mean_of(metric)]
         additive_score = float(additive.iloc[0]) if len(additive) else math.nan
         interacting = on_full[on_full["fusion"] != ADDITIVE]
         synergy = math.nan
         if len(interacting) and not math.isnan(additive_score):
             chosen = _chosen_on_validation(interacting, metric, ["task"]).iloc[0]
-            synergy = float(chosen[f"{metric}_mean"]) - additive_score
+            synergy = float(chosen[mean_of(metric)]) - additive_score
         gains = [max(0.0, s - chance) for s in unimodal.values()]
         overlap = max(0.0, sum(gains) - max(0.0, additive_score - chance))
         redundancy = overlap / (len(members) - 1) if not math.isnan(additive_score) else math.nan

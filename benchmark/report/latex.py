@@ -7,6 +7,9 @@ import math
 
 import pandas as pd
 
+from benchmark.report.tables import validation
+from benchmark.schema import mean_of, std_of
+
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}  # fmt: skip
 
@@ -42,8 +45,8 @@ def leaderboard(board: pd.DataFrame, metric: str, label: str, task: str) -> str:
         interval = "" if math.isnan(low.iloc[i]) else f" [{low.iloc[i]:.3f}, {high.iloc[i]:.3f}]"
         cells = [escape(values["fusion"]) + (" (ref.)" if values["reference"] else ""),
                  str(values["depth"]), escape(values["modalities"]),
-                 _number(board[f"val/{metric.split('/', 1)[1]}_mean"].iloc[i]),
-                 _number(board[f"{metric}_mean"].iloc[i]) + r" $\pm$ " + _number(board[f"{metric}_std"].iloc[i]) + interval]  # fmt: skip
+                 _number(board[mean_of(validation(metric))].iloc[i]),
+                 _number(board[mean_of(metric)].iloc[i]) + r" $\pm$ " + _number(board[std_of(metric)].iloc[i]) + interval]  # fmt: skip
         if values["rank"] == 1:  # the best on validation
             cells = [f"\\textbf{{{c}}}" for c in cells]
         rows.append(cells)

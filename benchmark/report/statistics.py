@@ -25,6 +25,8 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
+from benchmark.schema import mean_of
+
 UNITS = ("task", "block")
 BLOCK = ["task", "depth", "modalities"]
 # Scores are rounded to this before ranking and testing: differences below it (3e-7 between two
@@ -54,8 +56,8 @@ class Omnibus:
 def block_scores(summary: pd.DataFrame, metric: str, methods: list[str]) -> pd.DataFrame:
     """Wide frame: one row per block (task, depth, modalities), one column per method, the seed mean of
     ``metric`` (NaN where the method did not run or finished no seed)."""
-    rows = summary[summary["fusion"].isin(methods) & summary[f"{metric}_mean"].notna()]
-    wide = rows.pivot_table(index=BLOCK, columns="fusion", values=f"{metric}_mean", aggfunc="first")
+    rows = summary[summary["fusion"].isin(methods) & summary[mean_of(metric)].notna()]
+    wide = rows.pivot_table(index=BLOCK, columns="fusion", values=mean_of(metric), aggfunc="first")
     wide = wide.reindex(columns=sorted(methods)).round(RESOLUTION)
     wide.columns.name = None
     return wide.sort_index()

@@ -14,9 +14,24 @@ import pandas as pd
 from benchmark.references.base import is_reference
 from benchmark.report import statistics
 from benchmark.report.collect import KEY, METRICS, StudyRuns
-from benchmark.schema import CEILING, MISSING, ROBUST
+from benchmark.schema import (
+    CEILING,
+    LATENCY_P50,
+    MEAN,
+    MISSING,
+    NOISE,
+    NOISE_RETENTION,
+    ROBUST,
+    STD,
+    TEST,
+    TEST_ACCURACY,
+    TEST_F1,
+    VAL,
+    mean_of,
+    std_of,
+)
 
-SCORE = "test/f1_macro"
+SCORE = TEST_F1
 UNIMODAL = "none"
 
 
@@ -37,14 +52,14 @@ def combination_summary(runs: StudyRuns, metric: str = SCORE, unstable_std: floa
     is the lowest run of any split).
     """
     per_split = runs.finished_seeds.groupby(["combination_id", "split"])[list(METRICS)]
-    means = _cell_means(runs.finished_seeds, list(METRICS)).add_suffix("_mean")
-    stds = per_split.std(ddof=1).groupby(level="combination_id").mean().add_suffix("_std")
+    means = _cell_means(runs.finished_seeds, list(METRICS)).add_suffix(MEAN)
+    stds = per_split.std(ddof=1).groupby(level="combination_id").mean().add_suffix(STD)
     lows = per_split.min().groupby(level="combination_id").min().add_suffix("_min")
     drops = (per_split.mean() - per_split.min()).groupby(level="combination_id").max()[metric]
     summary = runs.combinations.merge(means, how="left", left_on="combination_id", right_index=True)
     summary = summary.merge(stds, how="left", left_on="combination_id", right_index=True)
     summary = summary.merge(lows, how="left", left_on="combination_id", right_index=True)
-    spread = summary[f"{metric}_std"].fillna(0) > unstable_std
+    spread = summary[std_of(metric)].fillna(0) > unstable_std
     outlier = summary["combination_id"].map(drops).fillna(0) > 2 * unstable_std
     summary["unstable"] = spread | outlier
     return summary.sort_values(KEY, kind="stable").reset_index(drop=True)
@@ -60,18 +75,18 @@ def _cell_means(finished: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 def validation(metric: str) -> str:
     """The validation counterpart of a test metric name: test/f1_macro -> val/f1_macro."""
-    return "val/" + metric.split("/", 1)[1]
+    return VAL + metric.split("/", 1)[1]
 
 
 def _scored(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
-    return summary[summary[f"{metric}_mean"].notna() & summary[f"{validation(metric)}_mean"].notna()]
+    return summary[summary[mean_of(metric)].notna() & summary[mean_of(validation(metric))].notna()]
 
 
 def _chosen_on_validation(frame: pd.DataFrame, metric: str, by: list[str]) -> pd.DataFrame:
     """Per group ``by``: the row with the best validation mean (ties: the first in KEY order). The test
     score never takes part in the choice."""
     ordered = frame.sort_values(KEY, kind="stable").sort_values(
-        f"{validation(metric)}_mean", ascending=False, kind="stable"
+        mean_of(validation(metric)), ascending=False, kind="stable"
     )
     return ordered.groupby(by).head(1)
 
@@ -79,11 +94,11 @@ def _chosen_on_validation(frame: pd.DataFrame, metric: str, by: list[str]) -> pd
 def _score_columns(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
     return frame.rename(
         columns={
-            f"{metric}_mean": "score",
-            f"{metric}_std": "std",
+            mean_of(metric): "score",
+            std_of(metric): "std",
             f"{metric}_ci_low": "ci_low",
             f"{metric}_ci_high": "ci_high",
-            f"{validation(metric)}_mean": "val_score",
+            mean_of(validation(metric)): "val_score",
         }
     )
 
@@ -92,7 +107,7 @@ def leaderboard(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
     """Per task, ordered and ranked by the validation score of the final runs (best first); test scores
     are reported beside it. Combinations without a finished seed at the bottom, rank empty."""
     frame = summary.copy()
-    val = f"{validation(metric)}_mean"
+    val = mean_of(validation(metric))
     frame["rank"] = frame.groupby("task")[val].rank(method="min", ascending=False)
     frame["unstable"] = frame.pop("unstable")  # beside rank, as the leaderboard's columns were
     frame["reference"] = frame["fusion"].map(is_reference)
@@ -118,8 +133,8 @@ def best_per_task(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
     best = _chosen_on_validation(scored, metric, ["task"])
     best = best.rename(
         columns={
-            f"{validation(metric)}_mean": f"val_{name}_mean",
-            f"{metric}_mean": f"test_{name}_mean",
+            mean_of(validation(metric)): f"val_{name}_mean",
+            mean_of(metric): f"test_{name}_mean",
             f"{metric}_ci_low": f"test_{name}_ci_low",
             f"{metric}_ci_high": f"test_{name}_ci_high",
         }
@@ -128,9 +143,9 @@ def best_per_task(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
         if column not in best:
             best[column] = math.nan
     best = best.assign(
-        test_accuracy_mean=best["test/accuracy_mean"],
-        bayes_accuracy=best[f"{CEILING}_mean"],
-        share_of_ceiling=best["test/accuracy_mean"] / best[f"{CEILING}_mean"],  # synthetic tasks only
+        test_accuracy_mean=best[mean_of(TEST_ACCURACY)],
+        bayes_accuracy=best[mean_of(CEILING)],
+        share_of_ceiling=best[mean_of(TEST_ACCURACY)] / best[mean_of(CEILING)],  # synthetic tasks only
     )
     return best[columns].sort_values("task").reset_index(drop=True)
 
@@ -163,16 +178,14 @@ def modality_ablation(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFram
     return best[columns].sort_values(["task", "n_modalities", "modalities"]).reset_index(drop=True)
 
 
-def pareto_front(summary: pd.DataFrame, metric: str = SCORE, cost: str = "latency/p50_ms") -> pd.DataFrame:
+def pareto_front(summary: pd.DataFrame, metric: str = SCORE, cost: str = LATENCY_P50) -> pd.DataFrame:
     """All scored combinations with ``on_front``: no other combination of the task has at least as good a
     validation score and at least as low a latency, and is strictly better in one of the two. The
     front is chosen on validation; ``score`` is the test score shown for it."""
-    val = f"{validation(metric)}_mean"
-    frame = summary[
-        summary[val].notna() & summary[f"{metric}_mean"].notna() & summary[f"{cost}_mean"].notna()
-    ]
-    frame = frame[[*KEY, val, f"{metric}_mean", f"{cost}_mean"]].rename(
-        columns={val: "val_score", f"{metric}_mean": "score", f"{cost}_mean": "latency_ms"}
+    val = mean_of(validation(metric))
+    frame = summary[summary[val].notna() & summary[mean_of(metric)].notna() & summary[mean_of(cost)].notna()]
+    frame = frame[[*KEY, val, mean_of(metric), mean_of(cost)]].rename(
+        columns={val: "val_score", mean_of(metric): "score", mean_of(cost): "latency_ms"}
     )
     # Identical points cannot dominate each other, so decide on distinct (task, latency, score)
     # points: fastest first (ties: best first), a point is on the front iff it beats every point
@@ -293,7 +306,7 @@ def _paired_choices(
             score,
         )
         if math.isnan(difference):
-            difference, low, high = a[f"{metric}_mean"] - b[f"{metric}_mean"], math.nan, math.nan
+            difference, low, high = a[mean_of(metric)] - b[mean_of(metric)], math.nan, math.nan
         chosen.append((task, a, b, difference, low, high))
     return chosen
 
@@ -317,10 +330,10 @@ def neural_against_reference(
         rows.append({
             "task": task,
             "neural": f"{neural['fusion']}, depth {neural['depth']}, {neural['modalities']}",
-            "neural_val": neural[f"{validation(metric)}_mean"], "neural_test": neural[f"{metric}_mean"],
+            "neural_val": neural[mean_of(validation(metric))], "neural_test": neural[mean_of(metric)],
             "reference": f"{reference['fusion']}, {reference['modalities']}",
-            "reference_val": reference[f"{validation(metric)}_mean"],
-            "reference_test": reference[f"{metric}_mean"],
+            "reference_val": reference[mean_of(validation(metric))],
+            "reference_test": reference[mean_of(metric)],
             "difference": difference, "ci_low": low, "ci_high": high,
             "conclusion": paired_conclusion(difference, low, high, rope, "the neural fusion", "the reference"),
         })  # fmt: skip
@@ -348,11 +361,11 @@ def fusion_against_single(
         rows.append({
             "task": task,
             "fusion": f"{fused['fusion']}, depth {fused['depth']}, {fused['modalities']}",
-            "fusion_val": fused[f"{validation(metric)}_mean"], "fusion_test": fused[f"{metric}_mean"],
+            "fusion_val": fused[mean_of(validation(metric))], "fusion_test": fused[mean_of(metric)],
             "fusion_ci_low": fused.get(f"{metric}_ci_low", math.nan),
             "fusion_ci_high": fused.get(f"{metric}_ci_high", math.nan),
             "single": f"{single['modalities']}, depth {single['depth']}",
-            "single_val": single[f"{validation(metric)}_mean"], "single_test": single[f"{metric}_mean"],
+            "single_val": single[mean_of(validation(metric))], "single_test": single[mean_of(metric)],
             "single_ci_low": single.get(f"{metric}_ci_low", math.nan),
             "single_ci_high": single.get(f"{metric}_ci_high", math.nan),
             "difference": difference, "ci_low": low, "ci_high": high,
@@ -377,15 +390,15 @@ def paired_conclusion(
 
 def unstable_combinations(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
     """Combinations whose final seeds disagree on the ranking score (see ``combination_summary``)."""
-    flagged = summary[summary["unstable"] & summary[f"{metric}_mean"].notna()]
-    return flagged[[*KEY, f"{metric}_mean", f"{metric}_std", f"{metric}_min"]].reset_index(drop=True)
+    flagged = summary[summary["unstable"] & summary[mean_of(metric)].notna()]
+    return flagged[[*KEY, mean_of(metric), std_of(metric), f"{metric}_min"]].reset_index(drop=True)
 
 
 def _robust_means(runs: StudyRuns) -> pd.DataFrame:
     """Per grid cell (finished seeds; with outer splits the mean of the split means): clean scores and
     every robustness metric."""
     finished = runs.finished_seeds
-    columns = [*(c for c in METRICS if c.startswith(("test/", "val/"))),
+    columns = [*(c for c in METRICS if c.startswith((TEST, VAL))),
                *(c for c in finished.columns if c.startswith(ROBUST))]  # fmt: skip
     means = _cell_means(finished, columns)
     return runs.combinations[[*KEY, "n_modalities", "combination_id"]].merge(
@@ -411,7 +424,7 @@ def robustness_table(runs: StudyRuns, metric: str = SCORE) -> pd.DataFrame:
     means = _robust_means(runs)
     score = metric.split("/", 1)[1]
     columns = [*KEY, "score", "retention", "worst_missing", "missing"]
-    if "robust/noise_retention" not in means and not any(c.startswith(MISSING) for c in means):
+    if NOISE_RETENTION not in means and not any(c.startswith(MISSING) for c in means):
         return pd.DataFrame(columns=columns)
     rows = []
     for _, row in means.iterrows():
@@ -424,7 +437,7 @@ def robustness_table(runs: StudyRuns, metric: str = SCORE) -> pd.DataFrame:
             {
                 **{k: row[k] for k in KEY},
                 "score": row[metric],
-                "retention": row.get("robust/noise_retention", math.nan),
+                "retention": row.get(NOISE_RETENTION, math.nan),
                 "worst_missing": min(v[0] for v in missing.values()) if missing else math.nan,
                 "missing": missing,
             }
@@ -466,7 +479,7 @@ def noise_curves(runs: StudyRuns, metric: str = SCORE) -> pd.DataFrame:
         rows.append({**{k: row[k] for k in ("task", "fusion", "depth", "modalities")},
                      "level": 0.0, "score": row[metric]})  # fmt: skip
         for level in levels:
-            values = [row.get(f"robust/noise/{m}/{level:g}/{score}", math.nan) for m in modalities]
+            values = [row.get(f"{NOISE}{m}/{level:g}/{score}", math.nan) for m in modalities]
             values = [v for v in values if pd.notna(v)]
             if values:
                 rows.append({**{k: row[k] for k in ("task", "fusion", "depth", "modalities")},

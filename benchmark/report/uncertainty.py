@@ -13,8 +13,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-SCORES = ("accuracy", "recall_macro", "f1_macro")
-
 
 def weighted_scores(
     labels: np.ndarray, predictions: np.ndarray, weights: np.ndarray, num_classes: int
