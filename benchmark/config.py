@@ -195,7 +195,9 @@ class StudyConfig:
     encoders: dict[str, str] = Field(default_factory=dict)  # modality kind -> encoder name
     device: Device = "auto"
     threads: NonNegative = 0  # torch threads per worker; 0: cores split evenly
-    workers: int = 0  # worker processes on this host; 0 ("auto"): one per usable core (1 on a GPU)
+    workers: int | Literal["auto"] = (
+        "auto"  # worker processes on this host; auto: one per usable core (1 on a GPU)
+    )
     heartbeat_seconds: Count = 30  # RDB storage: a trial silent for 3 heartbeats is taken as dead
     data_seed: Int = 0  # seeds task generation and splits; fixed across combinations
     workdir: Text = "runs"
@@ -219,9 +221,9 @@ class StudyConfig:
 
     @field_validator("workers", mode="plain")
     @classmethod
-    def _workers(cls, value: Any) -> int:  # "auto" is 0, resolved when the study is prepared
+    def _workers(cls, value: Any) -> int | str:  # "auto" is resolved when the study is prepared
         if value == "auto":
-            return 0
+            return value
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"workers must be auto or an integer >= 1, got {value!r}")
         return value

@@ -49,7 +49,6 @@ EPOCH_FRACTION = 0.62
 BOOKKEEPING_SECONDS = 0.7
 STARTUP_SECONDS = 20.0  # building the tasks and starting the workers
 LATENCY_SECONDS = 0.15  # the latency pass, per saved model
-_PROBE_TASKS: list[Task] = []
 
 
 @dataclass
@@ -113,7 +112,6 @@ def _probe(task: Task, combination: Combination, config: StudyConfig, settings: 
         specs = {m: task.modalities[m] for m in combination.modalities}
         small = Task(task.name, specs, {"train": _head(train, rows), "val": _head(val, rows),
                      "test": _head(val, 1)}, task.num_classes)  # fmt: skip
-        _PROBE_TASKS.append(small)  # alive until the process ends: reference_run caches features by id()
         typical = {
             name: _typical(spec) for name, spec in REFERENCES.get(combination.fusion).hyperparameters.items()
         }

@@ -35,7 +35,9 @@ class ReferenceParams:
         return dict(self.values)
 
 
-_FEATURES: dict[tuple[int, tuple[str, ...], bool], FeatureBuilder] = {}
+# (id(task), modalities, dense) -> (task, fitted builder). The entry holds the task itself: an id is
+# unique only among live objects, and a task kept alive by its entry cannot hand its id to another.
+_FEATURES: dict[tuple[int, tuple[str, ...], bool], tuple[Any, FeatureBuilder]] = {}
 
 
 def _features(task: Any, modalities: tuple[str, ...], dense: bool, specs: dict[str, Any],
@@ -46,8 +48,8 @@ def _features(task: Any, modalities: tuple[str, ...], dense: bool, specs: dict[s
     if key not in _FEATURES:
         if len(_FEATURES) >= 4:  # combinations run one after another: keep the latest few
             _FEATURES.pop(next(iter(_FEATURES)))
-        _FEATURES[key] = FeatureBuilder(specs, dense=dense).fit(inputs)
-    return _FEATURES[key]
+        _FEATURES[key] = (task, FeatureBuilder(specs, dense=dense).fit(inputs))
+    return _FEATURES[key][1]
 
 
 def _parameter_count(model: Any) -> int:

@@ -90,12 +90,12 @@ def usable_cores() -> int:
     return max(1, cores)
 
 
-def resolve_workers(workers: int, device: torch.device) -> int:
-    """``workers: auto`` (0): one worker per usable core on the CPU (two 1-thread workers train 1.95x
+def resolve_workers(workers: int | str, device: torch.device) -> int:
+    """``workers: auto``: one worker per usable core on the CPU (two 1-thread workers train 1.95x
     the trials of one 2-thread worker here, bench/workers.py); one on a GPU, which one process keeps
     busy better than several sharing it."""
-    if workers:
-        return workers
+    if workers != "auto":
+        return int(workers)
     return 1 if device.type == "cuda" else usable_cores()
 
 

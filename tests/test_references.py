@@ -106,9 +106,9 @@ def test_balanced_class_weights_match_scikit_learn():
 def test_workers_auto_uses_every_usable_core(tmp_path):
     from benchmark.config import StudyConfig
 
-    assert StudyConfig.workers == 0  # auto, the default (the smoke study pins 1 to stay reproducible)
+    assert StudyConfig.workers == "auto"  # the default (the smoke study pins 1 to stay reproducible)
     config = load_study("smoke", [f"workdir={tmp_path}", "workers=auto"])
-    assert config.workers == 0
+    assert config.workers == "auto"
     assert prepare(config).config.workers == usable_cores() == len(__import__("os").sched_getaffinity(0))
-    assert resolve_workers(0, torch.device("cuda")) == 1 and resolve_workers(3, torch.device("cpu")) == 3
+    assert resolve_workers("auto", torch.device("cuda")) == 1 and resolve_workers(3, torch.device("cpu")) == 3
     assert main(["run", "study=smoke", f"workdir={tmp_path}", "workers=0", "--dry-run"]) == 2
