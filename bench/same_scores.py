@@ -8,6 +8,14 @@ each kind is matched by its name within its combination; their metrics and tags 
 except what measures the machine rather than the model (times, latency, memory), and what names the
 process (run ids, pids, hosts, git revision). Prints the counts compared and every difference; exit
 status 1 if there is one.
+
+A slice of the headline study (50 combinations: real and synthetic data, outer splits, every fusion
+method and both reference models; about 2 minutes here), run with each version of the code:
+
+    python -m benchmark run study=fusion workers=1 auto_report=false --no-latency workdir=STORE \
+      'tasks=[{name:nutrimouse,splits:2,depth:[1]},{name:synth-mixed,n_samples:600,depth:[1],subsets:[[vec],[img,seq,vec]]},{name:mfeat,subsets:[[fou],[fou,kar]],depth:[1]}]' \
+      tuning.trials=3 final.seeds=2 final.max_seeds=3
+    python bench/same_scores.py STORE_A STORE_B --study fusion
 """
 
 from __future__ import annotations
