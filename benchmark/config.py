@@ -21,6 +21,7 @@ from benchmark.errors import ConfigError, one_line
 from benchmark.fusions import FUSIONS
 from benchmark.params import ParamSpec
 from benchmark.references import REFERENCES
+from benchmark.schema import SCORES
 from benchmark.space import DEFAULT_SPACE, parse_space
 from benchmark.subsets import ModalitySelection, parse_modalities
 from benchmark.tasks import TASKS, task_parameters
@@ -103,7 +104,7 @@ class GridConfig:
 @dataclass(frozen=True, config=SCHEMA)
 class TuningConfig:
     trials: Count = 4
-    metric: Literal["accuracy", "recall_macro", "f1_macro"] = "f1_macro"  # schema.SCORES
+    metric: Literal[SCORES] = "f1_macro"  # the score tuning maximises on validation
     sampler: Literal["tpe", "random"] = "tpe"
     pruner: Literal["median", "successive_halving", "hyperband", "none"] = "hyperband"  # tuning.make_pruner
     seed: Int = 0
@@ -164,13 +165,11 @@ class RobustnessConfig:
 class ReportConfig:
     """How the report compares methods (see benchmark/report/statistics.py)."""
 
-    rope: Number = (
-        0.01  # region of practical equivalence on the ranking score: |difference| below it is a tie
-    )
+    # region of practical equivalence on the ranking score: |difference| below it is a tie
+    rope: Number = 0.01
     alpha: Number = 0.05  # significance level of the frequentist tests (Holm-adjusted)
-    unstable_std: Number = (
-        0.03  # seeds disagree: std above this, or one seed more than twice it below the mean
-    )
+    # seeds disagree: std above this, or one seed more than twice it below the mean
+    unstable_std: Number = 0.03
     bootstrap: Annotated[int, Strict(), Field(ge=100)] = 2000  # bootstrap replicates of each interval
 
     @field_validator("rope", "alpha", "unstable_std")
@@ -195,9 +194,7 @@ class StudyConfig:
     encoders: dict[str, str] = Field(default_factory=dict)  # modality kind -> encoder name
     device: Device = "auto"
     threads: NonNegative = 0  # torch threads per worker; 0: cores split evenly
-    workers: int | Literal["auto"] = (
-        "auto"  # worker processes on this host; auto: one per usable core (1 on a GPU)
-    )
+    workers: int | Literal["auto"] = "auto"  # processes on this host; auto: one per core (1 on a GPU)
     heartbeat_seconds: Count = 30  # RDB storage: a trial silent for 3 heartbeats is taken as dead
     data_seed: Int = 0  # seeds task generation and splits; fixed across combinations
     workdir: Text = "runs"
@@ -262,7 +259,7 @@ class StudyConfig:
         """A plain, YAML-able view of the resolved config (credentials masked)."""
         out = {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
         out.update(workdir=str(self.workdir_path), tracking_uri=redact_uri(self.resolved_tracking_uri),
-                   storage=redact_uri(self.resolved_storage), report_dir=str(Path(self.report_dir).expanduser().resolve()))  # fmt: skip
+                   storage=redact_uri(self.resolved_storage), report_dir=str(self.report_path.parent))  # fmt: skip
         return out
 
 

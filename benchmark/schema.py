@@ -42,7 +42,7 @@ def environment_tag(name: str) -> str:
 # A score (metrics.classification_scores) is logged as <split><score>.
 SCORES = ("accuracy", "recall_macro", "f1_macro")
 VAL, TEST = "val/", "test/"
-TEST_ACCURACY, TEST_RECALL, TEST_F1 = (TEST + score for score in SCORES)
+TEST_ACCURACY, TEST_RECALL, TEST_F1 = TEST + "accuracy", TEST + "recall_macro", TEST + "f1_macro"
 CEILING = "ceiling/bayes_accuracy"  # synthetic tasks: the Bayes-optimal test accuracy of the modality subset
 
 ROBUST = "robust/"  # robustness metrics (robustness.py)
@@ -62,24 +62,6 @@ MEMORY = "memory/"
 CPU_MEMORY_MB = MEMORY + "cpu_added_mb"
 GPU_MEMORY_MB, GPU_RESERVED_MB = MEMORY + "gpu_added_mb", MEMORY + "gpu_reserved_added_mb"
 
-# ---- a combination's own metrics: its final seeds aggregated -------------------------------------------
-AGGREGATED = (VAL, TEST, ROBUST, "latency/", MEMORY, "model/", TIME, "train/", "ceiling/")  # these prefixes
-FINAL_SEEDS = "final/seeds"  # how many final seeds the aggregate is over
-BEST_VAL = "tuning/best_val_"  # + tuning metric: the best trial's validation score
-
-
-MEAN, STD = "_mean", "_std"  # suffixes: <metric>_mean, <metric>_std (also the report's summary columns)
-
-
-def mean_of(metric: str) -> str:
-    """The combination's mean of ``metric`` over its final seeds."""
-    return metric + MEAN
-
-
-def std_of(metric: str) -> str:
-    return metric + STD
-
-
 # ---- artifacts, saved models and the latency pass (latency.py) ------------------------------------------
 PREDICTIONS = "predictions.npz"  # artifact of every final-seed run: test labels and predictions
 MODEL = "model"  # artifact folder of a saved MLflow model (the first ``latency.seeds`` final seeds)
@@ -90,3 +72,18 @@ LATENCY_BATCH_P50, LATENCY_BATCH_P95 = LATENCY + "batch_p50_ms", LATENCY + "batc
 LATENCY_PER_SAMPLE = LATENCY + "batch_ms_per_sample"  # the batch's median over its samples
 LATENCY_LOAD = LATENCY + "load_1m"  # the host's 1-minute load average when the latency was measured
 OTHER_BUSY = LATENCY + "other_busy_cores"  # cores other processes kept busy while a model was timed
+
+# ---- a combination's own metrics: its final seeds aggregated -------------------------------------------
+AGGREGATED = (VAL, TEST, ROBUST, LATENCY, MEMORY, "model/", TIME, "train/", "ceiling/")  # these prefixes
+FINAL_SEEDS = "final/seeds"  # how many final seeds the aggregate is over
+BEST_VAL = "tuning/best_val_"  # + tuning metric: the best trial's validation score
+MEAN, STD = "_mean", "_std"  # suffixes: <metric>_mean, <metric>_std (also the report's summary columns)
+
+
+def mean_of(metric: str) -> str:
+    """The combination's mean of ``metric`` over its final seeds."""
+    return metric + MEAN
+
+
+def std_of(metric: str) -> str:
+    return metric + STD
