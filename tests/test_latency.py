@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import sqlite3
+import statistics
 import subprocess
 import time
 
@@ -111,8 +112,11 @@ def test_saved_models_load_with_mlflow_and_reproduce_the_logged_test_score(tmp_p
 
 
 def test_memory_of_two_identical_runs_in_one_process_agrees():
-    """The memory a run adds is its own: an identical second run in the same process (whose heap
-    already grew for the first) measures the same, and a bigger model measures more."""
+    """The memory a run adds is its own: identical later runs in the same process (whose heap already
+    grew for the first) measure the same, and a bigger model measures more. Each figure is the median
+    of three identical runs, as the report shows a combination's mean over its seeds: one run alone
+    moves by up to a quarter with where glibc's dynamic mmap threshold stands (147 vs 187 MB seen in
+    a full test run; 113 +- 0.2 MB with a fixed threshold, which costs training 25-45 % in speed)."""
     config = load_study("smoke", ["train.max_epochs=2", "train.batch_size=256"])
     task = build_task("synth-redundancy", seed=0, n_modalities=2, n_samples=1500)
     combination = Combination("synth-redundancy", 1, ("vec",), "none")
@@ -120,14 +124,16 @@ def test_memory_of_two_identical_runs_in_one_process_agrees():
 
     def added(width: int) -> float:
         hparams = Hyperparameters(lr=1e-3, weight_decay=0.0, width=width, dropout=0.0)
-        measurement = run_once(task, combination, hparams, settings, device=torch.device("cpu"), seed=1,
-                               final=True)  # fmt: skip
-        assert measurement.cpu_added_mb is not None and measurement.gpu_added_mb is None
-        return measurement.cpu_added_mb
+        measured = []
+        for _ in range(3):
+            measurement = run_once(task, combination, hparams, settings, device=torch.device("cpu"), seed=1,
+                                   final=True)  # fmt: skip
+            assert measurement.cpu_added_mb is not None and measurement.gpu_added_mb is None
+            measured.append(measurement.cpu_added_mb)
+        return statistics.median(measured)
 
-    added(
-        64
-    )  # the process's first training pays one-off set-up (as a worker's trials do before any final run)
+    # the process's first training pays one-off set-up (as a worker's trials do before any final run)
+    added(64)
     first, second = added(2048), added(2048)
     assert first > 1
     assert abs(first - second) <= max(2.0, 0.15 * first), (first, second)
