@@ -16,6 +16,7 @@ from pathlib import Path
 
 from benchmark.config import StudyConfig
 from benchmark.errors import ConfigError
+from benchmark.owned_paths import check_replaceable, write_text_atomic
 from benchmark.schema import TEST
 from benchmark.studies import available_studies, default_studies_dir, load_study, split_study_argument
 from benchmark.timing import format_breakdown
@@ -119,7 +120,10 @@ def _load(arguments: list[str]) -> StudyConfig:
 def _command_run(args: argparse.Namespace) -> int:
     from benchmark.runner import prepare, run_study
 
-    prepared = prepare(_load(args.overrides))
+    config = _load(args.overrides)
+    if config.auto_report and not args.no_report:
+        _report_directory(config, None)  # refuse before hours of training, not after
+    prepared = prepare(config)
     config, plan = prepared.config, prepared.plan  # workers resolved (auto: one per usable core)
     if args.dry_run:
         _print_plan(config, plan)
@@ -196,7 +200,7 @@ def _command_latency(args: argparse.Namespace) -> int:
 def _write_report(config: StudyConfig, out: str | None) -> Path:
     from benchmark.report import ReportSettings, generate_report
 
-    directory = Path(out).resolve() if out else config.report_path
+    directory = _report_directory(config, out)
     settings = ReportSettings(
         metric=TEST + config.tuning.metric,
         rope=config.report.rope,
@@ -215,8 +219,17 @@ def _write_report(config: StudyConfig, out: str | None) -> Path:
     return result.directory
 
 
+def _report_directory(config: StudyConfig, out: str | None) -> Path:
+    """Where the report goes; refused up front (exit 2, nothing written) if that folder holds anything a
+    report did not write, since the report replaces its folder."""
+    directory = Path(out).expanduser().resolve() if out else config.report_path
+    check_replaceable(directory)
+    return directory
+
+
 def _command_report(args: argparse.Namespace) -> int:
     config = _load(args.overrides)
+    _report_directory(config, args.out)
     if (
         args.readme and findings_block(Path(args.readme), config.name) is None
     ):  # check before writing anything
@@ -230,7 +243,7 @@ def _command_report(args: argparse.Namespace) -> int:
         readme = Path(args.readme)
         start, end = findings_block(readme, config.name)  # type: ignore[misc]
         text = readme.read_text()
-        readme.write_text(text[:start] + "\n" + (directory / FINDINGS).read_text() + text[end:])
+        write_text_atomic(readme, text[:start] + "\n" + (directory / FINDINGS).read_text() + text[end:])
         print(f"findings copied into {readme}")
     return 0
 

