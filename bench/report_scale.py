@@ -22,10 +22,12 @@ sys.path.insert(0, str(REPO))
 
 from benchmark.combination import combination_tags  # noqa: E402
 from benchmark.grid import Combination  # noqa: E402
-from benchmark.tracking import STATUS, TAG, Tracker  # noqa: E402
+from benchmark.schema import SEED, STATUS, environment_tag  # noqa: E402
+from benchmark.tracking import Tracker  # noqa: E402
 
 TRIALS, SEEDS = 6, 3
 RUNS_PER_COMBINATION = 1 + TRIALS + SEEDS
+OWN = ".report-scale"  # marks a store folder this script made (and may rebuild)
 FUSIONS = ("concat", "attention", "late_vote")
 MODALITIES = ("a", "b", "c", "d", "e")
 
@@ -61,15 +63,19 @@ def build_store(workdir: Path, runs: int) -> str:
     marker = workdir / f"complete-{runs}"
     if marker.exists():
         return uri
-    shutil.rmtree(workdir, ignore_errors=True)
-    workdir.mkdir(parents=True)
+    if workdir.exists() and any(workdir.iterdir()):
+        if not (workdir / OWN).exists():  # never delete a folder this script did not make
+            raise SystemExit(f"{workdir} holds files this script did not write; give an empty --workdir")
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / OWN).write_text("made by bench/report_scale.py\n")
     tracker = Tracker(uri, "scale", artifact_root=workdir / "artifacts")
     rng = random.Random(0)
     env = {
-        TAG + "device": "cpu",
-        TAG + "version": "bench",
-        TAG + "torch_version": "x",
-        TAG + "git_revision": "x",
+        environment_tag("device"): "cpu",
+        environment_tag("version"): "bench",
+        environment_tag("torch_version"): "x",
+        environment_tag("git_revision"): "x",
     }
     start = time.perf_counter()
     combos = _combinations(runs // RUNS_PER_COMBINATION)
@@ -87,7 +93,7 @@ def build_store(workdir: Path, runs: int) -> str:
             tracker.client.set_terminated(run)
         seeds = []
         for seed in range(SEEDS):
-            tags = {**combination_tags(combo, "final"), **env, TAG + "seed": str(1000 + seed)}
+            tags = {**combination_tags(combo, "final"), **env, SEED: str(1000 + seed)}
             run = tracker.create_run(f"seed-{1000 + seed}", tags, parent_id=parent)
             metrics = _final_metrics(rng)
             seeds.append(metrics)
@@ -105,13 +111,13 @@ def build_store(workdir: Path, runs: int) -> str:
     return uri
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/report-scale"))
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     uri = build_store(args.workdir, args.runs)
 
     from benchmark.report import generate_report

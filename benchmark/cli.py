@@ -7,20 +7,22 @@ Bad input is one line on stderr and exit status 2; Ctrl-C / SIGTERM end the curr
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from benchmark.config import StudyConfig
 from benchmark.errors import ConfigError
 from benchmark.owned_paths import check_replaceable, write_text_atomic
 from benchmark.schema import TEST
 from benchmark.studies import available_studies, default_studies_dir, load_study, split_study_argument
 from benchmark.timing import format_breakdown
 from benchmark.uris import redact_uri
+
+if TYPE_CHECKING:
+    from benchmark.config import StudyConfig
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -282,26 +284,34 @@ def _print_plan(config: StudyConfig, plan) -> None:  # noqa: ANN001 - GridPlan, 
 
 
 def _command_list(args: argparse.Namespace) -> int:
-    from benchmark.encoders import ENCODERS, encoder_kinds
-    from benchmark.fusions import FUSIONS
-    from benchmark.tasks import TASKS, task_parameters
+    from benchmark.catalog import catalog
 
+    known = catalog()
     studies_dir = default_studies_dir()
     print(f"studies ({studies_dir}):")
     for name in available_studies(studies_dir):
         print(f"  {name}")
     print("tasks:")
-    for name in TASKS.names():
-        params = ", ".join(f"{k}={v}" for k, v in task_parameters(name).items())
+    for name, entry in sorted(known.tasks.items()):
+        params = ", ".join(f"{k}={v}" for k, v in entry["parameters"].items())
         print(f"  {name:<20} {params}")
     print("encoders:")
-    for name in ENCODERS.names():
-        print(f"  {name:<20} for {', '.join(sorted(encoder_kinds(name)))}")
+    for name in sorted(known.encoders):
+        print(f"  {name:<20} for {', '.join(sorted(known.encoder_kinds(name)))}")
     print("fusion methods:")
-    for name in FUSIONS.names():
-        doc = inspect.getdoc(sys.modules[FUSIONS.get(name).__module__]) or ""
-        print(f"  {name:<20} {doc.splitlines()[0] if doc else ''}")
+    for name, entry in sorted(known.fusions.items()):
+        print(_described(name, entry["summary"]))
+    print("reference models (classical floors on the same features; depth does not apply):")
+    for name, entry in sorted(known.references.items()):
+        print(_described(name, entry["description"]))
     return 0
+
+
+def _described(name: str, text: str, width: int = 110) -> str:
+    """``name`` and its description, wrapped whole (never cut) under a 23-character indent."""
+    import textwrap
+
+    return textwrap.fill(text, width, initial_indent=f"  {name:<20} ", subsequent_indent=" " * 23)
 
 
 def _command_data(args: argparse.Namespace) -> int:

@@ -25,15 +25,12 @@ from pydantic import (
 )
 from pydantic.dataclasses import dataclass
 
-from benchmark.encoders import ENCODERS, encoder_kinds
+from benchmark.catalog import catalog
 from benchmark.errors import ConfigError, one_line
-from benchmark.fusions import FUSIONS
 from benchmark.params import ParamSpec
-from benchmark.references import REFERENCES
 from benchmark.schema import SCORES
 from benchmark.space import DEFAULT_SPACE, parse_space
 from benchmark.subsets import ModalitySelection, parse_modalities
-from benchmark.tasks import TASKS, task_parameters
 from benchmark.uris import redact_uri
 
 MODALITY_KINDS = ("vector", "image", "sequence", "tokens")
@@ -99,10 +96,11 @@ class GridConfig:
     @field_validator("fusion")
     @classmethod
     def _registered(cls, fusions: tuple[str, ...]) -> tuple[str, ...]:
+        known = catalog()
         for fusion in fusions:
-            if fusion not in FUSIONS and fusion not in REFERENCES:
-                raise ConfigError(f"unknown fusion {fusion!r}; registered fusion methods: {', '.join(FUSIONS.names())}; "
-                                  f"reference models: {', '.join(REFERENCES.names())}")  # fmt: skip
+            if fusion not in known.fusions and fusion not in known.references:
+                raise ConfigError(f"unknown fusion {fusion!r}; registered fusion methods: {', '.join(sorted(known.fusions))}; "
+                                  f"reference models: {', '.join(sorted(known.references))}")  # fmt: skip
         return fusions
 
     @field_validator("modalities", mode="plain")
@@ -304,7 +302,7 @@ def task_entries(value: Any) -> Any:
     """A study's task entries as TaskSpec fields: a name alone, or a mapping of ``name``, the grid keys of
     TaskSpec and the task factory's own parameters (checked against the factory's signature)."""
     if value in (None, ()):
-        raise ConfigError(f"tasks is required; registered tasks: {', '.join(TASKS.names())}")
+        raise ConfigError(f"tasks is required; registered tasks: {', '.join(sorted(catalog().tasks))}")
     if value == []:
         raise ConfigError("tasks must be a non-empty list, got []")
     return [_task_entry(entry, f"tasks[{i}]") for i, entry in enumerate(_listed(value))]
@@ -318,12 +316,13 @@ def _task_entry(entry: Any, where: str) -> Any:
         raise ConfigError(f"{where} must be a task name or a mapping with 'name'; got {entry!r}")
     params = dict(entry)
     name = params.pop("name", None)
-    if name not in TASKS:
-        raise ConfigError(f"unknown task {name!r}; registered tasks: {', '.join(TASKS.names())}")
+    known = catalog()
+    if name not in known.tasks:
+        raise ConfigError(f"unknown task {name!r}; registered tasks: {', '.join(sorted(known.tasks))}")
     own = {key: params.pop(key) for key in ("label", "subsets", "depth", "splits") if key in params}
     for key in params:
-        if key not in task_parameters(name):
-            allowed = ", ".join(sorted(task_parameters(name)))
+        if key not in known.task_parameters(name):
+            allowed = ", ".join(sorted(known.task_parameters(name)))
             raise ConfigError(f"task {name!r} has no parameter {key!r}; allowed: label, subsets, depth, splits, {allowed}")  # fmt: skip
     if "subsets" in own:
         own["subsets"] = parse_modalities(own["subsets"], f"{where}.subsets")
@@ -332,17 +331,18 @@ def _task_entry(entry: Any, where: str) -> Any:
 
 def parse_encoders(value: Any) -> dict[str, str]:
     kinds = MODALITY_KINDS
+    known = catalog()
     if not isinstance(value, dict):
         raise ConfigError(f"encoders must be a mapping with keys {', '.join(kinds)}; got {value!r}")
     for kind, name in value.items():
         if kind not in kinds:
             raise ConfigError(f"unknown key encoders.{kind!r}; allowed keys: {', '.join(kinds)}")
-        if name not in ENCODERS:
+        if name not in known.encoders:
             raise ConfigError(
-                f"encoders.{kind}: unknown encoder {name!r}; choose one of: {', '.join(ENCODERS.names())}"
+                f"encoders.{kind}: unknown encoder {name!r}; choose one of: {', '.join(sorted(known.encoders))}"
             )
-        if kind not in encoder_kinds(name):
-            fits = sorted(n for n in ENCODERS.names() if kind in encoder_kinds(n))
+        if kind not in known.encoder_kinds(name):
+            fits = sorted(n for n in known.encoders if kind in known.encoder_kinds(n))
             raise ConfigError(
                 f"encoders.{kind}: {name!r} cannot encode {kind}; choose one of: {', '.join(fits)}"
             )

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-from pydantic.fields import FieldInfo
+if TYPE_CHECKING:  # pydantic is imported by the schema; the error class itself needs none
+    from pydantic import ValidationError
 
 
 class ConfigError(ValueError):
@@ -80,5 +80,7 @@ def _hint(root: type, path: list[str]) -> Any:
 
 def _description(root: type, path: list[str]) -> str:
     hint = typing.get_type_hints(_schema_at(root, path[:-1]), include_extras=True)[path[-1]]
+    from pydantic.fields import FieldInfo
+
     infos = [m for m in getattr(hint, "__metadata__", ()) if isinstance(m, FieldInfo) and m.description]
     return infos[0].description if infos else "does not have the expected form"

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchmark.catalog import catalog
 from benchmark.errors import ConfigError
-from benchmark.fusions import FUSIONS
 from benchmark.params import ParamSpec
-from benchmark.references import REFERENCES
 
 # The hyperparameters every combination has; a study's ``tuning.space`` overrides entries by name.
 DEFAULT_SPACE: dict[str, ParamSpec] = {
@@ -26,15 +25,16 @@ FORMS = "a fixed value, a list of choices, or {low: A, high: B, log: bool, type:
 def fusion_hyperparameters() -> list[str]:
     """The names of the hyperparameters some fusion method or reference model declares (``rank``,
     ``C``, ...), sorted."""
-    own = [FUSIONS.get(n).hyperparameters for n in FUSIONS.names()]
-    own += [REFERENCES.get(n).hyperparameters for n in REFERENCES.names()]
-    return sorted({param for declared in own for param in declared})
+    return catalog().hyperparameter_names()
 
 
 def combination_space(space: dict[str, ParamSpec], fusion: str) -> dict[str, ParamSpec]:
     """The search space of one combination: the general hyperparameters, plus those its fusion method
     declares (the study's ``tuning.space`` entry for them if it has one, else the method's default).
     A reference model has only its own (the network's lr, width, ... do not apply)."""
+    from benchmark.fusions import FUSIONS  # the engine's side: the components themselves
+    from benchmark.references import REFERENCES
+
     if fusion in REFERENCES:
         return {
             name: space.get(name, default) for name, default in REFERENCES.get(fusion).hyperparameters.items()

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from benchmark.config import StudyConfig, parse_study
 from benchmark.errors import ConfigError
+
+if TYPE_CHECKING:
+    from benchmark.config import StudyConfig
 
 STUDIES_ENV = "FUSIONBENCH_STUDIES"
 
@@ -52,6 +54,8 @@ def load_study(
     study: str, overrides: list[str] | None = None, studies_dir: Path | None = None
 ) -> StudyConfig:
     """Compose ``studies/<study>.yaml`` (or a path to a YAML file), apply overrides, validate."""
+    from benchmark.config import parse_study  # pydantic: not needed to list or find studies
+
     raw = compose_study(study, overrides or [], studies_dir)
     return parse_study(raw)
 
