@@ -120,7 +120,7 @@ def _load(arguments: list[str]) -> StudyConfig:
 
 
 def _command_run(args: argparse.Namespace) -> int:
-    from benchmark.runner import prepare, run_study
+    from benchmark.runner import prepare
 
     config = _load(args.overrides)
     if config.auto_report and not args.no_report:
@@ -143,14 +143,21 @@ def _command_run(args: argparse.Namespace) -> int:
     )
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        summary, runner = run_study(prepared, progress=not args.no_progress)
+        return _run_and_finish(args, prepared)
     except KeyboardInterrupt:
-        print(
-            "\ninterrupted: the current trial was closed; rerun the same command to resume", file=sys.stderr
-        )
+        print("\ninterrupted: nothing is lost; rerun the same command to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _run_and_finish(args: argparse.Namespace, prepared) -> int:  # noqa: ANN001 - PreparedStudy, imported lazily
+    """Train, then (one host) time the saved models and write the report. A Ctrl-C or SIGTERM anywhere in
+    here reaches the caller as KeyboardInterrupt: exit 130, and a rerun resumes where it stopped."""
+    from benchmark.runner import run_study
+
+    config = prepared.config
+    summary, runner = run_study(prepared, progress=not args.no_progress)
     print(
         f"finished {len(summary.finished)}, skipped (already done) {len(summary.skipped)}, "
         f"failed {len(summary.failed)} in {summary.wall_seconds:.1f} s"
@@ -386,6 +393,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:  # a command with nothing to close: still the status of an interrupt
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0

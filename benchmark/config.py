@@ -10,6 +10,7 @@ this module never sees a raw DictConfig.
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -31,10 +32,9 @@ from benchmark.params import ParamSpec
 from benchmark.schema import SCORES
 from benchmark.space import DEFAULT_SPACE, parse_space
 from benchmark.subsets import ModalitySelection, parse_modalities
-from benchmark.uris import redact_uri
+from benchmark.uris import STORAGE_ENV, STORAGE_SCHEMES, TRACKING_ENV, TRACKING_SCHEMES, check_uri, redact_uri
 
 MODALITY_KINDS = ("vector", "image", "sequence", "tokens")
-STORAGE_SCHEMES = ("postgresql", "postgresql+psycopg2", "sqlite", "mysql", "mysql+pymysql")
 SCHEMA = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
 Int = Annotated[int, Strict()]
@@ -206,8 +206,9 @@ class StudyConfig:
     heartbeat_seconds: Count = 30  # RDB storage: a trial silent for 3 heartbeats is taken as dead
     data_seed: Int = 0  # seeds task generation and splits; fixed across combinations
     workdir: Text = "runs"
-    tracking_uri: Text | None = None
-    storage: Text | None = None
+    # null: $FUSIONBENCH_TRACKING_URI / $FUSIONBENCH_STORAGE if set (a password stays off the command line)
+    tracking_uri: Text | None = Field(default=None, validate_default=True)
+    storage: Text | None = Field(default=None, validate_default=True)
     data_dir: Text | None = None  # data-set cache; null: $FUSIONBENCH_DATA or ~/.cache/fusionbench
     report_dir: Text = "reports"  # reports go to <report_dir>/<name>/
     auto_report: Flag = True  # regenerate the report when `run` finishes
@@ -240,12 +241,29 @@ class StudyConfig:
             raise ConfigError(f"{info.field_name} {value} exists and is not a folder; give a folder path")
         return value
 
+    @field_validator("tracking_uri", "storage", mode="before")
+    @classmethod
+    def _from_environment(cls, value: Any, info: ValidationInfo) -> Any:
+        env = {"tracking_uri": TRACKING_ENV, "storage": STORAGE_ENV}[info.field_name]
+        return os.environ.get(env) or None if value is None else value
+
+    @field_validator("tracking_uri")
+    @classmethod
+    def _tracking_uri(cls, uri: str | None) -> str | None:
+        if uri is not None:
+            check_uri(uri, "tracking_uri", TRACKING_SCHEMES)
+        return uri
+
     @field_validator("storage")
     @classmethod
     def _storage(cls, storage: str | None) -> str | None:
         scheme = storage.split("://", 1)[0] if storage and "://" in storage else None
         if scheme is not None and scheme not in STORAGE_SCHEMES:
             raise ConfigError(f"storage must be a journal file path or a database URL (postgresql://...); got {scheme}://")  # fmt: skip
+        if scheme is not None:
+            check_uri(storage, "storage", STORAGE_SCHEMES)
+        elif storage is not None and Path(storage).expanduser().is_dir():
+            raise ConfigError(f"storage {storage} is a folder; give a journal file path or a database URL")
         return storage
 
     @property

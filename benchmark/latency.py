@@ -24,6 +24,7 @@ import torch
 from benchmark.combination import mean_and_std
 from benchmark.experiment import restrict
 from benchmark.grid import Combination
+from benchmark.interrupts import deferred_interrupts
 from benchmark.metrics import measure_latency
 from benchmark.schema import (
     COMBINATION_ID,
@@ -86,11 +87,12 @@ def run_latency_pass(
             if LATENCY_P50 in run.data.metrics:
                 summary.already += 1
                 continue
-            model = tracker.load_model(run.info.run_id, run.data.tags[MODEL_FLAVOR])
-            if isinstance(model, torch.nn.Module):
-                model = model.to(device)
-            metrics, params = _time_model(model, test, device, warmup, repeats, eval_batch_size)
-            tracker.log(run.info.run_id, metrics=metrics, params=params)
+            with deferred_interrupts():  # Ctrl-C stops between models, never inside MLflow's load or log
+                model = tracker.load_model(run.info.run_id, run.data.tags[MODEL_FLAVOR])
+                if isinstance(model, torch.nn.Module):
+                    model = model.to(device)
+                metrics, params = _time_model(model, test, device, warmup, repeats, eval_batch_size)
+                tracker.log(run.info.run_id, metrics=metrics, params=params)
             run.data.metrics.update(metrics)  # the local copy: the mean below includes it
             summary.timed += 1
             timed_now = True

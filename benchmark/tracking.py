@@ -35,7 +35,7 @@ from mlflow.tracking import MlflowClient
 
 from benchmark.errors import ConfigError
 from benchmark.schema import COMBINATION_ID, KIND, MODEL, MODEL_FLAVOR, PARENT, PID, PREDICTIONS, TAG
-from benchmark.uris import redact_uri
+from benchmark.uris import redact_uri, scrub
 
 # MLflow configures its loggers on import; its INFO lines (schema creation, migrations) would
 # interleave with the progress bar.
@@ -59,7 +59,9 @@ def check_server(uri: str, timeout: float = 5.0) -> None:
             response.read()
     except (urllib.error.URLError, OSError) as err:
         reason = getattr(err, "reason", err)
-        raise ConfigError(f"cannot reach the MLflow tracking server {redact_uri(uri)}: {reason}") from None
+        raise ConfigError(
+            f"cannot reach the MLflow tracking server {redact_uri(uri)}: {scrub(str(reason), uri)}"
+        ) from None
 
 
 @dataclass
@@ -108,7 +110,7 @@ class Tracker:
         except Exception as err:  # noqa: BLE001 - connection, auth and schema errors all mean "unusable"
             message = " ".join(str(err).split())[:200]
             raise ConfigError(
-                f"cannot use MLflow tracking store {redact_uri(tracking_uri)}: {message}"
+                f"cannot use MLflow tracking store {redact_uri(tracking_uri)}: {scrub(message, tracking_uri)}"
             ) from None
         if tracking_uri.startswith("sqlite:///"):
             _write_ahead_log(tracking_uri.removeprefix("sqlite:///"))
@@ -344,7 +346,7 @@ def read_study_runs(
     except Exception as err:  # noqa: BLE001
         message = " ".join(str(err).split())[:200]
         raise ConfigError(
-            f"cannot read MLflow tracking store {redact_uri(tracking_uri)}: {message}"
+            f"cannot read MLflow tracking store {redact_uri(tracking_uri)}: {scrub(message, tracking_uri)}"
         ) from None
     if experiment is None:
         raise ConfigError(

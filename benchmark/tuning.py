@@ -31,7 +31,7 @@ from benchmark.grid import Combination
 from benchmark.params import ParamSpec
 from benchmark.timing import TimeBreakdown
 from benchmark.training import EpochCallback
-from benchmark.uris import redact_uri
+from benchmark.uris import redact_uri, scrub
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 # Heartbeats are marked experimental; the warning would print on every start of a shared study.
@@ -67,7 +67,9 @@ def open_storage(location: str, heartbeat_seconds: int = 30) -> optuna.storages.
             return _rdb_storage(location, heartbeat_seconds)
         except Exception as err:  # noqa: BLE001 - any driver error means the same to the user
             message = " ".join(str(err).split())[:200]
-            raise ConfigError(f"cannot reach Optuna storage {redact_uri(location)}: {message}") from None
+            raise ConfigError(
+                f"cannot reach Optuna storage {redact_uri(location)}: {scrub(message, location)}"
+            ) from None
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
     path = Path(location)

@@ -138,3 +138,30 @@ def test_memory_of_two_identical_runs_in_one_process_agrees():
     assert first > 1
     assert abs(first - second) <= max(2.0, 0.15 * first), (first, second)
     assert added(4096) > 1.5 * first  # 4x the parameters
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupt_during_the_latency_pass_of_run_exits_130_and_a_rerun_finishes(tmp_path, sig):
+    overrides = tiny_overrides(tmp_path, *SAVED, "latency.repeats=400", "latency.warmup=5", "workers=1")
+    command = [PYTHON, "-m", "benchmark", "run", *overrides, "--no-progress", "--no-report"]
+    process = subprocess.Popen(
+        command, env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 240
+    while _timed_runs_or_zero(tmp_path) < 1 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(sig)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    store = Store(tmp_path)
+    assert 0 < _timed_runs(tmp_path) < 8 and all(r.info.status != "RUNNING" for r in store.runs())
+    assert main(["run", *overrides, "--no-progress", "--no-report"]) == 0
+    assert sorted(set(_timed_counts(Store(tmp_path)).values())) in ([0, 1], [1])  # the rest timed, once each
+
+
+def _timed_runs_or_zero(workdir) -> int:
+    try:
+        return _timed_runs(workdir)
+    except sqlite3.Error:  # the store is not created yet
+        return 0
