@@ -129,7 +129,7 @@ def _stored() -> Catalog | None:
 
 def catalog() -> Catalog:
     """What is registered now (see the module docstring for which source answers)."""
-    loaded = all(f"benchmark.{package}" in sys.modules for package in COMPONENT_PACKAGES)
+    loaded = all(f"{__package__}.{package}" in sys.modules for package in COMPONENT_PACKAGES)
     if not loaded:
         stored = _stored()
         if stored is not None:
