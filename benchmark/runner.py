@@ -34,6 +34,7 @@ from benchmark.data import DataError
 from benchmark.errors import ConfigError
 from benchmark.experiment import Measurement
 from benchmark.grid import GridPlan, expand_grid
+from benchmark.journal import repair_journal
 from benchmark.latency import LatencySummary, run_latency_pass
 from benchmark.schema import KIND, OPTUNA_TRIAL, PID, SESSION_RUN, STUDY, TIME, WORKER, environment_tag
 from benchmark.tasks import Task, build_task
@@ -202,12 +203,20 @@ class StudyRunner:
             )
         with self.timer.section("tuning"):
             if not shared:
+                if self.sweep:  # no worker of this host is running yet: a torn tail is safe to set aside
+                    self._repair_journal(Path(config.resolved_storage))
                 self.storage = open_storage(config.resolved_storage, config.heartbeat_seconds)
             self.pruner = make_pruner(config.tuning, config.train.max_epochs)
         if self.sweep:
             self.sweep_stale()
         self.env_tags = environment_tags(self.device)
         self.config_yaml = yaml.safe_dump(config.to_dict(), sort_keys=False)
+
+    def _repair_journal(self, path: Path) -> None:
+        kept = repair_journal(path)
+        if kept is not None:
+            self.write(f"the Optuna journal's last record was torn (a crash or a full disk): set aside as {kept}; "
+                       f"resuming from the record before it")  # fmt: skip
 
     def sweep_stale(self) -> None:
         """One host and no worker alive: whatever is RUNNING was left by a killed process."""

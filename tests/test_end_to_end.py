@@ -309,3 +309,36 @@ def test_an_error_in_one_fit_fails_its_combination_and_the_study_goes_on(tmp_pat
     assert reasons == {"error: ValueError: this data is not for me"}
     artifacts = {a.path for a in store.client.list_artifacts(trials[0].info.run_id)}
     assert "error.txt" in artifacts
+
+
+@pytest.mark.parametrize("damage", ["cut", "stray byte"])
+def test_a_torn_journal_tail_is_set_aside_and_the_study_resumes_exactly(tmp_path, capsys, damage):
+    assert _stop_mid_trial(tmp_path, signal.SIGKILL) == -signal.SIGKILL
+    journal = tmp_path / "optuna.journal"
+    data = journal.read_bytes()
+    last = data.rstrip(b"\n").rsplit(b"\n", 1)[1]
+    torn = data[: len(data) - len(last) // 2 - 1] if damage == "cut" else data + b"\xff{\n"
+    journal.write_bytes(torn)
+    assert main(["run", *tiny_overrides(tmp_path, *SLOW_TRIALS), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "the Optuna journal's last record was torn" in out
+    (kept,) = tmp_path.glob("optuna.journal.torn-*")
+    assert kept.read_bytes() == torn[len(torn) - len(kept.read_bytes()) :] and kept.stat().st_size > 0
+    assert_complete_study(Store(tmp_path), KILL_COMBINATIONS)
+
+
+def test_a_damaged_journal_body_is_one_line_saying_how_to_recover(tmp_path, capsys):
+    assert main(["run", *tiny_overrides(tmp_path, "grid.fusion=[concat]", "grid.modalities=[[img,vec]]"),
+                 "--no-progress", "--no-report", "--no-latency"]) == 0  # fmt: skip
+    journal = tmp_path / "optuna.journal"
+    lines = journal.read_bytes().splitlines(keepends=True)
+    lines[3] = b'{"op_code": \x00broken\n'
+    journal.write_bytes(b"".join(lines))
+    before = journal.read_bytes()
+    assert (
+        main(["run", *tiny_overrides(tmp_path, "grid.fusion=[concat]", "grid.modalities=[[img,vec]]")]) == 2
+    )
+    err = capsys.readouterr().err
+    offset = sum(len(line) for line in lines[:3])
+    assert err.count("\n") == 1 and f"is damaged at record 4 (byte {offset})" in err
+    assert f"truncate -s {offset} {journal}" in err and journal.read_bytes() == before
