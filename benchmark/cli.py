@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -143,12 +144,24 @@ def _command_run(args: argparse.Namespace) -> int:
     )
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        return _run_and_finish(args, prepared)
+        with _exclusive(config, "run"):
+            return _run_and_finish(args, prepared)
     except KeyboardInterrupt:
         print("\ninterrupted: nothing is lost; rerun the same command to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _exclusive(config: StudyConfig, command: str) -> AbstractContextManager[None]:
+    """The workdir's run lock where the study's Optuna storage is local (one host); none when shared."""
+    from contextlib import nullcontext
+
+    from benchmark.run_lock import exclusive_run
+
+    if config.storage_is_shared:
+        return nullcontext()
+    return exclusive_run(config.workdir_path, f"python -m benchmark {command} study={config.name}")
 
 
 def _run_and_finish(args: argparse.Namespace, prepared) -> int:  # noqa: ANN001 - PreparedStudy, imported lazily
@@ -199,7 +212,8 @@ def _command_latency(args: argparse.Namespace) -> int:
             f"no MLflow store at {uri} yet; run the study first: python -m benchmark run study={config.name}"
         )
     try:
-        _latency_pass(prepare(config), progress=not args.no_progress)
+        with _exclusive(config, "latency"):
+            _latency_pass(prepare(config), progress=not args.no_progress)
     except KeyboardInterrupt:
         print("\ninterrupted: rerun the same command to time the models not timed yet", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -342,3 +342,34 @@ def test_a_damaged_journal_body_is_one_line_saying_how_to_recover(tmp_path, caps
     offset = sum(len(line) for line in lines[:3])
     assert err.count("\n") == 1 and f"is damaged at record 4 (byte {offset})" in err
     assert f"truncate -s {offset} {journal}" in err and journal.read_bytes() == before
+
+
+def _trial_running(workdir) -> bool:
+    if not (workdir / "mlflow.db").is_file():  # connecting would create it empty
+        return False
+    try:
+        return _running_trial_runs(workdir) > 0
+    except sqlite3.OperationalError:  # the schema is being created
+        return False
+
+
+def _start(workdir) -> subprocess.Popen:
+    command = [PYTHON, "-m", "benchmark", "run", *tiny_overrides(workdir, *SLOW_TRIALS), "--no-progress"]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env())
+
+
+@pytest.mark.parametrize("apart", [0.0, "mid-trial"])
+def test_a_second_start_on_one_workdir_is_refused_in_one_line_and_budgets_stay_exact(tmp_path, apart):
+    first = _start(tmp_path)
+    if apart == "mid-trial":  # the second start comes while the first one trains
+        deadline = time.monotonic() + 120
+        while not _trial_running(tmp_path) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    second = _start(tmp_path)
+    results = [(p.wait(timeout=600), *p.communicate()) for p in (first, second)]
+    statuses = sorted(status for status, _, _ in results)
+    assert statuses == [0, 2], results
+    (refused,) = [err for status, _, err in results if status == 2]
+    assert refused.count("\n") == 1 and "is in use by `python -m benchmark run study=smoke` (pid" in refused
+    assert all("Traceback" not in err for _, _, err in results)
+    assert_complete_study(Store(tmp_path), KILL_COMBINATIONS)
