@@ -68,6 +68,8 @@ from benchmark.tuning import (
     INTERRUPTED,
     PARENT_RUN,
     SEED_PARAM,
+    WORKER_HOST,
+    WORKER_PID,
     TrialOutcome,
     add_final_seed,
     best_params,
@@ -297,6 +299,9 @@ class CombinationWork:
         # so neither may its run).
         for trial in closed:
             self.tracker.kill_runs_tagged(OPTUNA_TRIAL, optuna_trial_key(study.study_name, trial.number))
+            host, pid = trial.user_attrs.get(WORKER_HOST), trial.user_attrs.get(WORKER_PID)
+            if host is not None and pid is not None:  # its worker is dead: so is that worker's session
+                self.tracker.close_session_of(host, int(pid))
         return closed
 
     # ---- tuning -----------------------------------------------------------------------------------

@@ -308,6 +308,11 @@ class Tracker:
             if pid and not alive(int(pid)):
                 self.end(run.info.run_id, "KILLED")
 
+    def close_session_of(self, host: str, pid: int) -> None:
+        """KILLED for the RUNNING session run of the worker ``pid`` on ``host``, known to be dead (its
+        trial's heartbeat stopped): another host cannot check its process."""
+        self.close_dead_sessions(host, lambda candidate: candidate != pid)
+
     def sweep_stale_runs(self, exclude: str | None = None) -> int:
         """Mark RUNNING runs of this experiment KILLED (only safe when no other worker is alive)."""
         stale = [r for r in self.search("attributes.status = 'RUNNING'") if r.info.run_id != exclude]

@@ -23,6 +23,7 @@ from typing import Any
 
 import optuna
 import psutil
+from optuna.storages._heartbeat import BaseHeartbeat, is_heartbeat_enabled  # not re-exported
 from optuna.trial import FrozenTrial, TrialState
 
 from benchmark.config import TuningConfig
@@ -193,6 +194,13 @@ def _storage(study: optuna.Study) -> optuna.storages.BaseStorage:
     return study._storage
 
 
+def _heartbeat_storage(study: optuna.Study) -> BaseHeartbeat | None:
+    """The study's storage if it records heartbeats. Optuna wraps an RDBStorage in a caching layer
+    (``_CachedStorage``), so the test is for the heartbeat interface, never for RDBStorage itself."""
+    storage = _storage(study)
+    return storage if isinstance(storage, BaseHeartbeat) and is_heartbeat_enabled(storage) else None
+
+
 def _trial_id(trial: optuna.Trial | FrozenTrial) -> int:
     return trial._trial_id
 
@@ -313,6 +321,11 @@ def wait_for_attr(study: optuna.Study, key: str, timeout: float = 60.0) -> Any |
 
 
 def mark_worker(trial: optuna.Trial) -> None:
+    """Name the trial's worker, and record its first heartbeat at once: Optuna counts a trial as stale
+    only once it has a heartbeat, so a worker lost before its first beat would hold the trial forever."""
+    storage = _heartbeat_storage(trial.study)
+    if storage is not None:
+        storage.record_heartbeat(_trial_id(trial))
     trial.set_user_attr(WORKER_HOST, socket.gethostname())
     trial.set_user_attr(WORKER_PID, os.getpid())
 
@@ -336,7 +349,7 @@ def close_dead_trials(study: optuna.Study) -> list[FrozenTrial]:
     host any trial whose worker process no longer exists. Returns the trials this call closed."""
     closed: list[FrozenTrial] = []
     storage = _storage(study)
-    if isinstance(storage, optuna.storages.RDBStorage) and storage.is_heartbeat_enabled():
+    if _heartbeat_storage(study) is not None:
         before = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
         optuna.storages.fail_stale_trials(study)
         closed += [
@@ -359,8 +372,8 @@ def close_dead_trials(study: optuna.Study) -> list[FrozenTrial]:
 def heartbeat(study: optuna.Study, trial: optuna.Trial) -> Iterator[None]:
     """Record the trial's heartbeat while the block runs (RDB storage with heartbeats; else nothing),
     so a worker that dies is noticed by the others after the grace period."""
-    storage = _storage(study)
-    if not (isinstance(storage, optuna.storages.RDBStorage) and storage.is_heartbeat_enabled()):
+    storage = _heartbeat_storage(study)
+    if storage is None:
         yield
         return
     stop = threading.Event()

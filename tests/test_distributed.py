@@ -258,3 +258,59 @@ def test_runs_of_a_worker_that_died_around_its_mlflow_writes_are_closed(tmp_path
     assert_exact(store)
     first_two = [t for t in store.all_studies()[combination.study_name] if t.number < 2]
     assert all(t.state == TrialState.FAIL and t.user_attrs["fail_reason"] == "interrupted" for t in first_two)
+
+
+def _worker_elsewhere(workdir: Path, *extra: str) -> subprocess.Popen:
+    """A worker in its own UTS namespace with another host name: its process cannot be checked by PID,
+    only its heartbeat tells the others it is alive (as for a worker on another machine)."""
+    command = [PYTHON, "-m", "benchmark", "run", *tiny_overrides(workdir, *GRID, *extra), "--no-progress"]
+    script = "hostname fusionbench-elsewhere && exec " + " ".join(f"'{part}'" for part in command)
+    return subprocess.Popen(["unshare", "--uts", "sh", "-c", script], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=cli_env())  # fmt: skip
+
+
+def _unshare_works() -> bool:
+    try:
+        return subprocess.run(["unshare", "--uts", "true"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.mark.skipif(not _unshare_works(), reason="needs unshare --uts (root or user namespaces)")
+@pytest.mark.parametrize("where", ["trial", "final seed"])
+def test_a_worker_on_another_host_killed_is_redone_by_heartbeat(tmp_path, database, tracking_server, where):
+    extra = (f"storage={database}", f"tracking_uri={tracking_server}", "heartbeat_seconds=1", *SLOW)
+    victim = _worker_elsewhere(tmp_path, *extra)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:  # the victim (pid kept through exec) inside a trial of that kind
+        try:
+            studies = Store(None, tracking_uri=tracking_server, storage=database).all_studies()
+        except Exception:  # noqa: BLE001 - the storage's tables may not exist yet
+            studies = {}
+        if any(
+            name.endswith("/final") == (where == "final seed")
+            and any(
+                t.state == TrialState.RUNNING and t.user_attrs.get("host") == "fusionbench-elsewhere"
+                for t in trials
+            )
+            for name, trials in studies.items()
+        ):
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the victim never ran a " + where)
+    survivor = _worker(tmp_path, *extra)
+    victim.kill()
+    victim.wait()
+    output = survivor.communicate(timeout=600)[0]
+    assert survivor.returncode == 0, output
+    store = Store(None, tracking_uri=tracking_server, storage=database)
+    assert_exact(
+        store
+    )  # every combination complete, exact budgets, nothing RUNNING (the victim's session too)
+    every = [t for trials in store.all_studies().values() for t in trials]
+    assert any(
+        t.user_attrs.get("host") == "fusionbench-elsewhere" and t.state == TrialState.FAIL for t in every
+    )
+    heartbeats = psycopg.connect(database).execute("SELECT count(*) FROM trial_heartbeats").fetchone()[0]
+    assert heartbeats > 0  # heartbeats were written at all (they never were behind Optuna's cache wrapper)
