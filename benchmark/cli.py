@@ -22,8 +22,10 @@ from benchmark.studies import available_studies, default_studies_dir, load_study
 from benchmark.timing import format_breakdown
 from benchmark.uris import redact_uri
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # torch-free start-up: these are imported where they are used
     from benchmark.config import StudyConfig
+    from benchmark.grid import GridPlan
+    from benchmark.runner import PreparedStudy
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -167,7 +169,7 @@ def _exclusive(config: StudyConfig, command: str) -> AbstractContextManager[None
     return exclusive_run(config.workdir_path, f"python -m benchmark {command} study={config.name}")
 
 
-def _run_and_finish(args: argparse.Namespace, prepared) -> int:  # noqa: ANN001 - PreparedStudy, imported lazily
+def _run_and_finish(args: argparse.Namespace, prepared: PreparedStudy) -> int:
     """Train, then (one host) time the saved models and write the report. A Ctrl-C or SIGTERM anywhere in
     here reaches the caller as KeyboardInterrupt: exit 130, and a rerun resumes where it stopped."""
     from benchmark.runner import run_study
@@ -194,7 +196,7 @@ def _run_and_finish(args: argparse.Namespace, prepared) -> int:  # noqa: ANN001 
     return 0  # failed combinations are recorded outcomes (with reasons), not errors of the run
 
 
-def _latency_pass(prepared, progress: bool) -> None:  # noqa: ANN001 - PreparedStudy, imported lazily
+def _latency_pass(prepared: PreparedStudy, progress: bool) -> None:
     from benchmark.runner import time_saved_models
 
     summary = time_saved_models(prepared, progress=progress)
@@ -291,7 +293,7 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def _print_plan(config: StudyConfig, plan) -> None:  # noqa: ANN001 - GridPlan, imported lazily
+def _print_plan(config: StudyConfig, plan: GridPlan) -> None:
     trainings = len(plan.combinations) * (config.tuning.trials + config.final.seeds)
     print(
         f"study {config.name}: {len(plan.combinations)} combinations, {len(plan.dropped)} dropped; "

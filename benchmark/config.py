@@ -160,8 +160,9 @@ class LatencyConfig:
 
 @dataclass(frozen=True, config=SCHEMA)
 class RobustnessConfig:
-    """Evaluated on every final run: each modality missing in turn, and Gaussian noise of these
-    standard deviations on each modality in turn (inputs are standardised, so in feature-spread units)."""
+    """Evaluated on every final run: each modality missing in turn, and each modality corrupted in turn at
+    these levels: Gaussian noise of that standard deviation (inputs are standardised, so in feature-spread
+    units), or for token modalities a fraction level / (1 + level) of the tokens replaced at random."""
 
     missing: Flag = True
     noise: tuple[Annotated[float, Strict(), Field(gt=0)], ...] = (0.5, 1.0, 2.0)

@@ -11,9 +11,8 @@ per train row and per validation row on this machine; a reference model is fitte
 
 where expected epochs = ``EPOCH_FRACTION`` x ``train.max_epochs`` (early stopping and pruning end
 most trainings before the limit). The two constants are calibrated on a measured run of the headline
-study (see the README's performance section, which compares estimate and measurement); other
-studies, other machines and other pruners will differ, so the figure is a planning estimate, not a
-promise. Nothing is written: no store is opened.
+study; other studies, other machines and other pruners will differ, so the figure is a planning
+estimate, not a promise. Nothing is written: no store is opened.
 """
 
 from __future__ import annotations

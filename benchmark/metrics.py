@@ -132,7 +132,7 @@ def measure_latency(
 
 
 def latency_stats(timings_ms: list[float], batch_size: int, device: str) -> LatencyStats:
-    """Median, 95th percentile and mean of timed passes (ms), with the settings they were taken at."""
+    """Median and 95th percentile of timed passes (ms), with the settings they were taken at."""
     timings = sorted(timings_ms)
     return LatencyStats(
         batch_size=batch_size,

@@ -46,8 +46,10 @@ TEST_ACCURACY, TEST_RECALL, TEST_F1 = TEST + "accuracy", TEST + "recall_macro", 
 CEILING = "ceiling/bayes_accuracy"  # synthetic tasks: the Bayes-optimal test accuracy of the modality subset
 
 ROBUST = "robust/"  # robustness metrics (robustness.py)
-MISSING = ROBUST + "missing/"  # + <modality>/<score>: scored with that modality zeroed
-NOISE = ROBUST + "noise/"  # + <modality>/<sd>/<score>, and <modality>/retention: Gaussian noise on it
+# + <modality>/<score>: scored with that modality's train-mean embedding standing in
+MISSING = ROBUST + "missing/"
+# + <modality>/<level>/<score>, and <modality>/retention: that modality corrupted (Gaussian noise; tokens replaced)
+NOISE = ROBUST + "noise/"
 NOISE_RETENTION = ROBUST + "noise_retention"  # mean retention over modalities
 
 # What a run cost and how training went (experiment.Measurement)
