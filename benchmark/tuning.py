@@ -345,20 +345,20 @@ def process_alive(pid: int) -> bool:
 
 
 def close_dead_trials(study: optuna.Study) -> list[FrozenTrial]:
-    """Close RUNNING trials whose worker is gone: Optuna's heartbeat check on RDB storage, and on this
-    host any trial whose worker process no longer exists. Returns the trials this call closed."""
-    closed: list[FrozenTrial] = []
+    """Close as ``interrupted`` the RUNNING trials whose worker is gone: on storage with heartbeats, a
+    trial whose heartbeat is older than the grace period (a worker on any host); on this host, a trial
+    whose worker process no longer exists. Returns the trials this call closed."""
     storage = _storage(study)
-    if _heartbeat_storage(study) is not None:
-        before = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
-        optuna.storages.fail_stale_trials(study)
-        closed += [
-            t for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,)) if t.number in before
-        ]
+    heartbeats = _heartbeat_storage(study)
+    stale = set(heartbeats._get_stale_trial_ids(study._study_id)) if heartbeats is not None else set()
     host, me = socket.gethostname(), os.getpid()
+    closed: list[FrozenTrial] = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         pid = trial.user_attrs.get(WORKER_PID)
-        if trial.user_attrs.get(WORKER_HOST) != host or pid is None or pid == me or process_alive(int(pid)):
+        gone_here = (
+            trial.user_attrs.get(WORKER_HOST) == host and pid is not None and pid != me and not process_alive(int(pid))
+        )  # fmt: skip
+        if _trial_id(trial) not in stale and not gone_here:
             continue
         try:
             _close_as_interrupted(storage, trial)
