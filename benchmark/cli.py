@@ -235,6 +235,7 @@ def _write_report(config: StudyConfig, out: str | None) -> Path:
         alpha=config.report.alpha,
         unstable_std=config.report.unstable_std,
         bootstrap=config.report.bootstrap,
+        baseline=config.report.baseline,
     )
     result = generate_report(
         config.resolved_tracking_uri,

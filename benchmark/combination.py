@@ -49,17 +49,18 @@ from benchmark.schema import (
     STOP_REASON,
     STUDY,
     TASK,
-    TEST,
     TEST_ACCURACY,
     TEST_F1,
     TRIAL,
+    TRIAL_PROPOSAL,
     TRIAL_RUN,
     TRIAL_STATE,
+    TUNER,
     VAL,
     mean_of,
     std_of,
 )
-from benchmark.space import combination_space
+from benchmark.space import combination_space, default_configuration
 from benchmark.tasks import Task
 from benchmark.tasks.base import task_digest
 from benchmark.timing import TimeBreakdown
@@ -89,9 +90,11 @@ from benchmark.tuning import (
     optuna_trial_key,
     pruning_callback,
     record_parent_run,
+    record_proposal,
     record_run,
     requeue_closed_finals,
     suggest,
+    tuner_counts,
     tuning_finished,
     wait_for_attr,
 )
@@ -175,6 +178,10 @@ def combination_params(context: WorkContext, combination: Combination) -> dict[s
         "train.batch_size": config.train.batch_size,
         "train.min_batches": config.train.min_batches,
         "train.class_weight": config.train.class_weight,
+        "train.min_steps": config.train.min_steps,
+        "train.schedule": config.train.schedule,
+        "train.warmup": config.train.warmup,
+        "train.smoothing": config.train.smoothing,
         "data_seed": config.data_seed,
         "split": combination.split or 0,
         "splits": spec.splits,
@@ -221,6 +228,7 @@ class CombinationWork:
                     self.config.tuning,
                     self.context.pruner,
                     self.context.worker_index,
+                    default_configuration(self.space) if self.config.tuning.default_first else None,
                 )
             parent_id = self._create_parent(study) if created else self._find_parent(study)
             self.state = _Open(study, parent_id)
@@ -310,12 +318,14 @@ class CombinationWork:
 
         def objective(trial: optuna.Trial) -> TrialOutcome:
             mark_worker(trial)
+            chosen_by = record_proposal(state.study, trial, config.tuning)
             params = suggest(trial, self.space)
             tags = {
                 **combination_tags(combination, TRIAL_RUN),
                 **self.context.env_tags,
                 TRIAL: str(trial.number),
                 OPTUNA_TRIAL: optuna_trial_key(state.study.study_name, trial.number),
+                TRIAL_PROPOSAL: chosen_by,
             }
             run_id = tracker.create_run(f"trial-{trial.number}", tags, parent_id=state.parent_id)
             record_run(trial, run_id)
@@ -483,7 +493,7 @@ class CombinationWork:
                     fail_final_seed(finals, trial, measurement.fit.stop_reason)
                 else:
                     m = config.tuning.metric
-                    complete_final_seed(finals, trial, metrics.get(TEST + m, 0.0), metrics.get(VAL + m, 0.0))
+                    complete_final_seed(finals, trial, metrics.get(VAL + m, 0.0))
                 told = True
         except BaseException:
             if not told:  # interrupted: close the claim and put the seed back for whoever resumes
@@ -511,7 +521,7 @@ class CombinationWork:
             metrics[mean_of(key)], metrics[std_of(key)] = mean_and_std(values)
         best_value = state.study.best_value
         metrics[BEST_VAL + config.tuning.metric] = best_value
-        tags = {STATUS: "finished"}
+        tags = {STATUS: "finished", TUNER: ",".join(f"{k}={v}" for k, v in tuner_counts(state.study).items())}
         if GPU_MEMORY in finals[0].data.tags:
             tags[GPU_MEMORY] = finals[0].data.tags[GPU_MEMORY]
         tracker.log(

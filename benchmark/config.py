@@ -67,8 +67,9 @@ class TaskSpec:
     label: Text = ""
     subsets: SkipValidation[ModalitySelection | None] = None  # overrides grid.modalities for this task
     depth: tuple[Count, ...] | None = None  # overrides grid.depth for this task
-    # Outer repeats: split i is a different partition (task seed data_seed + i), tuned and trained on its
-    # own; the task's scores are the mean over splits (small data sets: one split is a noisy estimate).
+    # Outer folds: K > 1 splits the data into K disjoint test folds (stratified, or grouped where the
+    # task has groups), so every sample is tested once; each fold is tuned and trained on its own and
+    # the task's score is the mean over folds. A synthetic task draws fresh data per fold instead.
     splits: Count = 1
 
     _list = field_validator("depth", mode="before")(lambda value: _unique(_listed(value)))
@@ -116,6 +117,9 @@ class TuningConfig:
     sampler: Literal["tpe", "random"] = "tpe"
     pruner: Literal["median", "successive_halving", "hyperband", "none"] = "hyperband"  # tuning.make_pruner
     seed: Int = 0
+    # Trial 0 of every combination is the shared strong default (space.STRONG_DEFAULTS), enqueued
+    # before any sampling: the tuner starts from a configuration that trains and can only improve on it
+    default_first: Flag = True
     space: dict[str, ParamSpec] = Field(default_factory=lambda: dict(DEFAULT_SPACE))
 
     _space = field_validator("space", mode="plain")(parse_space)
@@ -135,6 +139,14 @@ class TrainConfig:
     # "balanced": cross-entropy weights n / (classes x count) from the train labels, so each class
     # counts equally, as in macro F1; "none": every sample counts equally
     class_weight: Literal["none", "balanced"] = "none"
+    # At least this many optimizer steps: small data sets get the epochs it takes (beyond max_epochs) and
+    # no early stop before; 0 = max_epochs alone decides (training.py)
+    # (measured: bench/training_budget.py; README "Training")
+    min_steps: NonNegative = 300
+    # "cosine": linear warm-up over ``warmup`` of the planned steps, then cosine decay to 0
+    schedule: Literal["constant", "cosine"] = "cosine"
+    warmup: Annotated[float, Strict(), Field(ge=0, le=0.5)] = 0.05
+    smoothing: Count = 3  # the epoch is chosen on the mean of this many consecutive validation scores
 
 
 @dataclass(frozen=True, config=SCHEMA)
@@ -180,6 +192,8 @@ class ReportConfig:
     # seeds disagree: std above this, or one seed more than twice it below the mean
     unstable_std: Number = 0.03
     bootstrap: Annotated[int, Strict(), Field(ge=100)] = 2000  # bootstrap replicates of each interval
+    # the declared family of the cross-task tests: every fusion method against this one (Holm over it)
+    baseline: Name = "concat"
 
     @field_validator("rope", "alpha", "unstable_std")
     @classmethod

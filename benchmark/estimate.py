@@ -10,7 +10,8 @@ per train row and per validation row on this machine; a reference model is fitte
       evaluation, saving the model)
 
 where expected epochs = ``EPOCH_FRACTION`` x ``train.max_epochs`` (early stopping and pruning end
-most trainings before the limit). The two constants are calibrated on a measured run of the headline
+most trainings before the limit), or the epochs ``train.min_steps`` takes on that train split where
+that is more (no early stop comes before them). The two constants are calibrated on a measured run of the headline
 study; other studies, other machines and other pruners will differ, so the figure is a planning
 estimate, not a promise. Nothing is written: no store is opened.
 """
@@ -31,6 +32,7 @@ from benchmark.experiment import (
     RunSettings,
     build_network,
     combination_splits,
+    train_batch_size,
     train_settings,
 )
 from benchmark.grid import Combination
@@ -38,7 +40,7 @@ from benchmark.params import ParamSpec
 from benchmark.reference_run import ReferenceParams, run_reference
 from benchmark.references import REFERENCES
 from benchmark.tasks import Split, Task
-from benchmark.training import fit, seed_everything
+from benchmark.training import fit, seed_everything, steps_per_epoch
 
 PROBE_ROWS = 384
 # Measured on the study=fusion run of the README (a171f0d, Hyperband): a network training ran 12.3 of its
@@ -93,7 +95,7 @@ def estimate_cost(config: StudyConfig, tasks: dict[tuple[str, int | None], Task]
                 probes[combination.cell_id] = _probe(task, combination, config, settings)
             per_training = probes[combination.cell_id]
             if combination.fusion not in REFERENCES:  # a network: seconds per epoch
-                per_training *= max(1.0, EPOCH_FRACTION * config.train.max_epochs)
+                per_training *= expected_epochs(config, len(task.splits["train"]))
             estimate.worker_seconds[combination.task] += trainings * per_training + BOOKKEEPING_SECONDS
             estimate.combinations[combination.task] += 1
             estimate.saved_models += min(config.latency.seeds, config.final.seeds)
@@ -101,6 +103,14 @@ def estimate_cost(config: StudyConfig, tasks: dict[tuple[str, int | None], Task]
         torch.set_num_threads(previous_threads)
     estimate.probe_seconds = time.perf_counter() - start
     return estimate
+
+
+def expected_epochs(config: StudyConfig, train_size: int) -> float:
+    """Epochs a network training is expected to run on ``train_size`` rows (see the module docstring)."""
+    train = config.train
+    batch = train_batch_size(train.batch_size, train.min_batches, train_size)
+    floor = math.ceil(train.min_steps / steps_per_epoch(train_size, batch))
+    return max(1.0, EPOCH_FRACTION * train.max_epochs, float(floor))
 
 
 def _probe(task: Task, combination: Combination, config: StudyConfig, settings: RunSettings) -> float:
@@ -122,7 +132,7 @@ def _probe(task: Task, combination: Combination, config: StudyConfig, settings: 
     seed_everything(0)
     model = build_network(task, combination, hparams, settings, train.labels.device)
     probe = train_settings(hparams, settings, len(train))
-    probe = type(probe)(**{**vars(probe), "max_epochs": 1, "patience": 1})
+    probe = type(probe)(**{**vars(probe), "max_epochs": 1, "patience": 1, "min_steps": 0})
     result = fit(model, _head(train, rows), _head(val, rows), probe, num_classes=task.num_classes, seed=0)
     val_rows = max(1, min(len(val), rows))
     return result.train_seconds * len(train) / rows + result.eval_seconds * len(val) / val_rows

@@ -159,6 +159,10 @@ def train_settings(hparams: Hyperparameters, settings: RunSettings, train_size: 
         precision=train.precision,
         modality_dropout=hparams.modality_dropout,
         class_weight=train.class_weight,
+        min_steps=train.min_steps,
+        schedule=train.schedule,
+        warmup=train.warmup,
+        smoothing=train.smoothing,
     )
 
 

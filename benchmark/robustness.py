@@ -5,9 +5,12 @@ Metric names (all logged on final runs; ``m`` is a modality, ``s`` a noise level
 - ``robust/missing/<m>/accuracy``, ``robust/missing/<m>/f1_macro``: ``m`` hidden from the model (its
   stand-in is the train-mean embedding unless modality dropout taught the model one; see model.py);
 - ``robust/noise/<m>/<s>/accuracy``, ``robust/noise/<m>/<s>/f1_macro``: ``m`` corrupted at level s;
-- ``robust/noise/<m>/retention``: the area under the ranking metric against the level, from 0 (the
-  clean score) to the largest level, divided by (clean score x largest level): 1 = the corruption costs
-  nothing, 0.5 = on average half the score is lost;
+- ``robust/noise/<m>/retention``: the area under the ranking metric above chance against the level,
+  from 0 (the clean score) to the largest level, divided by ((clean score - chance) x largest level):
+  1 = the corruption costs nothing, 0.5 = on average half the margin over chance is lost, 0 = the
+  model falls to chance at once. Chance is the best constant predictor's score on the test labels
+  (chance.chance_scores): without it a model at chance would "retain" everything. NaN where the
+  clean score is not above chance (nothing to retain);
 - ``robust/noise_retention``: the mean over the model's modalities (every modality takes part).
 
 Corruption: float modalities (standardised per feature by the tasks) get ``m + s * N(0, 1)``, so s is in
@@ -22,6 +25,7 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
+from benchmark.chance import chance_scores
 from benchmark.metrics import evaluate
 from benchmark.schema import MISSING, NOISE, NOISE_RETENTION
 from benchmark.tasks import Split
@@ -31,12 +35,15 @@ NOISE_SEED = 12345  # the same noise draws for every model, so combinations are 
 FIRST_WORD = UNKNOWN + 1  # random replacement ids are real words: never padding, never "unknown"
 
 
-def retention(levels: Sequence[float], scores: Sequence[float], clean: float) -> float:
-    """Trapezoid area under score(level) from level 0 (``clean``) to max(levels), over clean x max(levels):
-    1 when the corruption costs nothing."""
-    xs, ys = [0.0, *levels], [clean, *scores]
+def retention(levels: Sequence[float], scores: Sequence[float], clean: float, chance: float = 0.0) -> float:
+    """Trapezoid area under score(level) - chance from level 0 (``clean``) to max(levels), over
+    (clean - chance) x max(levels): 1 when the corruption costs nothing, 0 when it brings the model
+    to chance at once; below 0 when corruption makes it worse than guessing."""
+    if clean <= chance:
+        return float("nan")
+    xs, ys = [0.0, *levels], [clean - chance, *(s - chance for s in scores)]
     area = sum((xs[i + 1] - xs[i]) * (ys[i + 1] + ys[i]) / 2 for i in range(len(xs) - 1))
-    return area / (xs[-1] * clean) if clean > 0 else float("nan")
+    return area / (xs[-1] * (clean - chance))
 
 
 def token_fraction(level: float) -> float:
@@ -88,6 +95,7 @@ def robustness_metrics(
             out[f"{MISSING}{name}/accuracy"] = scores["accuracy"]
             out[f"{MISSING}{name}/f1_macro"] = scores["f1_macro"]
     levels = sorted(noise_levels)
+    chance = chance_scores(test.labels.cpu().numpy(), num_classes)[metric]
     kept = []
     for name in names if levels else []:
         vocab = (vocab_sizes or {}).get(name)
@@ -100,8 +108,8 @@ def robustness_metrics(
             out[f"{NOISE}{name}/{level:g}/accuracy"] = scores["accuracy"]
             out[f"{NOISE}{name}/{level:g}/f1_macro"] = scores["f1_macro"]
             curve.append(scores[metric])
-        out[f"{NOISE}{name}/retention"] = retention(levels, curve, clean_score)
+        out[f"{NOISE}{name}/retention"] = retention(levels, curve, clean_score, chance)
         kept.append(out[f"{NOISE}{name}/retention"])
-    if kept:
+    if kept:  # NaN (a model not above chance) propagates: such a model has no retention to average
         out[NOISE_RETENTION] = sum(kept) / len(kept)
     return out

@@ -37,7 +37,7 @@ from benchmark.grid import GridPlan, expand_grid
 from benchmark.journal import repair_journal
 from benchmark.latency import LatencySummary, run_latency_pass
 from benchmark.schema import KIND, OPTUNA_TRIAL, PID, SESSION_RUN, STUDY, TIME, WORKER, environment_tag
-from benchmark.tasks import Task, build_task
+from benchmark.tasks import Fold, Task, build_task
 from benchmark.timing import TimeBreakdown
 from benchmark.tracking import Tracker
 from benchmark.tuning import make_pruner, open_storage, process_alive, sweep_interrupted
@@ -106,12 +106,13 @@ def prepare(config: StudyConfig) -> PreparedStudy:
     config = dataclasses.replace(config, workers=resolve_workers(config.workers, device))
     tasks: dict[tuple[str, int | None], Task] = {}
     for spec in config.tasks:
-        # Split i is the task built with seed data_seed + i: another partition (another draw, for the
-        # synthetic tasks); split 0 is the single-split task itself.
+        # Split i tests fold i of K disjoint folds drawn with data_seed (a fresh generator draw, for
+        # the synthetic tasks); one split is the task's single holdout.
         for split in range(spec.splits) if spec.splits > 1 else [None]:
+            fold = Fold(split, spec.splits) if split is not None else None
             try:
                 tasks[(spec.label, split)] = build_task(
-                    spec.name, seed=config.data_seed + (split or 0), data_dir=config.data_dir, **spec.kwargs
+                    spec.name, seed=config.data_seed, data_dir=config.data_dir, fold=fold, **spec.kwargs
                 )
             except (ValueError, TypeError, DataError) as err:
                 raise ConfigError(f"task {spec.label!r}: {err}") from None

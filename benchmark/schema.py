@@ -21,6 +21,8 @@ CELL_ID = (
 STUDY, OPTUNA_STUDY = TAG + "study", TAG + "optuna_study"
 OPTUNA_TRIAL = TAG + "optuna_trial"  # "<optuna study>/<trial number>" of a trial or final-seed run
 TRIAL, SEED = TAG + "trial", TAG + "seed"
+TRIAL_PROPOSAL = TAG + "proposal"  # of a trial: default | random | model (tuning.proposal)
+TUNER = TAG + "tuner"  # of a combination: "default=1,random=1,model=2,pruned=0" over its budgeted trials
 
 # ---- how it went ---------------------------------------------------------------------------------------
 STATUS = TAG + "status"  # of a combination: finished | failed

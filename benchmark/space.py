@@ -3,6 +3,7 @@ the forms a study's ``tuning.space`` entry may take. The tuner (tuning.py) sampl
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from benchmark.catalog import catalog
@@ -20,6 +21,30 @@ DEFAULT_SPACE: dict[str, ParamSpec] = {
     "modality_dropout": ParamSpec("fixed", choices=(0.0,)),
 }
 FORMS = "a fixed value, a list of choices, or {low: A, high: B, log: bool, type: float|int}"
+
+# The configuration every combination tries first (tuning.default_first): one strong default, the same
+# for every method, so each starts from a configuration known to train (AdamW's usual learning rate, mild
+# regularisation) and the tuner can only improve on it. An entry outside a study's range is moved to the
+# nearest end; a hyperparameter without an entry takes the middle of its range.
+STRONG_DEFAULTS: dict[str, float] = {"lr": 1e-3, "weight_decay": 1e-4, "width": 64, "dropout": 0.1, "C": 1.0}
+
+
+def default_configuration(space: dict[str, ParamSpec]) -> dict[str, Any]:
+    """The first trial's parameters over ``space`` (fixed entries left out: they are not suggested)."""
+    chosen: dict[str, Any] = {}
+    for name, spec in space.items():
+        if spec.kind == "fixed":
+            continue
+        wanted = STRONG_DEFAULTS.get(name)
+        if spec.kind == "categorical":
+            choices = list(spec.choices)
+            chosen[name] = wanted if wanted in choices else choices[len(choices) // 2]
+            continue
+        low, high = float(spec.low), float(spec.high)  # type: ignore[arg-type]
+        middle = math.sqrt(low * high) if spec.log else (low + high) / 2
+        value = min(high, max(low, wanted if wanted is not None else middle))
+        chosen[name] = int(round(value)) if spec.kind == "int" else value
+    return chosen
 
 
 def fusion_hyperparameters() -> list[str]:

@@ -1,5 +1,13 @@
 """Training: one plain ``fit()`` over in-memory tensors, early stopping on a validation score.
 
+The budget has a floor in optimizer steps (``min_steps``): a tiny data set gets as many epochs as it
+takes to reach it, and no early stop before it, so 24 mice in batches of 3 are trained for hundreds of
+steps, not the 70 that 9 epochs gave them; a large data set reaches the floor within ``max_epochs``.
+The learning rate warms up linearly over ``warmup`` of the planned steps, then follows a cosine to 0
+at the last planned step (``schedule="cosine"``). The epoch kept is chosen on the validation score
+averaged over ``smoothing`` consecutive evaluations, so that one lucky evaluation on a handful of
+validation samples does not pick the weights; the score reported is the kept epoch's own.
+
 Data stays on the target device and mini-batches are taken by indexing (no DataLoader, no per-sample
 collation). ``fit`` knows nothing about Optuna or MLflow: the tuner passes ``on_epoch_end`` to report
 and prune.
@@ -44,6 +52,53 @@ class TrainSettings:
     precision: str = "fp32"  # "bf16": forward and loss under autocast (weights and optimizer stay fp32)
     modality_dropout: float = 0.0  # per sample and modality: hide it with this probability (never all)
     class_weight: str = "none"  # "balanced": weight classes by n / (classes x count) of the train split
+    min_steps: int = 0  # at least this many optimizer steps, and no early stop before them
+    schedule: str = "constant"  # "cosine": linear warm-up, then cosine decay to 0 over the planned steps
+    warmup: float = 0.0  # share of the planned steps spent warming up (cosine schedule)
+    smoothing: int = 1  # the epoch is chosen on the mean of this many consecutive validation scores
+
+
+def steps_per_epoch(n: int, batch_size: int) -> int:
+    """Optimizer steps in one epoch of ``n`` samples (a trailing 1-sample batch is skipped)."""
+    full, rest = divmod(n, batch_size)
+    return max(1, full + (1 if rest >= 2 or (rest == 1 and n < 2) else 0))
+
+
+def planned_epochs(settings: TrainSettings, n: int) -> tuple[int, int]:
+    """(most epochs, fewest epochs before an early stop may happen): ``max_epochs``, raised to reach
+    ``min_steps`` where an epoch has few steps."""
+    floor = math.ceil(settings.min_steps / steps_per_epoch(n, settings.batch_size))
+    return max(settings.max_epochs, floor), floor
+
+
+class EpochChoice:
+    """Which epoch's weights to keep: the best mean of ``window`` consecutive validation scores (the
+    first such epoch on ties), so a spike on a few validation samples does not decide."""
+
+    def __init__(self, window: int) -> None:
+        self.window = max(1, window)
+        self.recent: list[float] = []
+        self.best = -math.inf
+
+    def offer(self, score: float) -> bool:
+        """Record the next epoch's score; True when that epoch is the new choice."""
+        self.recent = [*self.recent, score][-self.window :]
+        smoothed = sum(self.recent) / len(self.recent)
+        if smoothed > self.best:
+            self.best = smoothed
+            return True
+        return False
+
+
+def learning_rate_factor(step: int, total: int, settings: TrainSettings) -> float:
+    """The multiplier of the base learning rate at optimizer step ``step`` (0-based) of ``total``."""
+    if settings.schedule != "cosine":
+        return 1.0
+    warmup = math.ceil(settings.warmup * total)
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
 @dataclass
@@ -96,6 +151,12 @@ def fit(
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     shuffle = torch.Generator(device="cpu").manual_seed(seed)
     n = len(train)
+    max_epochs, min_epochs = planned_epochs(settings, n)
+    total_steps = max_epochs * steps_per_epoch(n, settings.batch_size)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: learning_rate_factor(step, total_steps, settings)
+    )
+    choice = EpochChoice(settings.smoothing)
     device = train.labels.device
     best_state: dict[str, torch.Tensor] | None = None
     result = FitResult(best_epoch=0, epochs_run=0, best_val_score=-math.inf, stop_reason="max_epochs")
@@ -108,7 +169,7 @@ def fit(
     drop_modalities = settings.modality_dropout > 0 and len(train.inputs) > 1
     weight = class_weights(train.labels, num_classes) if settings.class_weight == "balanced" else None
 
-    for epoch in range(1, settings.max_epochs + 1):
+    for epoch in range(1, max_epochs + 1):
         start = time.perf_counter()
         model.train()
         order = torch.randperm(n, generator=shuffle).to(device)
@@ -126,6 +187,7 @@ def fit(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            scheduler.step()
             loss_sum += loss.detach() * idx.numel()
         train_loss = float(loss_sum) / n
         result.train_seconds += time.perf_counter() - start
@@ -137,7 +199,7 @@ def fit(
         start = time.perf_counter()
         val_score = evaluate(model, val, settings.batch_size * 4, num_classes)[settings.metric]
         result.history.append((epoch, train_loss, val_score))
-        if val_score > result.best_val_score:
+        if choice.offer(val_score):
             result.best_val_score, result.best_epoch = val_score, epoch
             best_state = copy.deepcopy(model.state_dict())
             epochs_without_gain = 0
@@ -147,7 +209,7 @@ def fit(
         if on_epoch_end is not None and on_epoch_end(epoch, val_score):
             result.stop_reason = "pruned"
             break
-        if epochs_without_gain >= settings.patience:
+        if epochs_without_gain >= settings.patience and epoch >= min_epochs:
             result.stop_reason = "early_stop"
             break
 

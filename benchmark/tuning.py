@@ -90,12 +90,50 @@ def _rdb_storage(location: str, heartbeat_seconds: int) -> optuna.storages.RDBSt
     )
 
 
+def startup_trials(config: TuningConfig) -> int:
+    """Finished trials TPE waits for before its model proposes (Optuna's default of 10 would leave
+    it random under small budgets); the enqueued default counts among them."""
+    return max(2, min(10, config.trials // 2))
+
+
 def _sampler(config: TuningConfig, seed: int) -> optuna.samplers.BaseSampler:
     if config.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
-    # Optuna's default of 10 random start-up trials would make TPE random under small budgets.
-    startup = max(2, min(10, config.trials // 2))
-    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup)
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup_trials(config))
+
+
+PROPOSAL = "proposal"  # trial user attr: how its parameters were chosen (see ``proposal``)
+PROPOSALS = ("default", "random", "model")
+
+
+def record_proposal(study: optuna.Study, trial: optuna.Trial, config: TuningConfig) -> str:
+    """Record on ``trial`` (and return) how its parameters were chosen: the enqueued ``default``,
+    ``random`` (the random sampler, or TPE's start-up), or ``model`` (TPE's density model over the
+    finished trials), so the report can say what the tuner did. With Hyperband, TPE sees only the trial's bracket,
+    so fewer trials are model-guided than this counts; the default pruner of the headline is median."""
+    chosen_by = _proposal(study, trial, config)
+    trial.set_user_attr(PROPOSAL, chosen_by)
+    return chosen_by
+
+
+def _proposal(study: optuna.Study, trial: optuna.Trial, config: TuningConfig) -> str:
+    if "fixed_params" in _storage(study).get_trial_system_attrs(_trial_id(trial)):
+        return "default"
+    if config.sampler == "random":
+        return "random"
+    finished = sum(
+        t.state in (TrialState.COMPLETE, TrialState.PRUNED)
+        for t in study.get_trials(deepcopy=False)
+        if t.number < trial.number
+    )
+    return "model" if finished >= startup_trials(config) else "random"
+
+
+def tuner_counts(study: optuna.Study) -> dict[str, int]:
+    """How many of the study's budgeted trials each proposal made, and how many were pruned."""
+    trials = [t for t in study.get_trials(deepcopy=False) if _uses_budget(t)]
+    counts = {name: sum(t.user_attrs.get(PROPOSAL) == name for t in trials) for name in PROPOSALS}
+    return {**counts, "pruned": sum(t.state == TrialState.PRUNED for t in trials)}
 
 
 def make_pruner(config: TuningConfig, max_epochs: int) -> optuna.pruners.BasePruner:
@@ -128,10 +166,13 @@ def open_study(
     config: TuningConfig,
     pruner: optuna.pruners.BasePruner,
     worker_index: int = 0,
+    default: dict[str, Any] | None = None,
 ) -> tuple[optuna.Study, bool]:
     """Create or load the combination's study, its sampler seeded for this worker; and whether this
-    call created it."""
+    call created it. Its creator enqueues ``default`` (if given) as the first trial."""
     study, created = create_or_load(storage, combination.study_name, pruner)
+    if created and default:
+        study.enqueue_trial(default, skip_if_exists=False)
     seed_sampler(study, config, worker_index)
     return study, created
 
@@ -446,13 +487,12 @@ def record_run(trial: optuna.Trial, run_id: str) -> None:
     trial.set_user_attr(MLFLOW_RUN, run_id)
 
 
-def complete_final_seed(
-    finals: optuna.Study, trial: optuna.Trial, test_score: float, val_score: float
-) -> None:
-    """A final seed finished: its test score is the trial's value, its validation score a user
-    attribute (``final.max_seeds`` adds seeds while those disagree)."""
+def complete_final_seed(finals: optuna.Study, trial: optuna.Trial, val_score: float) -> None:
+    """A final seed finished: its validation score is the trial's value (and, as before, a user
+    attribute: ``final.max_seeds`` adds seeds while those disagree). The test score is never given to
+    Optuna, so no ``best_trial`` of any study can select on test; it lives in the MLflow run only."""
     trial.set_user_attr(VAL_SCORE, val_score)
-    finals.tell(trial, test_score)
+    finals.tell(trial, val_score)
 
 
 def fail_final_seed(

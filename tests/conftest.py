@@ -26,6 +26,7 @@ TINY = [
     "tuning.trials=2",
     "final.seeds=2",
     "train.max_epochs=3",
+    "train.min_steps=0",  # tiny runs check the plumbing, not convergence
     "latency.repeats=3",
     "latency.warmup=1",
     "threads=1",

@@ -73,13 +73,13 @@ def test_omitted_keys_take_defaults_and_can_be_overridden():
         (["+report.bootstrap=10"], "report.bootstrap must be >= 100"),
         (
             ["+report.margin=1"],
-            "unknown key report.'margin'; allowed keys: rope, alpha, unstable_std, bootstrap",
+            "unknown key report.'margin'; allowed keys: rope, alpha, unstable_std, bootstrap, baseline",
         ),
         (["+bogus=1"], "unknown key 'bogus'; allowed keys: name, tasks, grid"),
         (["train.epochs=3"], "unknown key train.'epochs'; allowed keys: max_epochs"),
         (
             ["grid.fusion=[concat,magic]"],
-            "unknown fusion 'magic'; registered fusion methods: attention, concat",
+            "unknown fusion 'magic'; registered fusion methods: additive, attention, concat",
         ),
         (["tasks=[nope]"], "unknown task 'nope'; registered tasks: arrays, basic-motions, birds"),
         (["tasks=[{name:synth-synergy,colour:1}]"], "task 'synth-synergy' has no parameter 'colour'"),

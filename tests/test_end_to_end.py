@@ -44,11 +44,16 @@ def assert_complete_study(store: Store, combinations: int = COMBINATIONS) -> Non
     studies = store.studies()
     assert len(studies) == combinations
     assert all(len(_counted(trials)) == TRIALS for trials in studies.values())
+    for trials in studies.values():  # every combination starts from the shared default, once
+        proposals = [t.user_attrs.get("proposal") for t in sorted(trials, key=lambda t: t.number)]
+        assert proposals[0] == "default" and "default" not in proposals[1:]
     finals = store.final_studies()
     assert len(finals) == combinations
     for trials in finals.values():  # every seed completed exactly once
         complete = sorted(t.params["seed"] for t in trials if t.state == TrialState.COMPLETE)
         assert complete == [1000, 1001]
+        # Optuna holds the validation score only: no best_trial can ever select on test
+        assert all(t.value == t.user_attrs["val_score"] for t in trials if t.state == TrialState.COMPLETE)
     every = [t for trials in store.all_studies().values() for t in trials]
     assert not any(t.state in (TrialState.RUNNING, TrialState.WAITING) for t in every)
 

@@ -112,3 +112,32 @@ def test_workers_auto_uses_every_usable_core(tmp_path):
     assert prepare(config).config.workers == usable_cores() == len(__import__("os").sched_getaffinity(0))
     assert resolve_workers("auto", torch.device("cuda")) == 1 and resolve_workers(3, torch.device("cpu")) == 3
     assert main(["run", "study=smoke", f"workdir={tmp_path}", "workers=0", "--dry-run"]) == 2
+
+
+def test_the_time_series_floor_sees_through_a_random_phase():
+    """synth-redundancy's sequence is a sinusoid whose frequency is the class, at a random phase per sample:
+    a linear model on time-aligned raw values cannot use it, MiniRocket's shift-invariant features can."""
+    from benchmark.references.features import SequenceFeatures
+
+    task = build_task("synth-redundancy", seed=0, n_modalities=3, n_samples=1200, noise=0.3)
+    train, test = task.splits["train"], task.splits["test"]
+    spec = {"seq": task.modalities["seq"]}
+    assert SequenceFeatures.applies(train.inputs["seq"])
+
+    def accuracy(features: np.ndarray, held_out: np.ndarray) -> float:
+        model = LogisticRegression(max_iter=2000).fit(features, train.labels.numpy())
+        return float((model.predict(held_out) == test.labels.numpy()).mean())
+
+    builder = FeatureBuilder(spec, dense=True).fit({"seq": train.inputs["seq"]})
+    rocket = accuracy(
+        builder.transform({"seq": train.inputs["seq"]}), builder.transform({"seq": test.inputs["seq"]})
+    )
+    flat = lambda x: x.reshape(len(x), -1).numpy()  # noqa: E731
+    raw = accuracy(flat(train.inputs["seq"]), flat(test.inputs["seq"]))
+    ceiling = task.bayes_accuracy["seq"]
+    assert rocket >= ceiling - 0.1 and rocket > raw + 0.2, (rocket, raw, ceiling)
+    # fitted on train only: the same builder gives the same test features whatever else it sees
+    again = FeatureBuilder(spec, dense=True).fit({"seq": train.inputs["seq"]})
+    assert np.array_equal(
+        again.transform({"seq": test.inputs["seq"]}), builder.transform({"seq": test.inputs["seq"]})
+    )

@@ -155,21 +155,21 @@ def test_identical_points_are_both_on_the_front():
     assert tables.pareto_front(frame)["on_front"].tolist() == [True, True, False, True]
 
 
-def test_average_ranks_per_unit(summary):
-    ranks, _, omnibus = tables.method_comparison(summary)
-    blocks = ranks[ranks.unit == "block"].set_index("method")
-    # complete blocks: (t,1,a+b), (t,2,a+b), (v,1,x+y); the partial (v,2,x+y) has only concat scored
-    assert blocks.loc["concat", "average_rank"] == pytest.approx((1 + 1 + 3) / 3)
-    assert blocks.loc["late_vote", "average_rank"] == pytest.approx((3 + 3 + 1) / 3)
-    assert blocks.loc["attention", "average_rank"] == pytest.approx((2 + 2 + 2) / 3)
-    assert (blocks["units"] == 3).all()
-    tasks = ranks[ranks.unit == "task"].set_index("method")
-    # per task the mean over its complete blocks: t: concat 0.935, attention 0.86, late_vote 0.7133;
+def test_average_ranks_per_task(summary):
+    ranks, family, omnibus = tables.method_comparison(summary)
+    # the data set is the only unit: no second family over blocks of the same tasks
+    assert set(ranks.unit) == {"task"} and set(ranks.group) == {"real"}
+    tasks = ranks.set_index("method")
+    # per task the mean over its complete blocks (t,1,a+b), (t,2,a+b), (v,1,x+y); the partial (v,2,x+y)
+    # has only concat scored. t: concat 0.935, attention 0.86, late_vote 0.7133;
     # v: late_vote 0.45, attention 0.4133, concat 0.41
     assert tasks.loc["concat", "average_rank"] == pytest.approx(2.0)
     assert tasks.loc["late_vote", "average_rank"] == pytest.approx(2.0)
+    assert tasks.loc["attention", "average_rank"] == pytest.approx(2.0)
     assert (tasks["units"] == 2).all()
-    assert omnibus["block"].test == "" and "autorank needs 5" in omnibus["block"].reason
+    assert omnibus["real"].test == "" and "only 2 task(s)" in omnibus["real"].reason
+    # the declared family: every method against concat, nothing else
+    assert sorted(family.method_a) == ["attention", "late_vote"] and set(family.method_b) == {"concat"}
 
 
 def test_report_files_are_deterministic_and_complete(store, tmp_path):
@@ -186,7 +186,8 @@ def test_report_files_are_deterministic_and_complete(store, tmp_path):
     assert {"best.csv", "ranks.csv", "tables.tex", "findings.md"} <= set(names)
     markdown = (first / "README.md").read_text()
     assert "## Partial or failed combinations" in markdown and "failed: no trial completed" in markdown
-    assert "Over blocks: no omnibus test (only 3 blocks where all methods ran; autorank needs 5)" in markdown
+    assert "Over the real tasks: no omnibus test (only 2 task(s) where all methods ran)." in markdown
+    assert "Best average rank: a tie between attention, concat, late_vote (2.00)" in markdown
     assert "(accuracy_latency.png)" in markdown
     html = (first / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 3 and "Generated " in html

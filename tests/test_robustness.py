@@ -2,10 +2,15 @@
 and what the numbers say on a task whose information is known (synth-uniqueness: only the vector
 modality carries the label)."""
 
+import math
+
+import numpy as np
 import pytest
 import torch
 
+from benchmark.chance import chance_scores
 from benchmark.cli import main
+from benchmark.metrics import classification_scores
 from benchmark.model import build_model, use_train_mean_stand_ins
 from benchmark.robustness import corrupt_tokens, retention, robustness_metrics, token_fraction
 from benchmark.tasks import ModalitySpec, Split
@@ -18,6 +23,36 @@ def test_retention_is_one_when_noise_does_nothing_and_falls_with_it():
     assert retention([0.5, 1.0, 2.0], [0.9, 0.9, 0.9], clean=0.9) == pytest.approx(1.0)
     # Trapezoids over [0, 0.5, 1, 2]: (0.5 * 1.7 + 0.5 * 1.5 + 1.0 * 1.3) / 2 = 1.45, over 0.9 x 2.
     assert retention([0.5, 1.0, 2.0], [0.8, 0.7, 0.6], clean=0.9) == pytest.approx(1.45 / 1.8)
+
+
+def test_retention_is_measured_above_chance():
+    # a model that falls to chance at the first level keeps a quarter of its margin (the first trapezoid)
+    assert retention([0.5, 1.0, 2.0], [0.25] * 3, clean=0.9, chance=0.25) == pytest.approx(0.125)
+    # without the correction the same model would appear to keep about half of its score
+    assert retention([0.5, 1.0, 2.0], [0.25] * 3, clean=0.9) > 0.3
+    # a model at chance has nothing to retain (it used to score 1.0 here)
+    assert math.isnan(retention([0.5, 1.0, 2.0], [0.25] * 3, clean=0.25, chance=0.25))
+
+
+def test_chance_is_the_best_score_of_a_prediction_that_ignores_the_inputs():
+    labels = np.array([0] * 6 + [1] * 3 + [2] * 1)
+    chance = chance_scores(labels, num_classes=4)
+    for k in range(4):  # no constant prediction beats it, and the majority class reaches it
+        constant = classification_scores(labels, np.full(10, k), num_classes=4)
+        for metric, floor in chance.items():
+            assert constant[metric] <= floor + 1e-12
+    majority = classification_scores(labels, np.zeros(10, dtype=int), num_classes=4)
+    assert majority["accuracy"] == pytest.approx(chance["accuracy"])
+    assert majority["recall_macro"] == pytest.approx(chance["recall_macro"])
+    # macro F1: random guesses drawn from the priors reach 1/K, above any constant (0.18 here)
+    rng = np.random.default_rng(0)
+    many = rng.choice(4, size=20_000, p=[0.6, 0.3, 0.1, 0.0])
+    by_priors = classification_scores(many, rng.permutation(many), num_classes=4)["f1_macro"]
+    assert by_priors == pytest.approx(chance_scores(many, 4)["f1_macro"], abs=0.01)
+    assert majority["f1_macro"] < chance["f1_macro"] - 0.05
+    for q in rng.dirichlet(np.ones(4), size=20):  # no other guessing distribution does better
+        guess = rng.choice(4, size=20_000, p=q)
+        assert classification_scores(many, guess, num_classes=4)["f1_macro"] <= 0.25 + 0.01
 
 
 def _two_modality_model(seed: int = 0):
@@ -69,8 +104,9 @@ def test_retention_is_one_for_a_model_that_ignores_the_noised_modality():
             p.zero_()
     kwargs = {"batch_size": 32, "num_classes": 3, "metric": "accuracy", "missing": False, "noise_levels": [0.5, 2.0],
               "vocab_sizes": {"w": 50}}  # fmt: skip
-    with torch.no_grad():
-        clean = (model(test.inputs).logits.argmax(1) == test.labels).float().mean().item()
+    with torch.no_grad():  # labelled by the model itself: clean accuracy 1, well above chance
+        test = Split(test.inputs, model(test.inputs).logits.argmax(1))
+        clean = 1.0
     out = robustness_metrics(model, test, clean_score=clean, **kwargs)
     assert out["robust/noise/a/retention"] == pytest.approx(1.0)
     assert out["robust/noise/w/retention"] != pytest.approx(1.0)  # the text it reads: corrupted, changed
@@ -80,7 +116,7 @@ def test_retention_is_one_for_a_model_that_ignores_the_noised_modality():
 def test_on_uniqueness_only_removing_the_informative_modality_drops_to_chance(tmp_path):
     overrides = tiny_overrides(
         tmp_path,
-        "tasks=[{name:synth-uniqueness,noise:1.0}]",
+        "tasks=[{name:synth-uniqueness,noise:0.5,spurious:0.0}]",  # only vec informative, no shortcut
         "grid.modalities=[[img,seq,vec]]",
         "grid.fusion=[concat,late_vote]",
         "train.max_epochs=12",

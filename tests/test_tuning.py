@@ -8,16 +8,19 @@ from optuna.trial import TrialState
 from benchmark.config import TuningConfig
 from benchmark.grid import Combination
 from benchmark.params import ParamSpec
-from benchmark.space import DEFAULT_SPACE
+from benchmark.space import DEFAULT_SPACE, default_configuration
 from benchmark.tuning import (
+    PROPOSAL,
     TrialOutcome,
     best_params,
     budget_used,
     make_pruner,
     open_study,
     optimize,
+    record_proposal,
     suggest,
     sweep_interrupted,
+    tuner_counts,
 )
 
 COMBO = Combination("t", 1, ("a", "b"), "concat")
@@ -38,6 +41,30 @@ def test_budget_is_exact_and_failures_with_a_reason_count(storage):
     assert finished[1].user_attrs["fail_reason"] == "oom"
     assert budget_used(study) == 5
     assert list(optimize(study, 5, lambda trial: TrialOutcome(value=1.0))) == []  # nothing more to do
+
+
+def test_the_shared_default_is_trial_0_then_random_then_the_model(storage):
+    config = TuningConfig(trials=5)
+    space = {**DEFAULT_SPACE, "lr": ParamSpec("float", 1e-4, 5e-4, log=True)}  # 1e-3 is out of range
+    default = default_configuration(space)
+    assert default == {
+        "lr": 5e-4,
+        "weight_decay": 1e-4,
+        "width": 64,
+        "dropout": 0.1,
+    }  # clipped; fixed left out
+    study, _ = open_study(storage, COMBO, config, make_pruner(config, 20), default=default)
+
+    def objective(trial):
+        record_proposal(study, trial, config)
+        suggest(trial, space)
+        return TrialOutcome(value=0.5 + 0.01 * trial.number)
+
+    trials = list(optimize(study, 5, objective))
+    assert {k: trials[0].params[k] for k in default} == pytest.approx(default)
+    # TPE waits for 2 finished trials (the default among them), then its model proposes
+    assert [t.user_attrs[PROPOSAL] for t in trials] == ["default", "random", "model", "model", "model"]
+    assert tuner_counts(study) == {"default": 1, "random": 1, "model": 3, "pruned": 0}
 
 
 def test_non_finite_scores_fail_instead_of_completing(storage):

@@ -10,10 +10,10 @@ import pandas as pd
 from benchmark.owned_paths import REPORT_TITLE, check_replaceable, replace_folder
 from benchmark.report import display, latex, plots, tables
 from benchmark.report.collect import StudyRuns, collect
-from benchmark.report.interactions import classes_per_task, interaction_profile
+from benchmark.report.interactions import interaction_profile
 from benchmark.report.render import Document, Section, markdown_table, signed, to_html, to_markdown, write_csv
 from benchmark.report.statistics import Omnibus
-from benchmark.report.uncertainty import attach_intervals
+from benchmark.report.uncertainty import attach_ceiling_gaps, attach_intervals
 from benchmark.schema import TEST_ACCURACY, TEST_F1, TEST_RECALL, std_of
 from benchmark.uris import redact_uri
 
@@ -68,13 +68,14 @@ def _method_lines(
     label: str,
     settings: ReportSettings,
 ) -> list[str]:
-    lines = tables.summary_sentences(omnibus, tests, f"test {label}", settings.rope)
+    lines = tables.summary_sentences(
+        omnibus, tests, f"test {label}", settings.rope, settings.alpha, settings.baseline
+    )
     unstable = tables.unstable_combinations(summary, settings.metric)
     if len(unstable):
-        worst = unstable.sort_values(std_of(settings.metric), ascending=False, kind="stable").head(
-            UNSTABLE_SHOWN
-        )
-        spread = worst[std_of(settings.metric)]
+        judged = tables.validation(settings.metric)
+        worst = unstable.sort_values(std_of(judged), ascending=False, kind="stable").head(UNSTABLE_SHOWN)
+        spread = worst[std_of(judged)]
         names = ", ".join(
             f"{t}/d{d}/{m}/{f} (std {s:.3f})"
             for t, d, m, f, s in zip(
@@ -83,23 +84,65 @@ def _method_lines(
         )
         more = "; all are marked ⚠ in the leaderboards" if len(unstable) > UNSTABLE_SHOWN else ""
         lines.append(
-            f"Seeds disagree (std above {settings.unstable_std:g} or one seed more than "
+            f"Seeds disagree on validation (std above {settings.unstable_std:g} or one seed more than "
             f"{2 * settings.unstable_std:g} below the mean) in {len(unstable)} of {len(summary)} combinations, whose "
             f"scores are uncertain beyond their interval. Largest spread: {names}{more}."
         )
+    constant = summary[summary["constant_seeds"] > 0]
+    if len(constant):
+        names = ", ".join(
+            f"{t}/d{d}/{m}/{f} ({c} of {n} seeds)"
+            for t, d, m, f, c, n in zip(constant["task"], constant["depth"], constant["modalities"],
+                                        constant["fusion"], constant["constant_seeds"], constant["seeds_finished"],
+                                        strict=True)
+        )  # fmt: skip
+        lines.append(
+            f"Constant predictions (one class for every test sample: the model learned nothing) in "
+            f"{len(constant)} combinations: {names}. They are marked ⚠ in the leaderboards."
+        )
+    return lines
+
+
+def _gate_lines(summary: pd.DataFrame, gate: pd.DataFrame, label: str, settings: ReportSettings) -> list[str]:
+    """Which tasks are encoder-limited, and the cross-task comparison without them."""
+    if gate.empty:
+        return []
+    failed = gate[gate["gate"] == "encoder-limited"]
+    limited = tables.encoder_limited_tasks(gate)
+    if not limited:
+        return [f"The unimodal gate holds on all {len(gate)} task modalities with a reference model: every "
+                f"single-modality network is within {tables.GATE_MARGIN:g} of the best reference on validation."]  # fmt: skip
+    names = ", ".join(f"{t} {m} ({signed(d)})" for t, m, d in
+                      zip(failed["task"], failed["modality"], failed["val_difference"], strict=True))  # fmt: skip
+    lines = [
+        f"The unimodal gate fails on {len(failed)} of {len(gate)} task modalities (network minus reference on "
+        f"validation): {names}. On {', '.join(limited)} the fusion comparison ranks how well each encoder "
+        f"trains as much as how methods fuse (encoder-limited)."
+    ]
+    rest = summary[~summary["task"].isin(limited)]
+    if rest["task"].nunique() and len(tables.fusion_methods(rest)) > 1:
+        _, tests, omnibus = tables.method_comparison(
+            rest, settings.metric, alpha=settings.alpha, rope=settings.rope, baseline=settings.baseline
+        )
+        sentences = tables.summary_sentences(omnibus, tests, f"test {label}", settings.rope, settings.alpha,
+                                             settings.baseline)[1:]  # fmt: skip
+        lines.append("Without the encoder-limited tasks: " + " ".join(sentences))
     return lines
 
 
 PROFILE_FORMULAS = (
     "Interaction profile (table below), per task at its best depth, in test {label}: score(S) is the unimodal "
-    "network's score for one modality and the score of the fusion chosen on validation for a set S; chance = "
-    "1 / classes. Alone: score({{m}}). Unique(m) = score(F) - score(F without m) for the full set F. "
-    "Redundancy = max(0, sum over m of max(0, score({{m}}) - chance) - max(0, late_vote(F) - chance)) / (|F| - 1): the "
-    "unimodal gains counted twice when the modalities are averaged without interactions, per additional modality "
-    "(0 when they add up; one modality's gain when all say the same). Synergy = score of "
-    "the interaction-capable fusion chosen on validation on F - late_vote(F). These are differences of "
-    "trained models' scores; partial information decomposition (Liang et al., 2023) is the principled "
-    "counterpart."
+    "network's score for one modality and the score of the fusion chosen on validation for a set S; F is the full "
+    "set; chance is the best score a prediction that ignores the inputs reaches on the test labels (macro F1: 1/K, by guessing the priors). Alone(m) = score({{m}}) - chance. "
+    "Drop-one loss(m) = score(F) - score(F without m): what is lost without m, synergies with m included. "
+    "Redundancy = (sum over m of max(0, alone(m)) - max(0, additive(F) - chance)) / (|F| - 1), where additive "
+    "is a jointly trained additive model (summed per-modality logits, no interactions): the unimodal gains "
+    "counted twice, per additional modality (0 when they add up; one modality's gain when all say the same). "
+    "Synergy = score of the interaction-capable fusion chosen on validation on F (late voting and the additive "
+    "model excluded) - additive(F). An entry is NaN unless every set it needs ran; in brackets a 95 % bootstrap "
+    "interval (the cells resampled together on their shared test samples, seeds redrawn). These are "
+    "differences of trained models' scores; partial information decomposition (Liang et al., 2023) is the "
+    "principled counterpart."
 )
 
 
@@ -110,6 +153,7 @@ class ReportSettings:
     alpha: float = 0.05
     unstable_std: float = 0.03
     bootstrap: int = 2000
+    baseline: str = "concat"
 
 
 def build_document(
@@ -146,8 +190,9 @@ def _tables(
     metric = settings.metric
     summary = tables.combination_summary(runs, metric, settings.unstable_std)
     summary = attach_intervals(summary, runs.seeds, runs.predictions, metric, settings.bootstrap)
+    summary = attach_ceiling_gaps(summary, runs.seeds, runs.predictions, settings.bootstrap)
     ranks, tests, omnibus = tables.method_comparison(
-        summary, metric, alpha=settings.alpha, rope=settings.rope
+        summary, metric, alpha=settings.alpha, rope=settings.rope, baseline=settings.baseline
     )
     found = {
         "leaderboard": tables.leaderboard(summary, metric),
@@ -165,8 +210,9 @@ def _tables(
         "fusion_vs_single": tables.fusion_against_single(
             summary, runs.seeds, runs.predictions, metric, settings.rope
         ),
+        "unimodal_gate": tables.unimodal_gate(summary, runs.seeds, runs.predictions, metric),
         "interaction_profile": interaction_profile(
-            summary, classes_per_task(runs.seeds, runs.predictions), metric
+            summary, runs.seeds, runs.predictions, metric, settings.bootstrap
         ),
     }
     return summary, found, omnibus
@@ -183,8 +229,27 @@ def _header(
         f"and reported with its test score; no table picks by test.",
         f"- Test scores: mean ± sample std over final seeds, then a 95 % interval [low, high]: percentile "
         f"bootstrap ({settings.bootstrap} replicates) over test samples and seeds together, so it includes "
-        f"test-set sampling error. ⚠ marks combinations whose seeds disagree.",
+        f"test-set sampling error. ⚠ marks combinations whose seeds disagree on validation.",
+        *_tuner_line(runs.combinations),
         *[f"- {line}" for line in _environment(runs)],
+    ]
+
+
+def _tuner_line(combinations: pd.DataFrame) -> list[str]:
+    """What the tuner did, over the combinations that recorded it (older stores did not)."""
+    known = (
+        combinations.dropna(subset=["trials_default"])
+        if "trials_default" in combinations
+        else combinations[:0]
+    )
+    if known.empty:
+        return []
+    total = {c: int(known[f"trials_{c}"].sum()) for c in ("default", "random", "model", "pruned")}
+    trials = total["default"] + total["random"] + total["model"]
+    return [
+        f"- Tuning: {trials} trials over {len(known)} combinations: {total['default']} the shared default "
+        f"configuration (trial 0), {total['random']} random, {total['model']} proposed by the sampler's "
+        f"model of the trials before; {total['pruned']} pruned."
     ]
 
 
@@ -204,8 +269,8 @@ def _task_section(task: str, t: dict[str, pd.DataFrame], metric: str, label: str
     if len(of("robustness")):
         section.tables.append(
             (f"Robustness (test {label}; noise retention: mean over the modalities of the area under "
-             f"{label} against the corruption level of that modality, over clean score x largest level, "
-             f"1 = no loss; a missing modality's stand-in is its train-mean embedding unless modality "
+             f"{label} above chance against the corruption level of that modality, over (clean score - chance) "
+             f"x largest level, chance = the best input-blind prediction: 1 = no loss, 0 = at chance at once; a missing modality's stand-in is its train-mean embedding unless modality "
              f"dropout taught one; in brackets the model trained without that modality)",
              display.robustness_display(of("robustness"), label))
         )  # fmt: skip
@@ -215,19 +280,24 @@ def _task_section(task: str, t: dict[str, pd.DataFrame], metric: str, label: str
 def _summary_section(summary: pd.DataFrame, t: dict[str, pd.DataFrame], omnibus: dict[str, Omnibus],
                      settings: ReportSettings, label: str) -> Section:  # fmt: skip
     findings = _method_lines(summary, omnibus, t["significance"], label, settings)
+    findings += _gate_lines(summary, t["unimodal_gate"], label, settings)
     profile = t["interaction_profile"]
     if len(profile):
         findings.append(PROFILE_FORMULAS.format(label=label))
     optional = [  # (title, table, shown): a comparison with nothing to compare is left out
         (f"Best fusion against the best single modality per task (neural networks, each chosen on validation; "
          f"test {label}; paired bootstrap interval of the difference)", display.single_display, "fusion_vs_single"),
+        (f"The unimodal gate: per task and modality, the best single-modality network against the best reference "
+         f"model on that modality (each chosen on validation; test {label}, paired bootstrap interval; the gate "
+         f"holds where the network's validation score is at least the reference's minus {tables.GATE_MARGIN:g})",
+         display.gate_display, "unimodal_gate"),
         (f"Best neural combination against the best classical reference per task (each chosen on validation; "
          f"test {label}; paired bootstrap interval of the difference)", display.versus_display, "references"),
         (f"Interaction profile per task (test {label} at the task's best depth; formulas below)",
          display.profile_display, "interaction_profile"),
     ]  # fmt: skip
-    diagrams = [(f"critical-difference diagram over {unit}s", f"critical_difference_{unit}.png")
-                for unit, omni in omnibus.items() if omni.result is not None]  # fmt: skip
+    diagrams = [(f"critical-difference diagram over the {group} tasks", f"critical_difference_{group}.png")
+                for group, omni in omnibus.items() if omni.result is not None]  # fmt: skip
     return Section(
         "Across tasks: fusion methods compared",
         paragraphs=findings,
@@ -238,11 +308,12 @@ def _summary_section(summary: pd.DataFrame, t: dict[str, pd.DataFrame], omnibus:
             ),
             *[(title, show(t[name])) for title, show, name in optional if len(t[name])],
             (
-                "Average rank per fusion method (1 = best), over the units where all methods ran",
+                "Average rank per fusion method (1 = best; descriptive), over the tasks where all methods ran",
                 display.ranks_display(t["ranks"]),
             ),
             (
-                "Pairwise comparisons over the units where both methods ran",
+                f"The declared family: every fusion method against {settings.baseline}, over the tasks "
+                "where both ran (minimum detectable effect: the uniform advantage found with 80 % power)",
                 display.tests_display(t["significance"]),
             ),
         ],  # fmt: skip
@@ -286,9 +357,9 @@ def generate_report(
             )
         if len(csv["noise_curves"]):
             plots.score_against_noise(csv["noise_curves"], staging / "score_noise.png", settings.metric)
-        for unit, omni in omnibus.items():
+        for group, omni in omnibus.items():
             if omni.result is not None:
-                plots.critical_difference(omni, staging / f"critical_difference_{unit}.png")
+                plots.critical_difference(omni, staging / f"critical_difference_{group}.png")
         for section in document.sections:  # a plot library may decline a figure (autorank: two methods)
             section.images = [
                 (caption, name) for caption, name in section.images if (staging / name).exists()

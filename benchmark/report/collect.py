@@ -6,6 +6,7 @@ stay in the frames with their status; tables decide how to show them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,7 @@ from benchmark.schema import (
     TASK,
     TEST,
     TRAIN_SECONDS,
+    TUNER,
     VAL,
 )
 from benchmark.tracking import read_predictions, read_study_runs
@@ -148,7 +150,7 @@ def combination_rows(
                 if run["status"] == "RUNNING"
                 else f"interrupted: {done} seeds"
             )
-        row.update({"state": label, "seeds_finished": done})
+        row.update({"state": label, "seeds_finished": done, **tuner_columns(run["tags"].get(TUNER, ""))})
         rows.append(row)
     columns = [
         *KEY,
@@ -159,16 +161,31 @@ def combination_rows(
         "state",
         "seeds_finished",
         "splits",
+        *TUNER_COLUMNS,
     ]
     if not rows:
         return pd.DataFrame(columns=columns)
     frame = pd.DataFrame(rows).sort_values([*KEY, "split", "run_id"], kind="stable")
     cells = frame.groupby("combination_id", sort=False).agg(
         {**{c: "first" for c in [*KEY, "n_modalities", "run_id"]}, "status": _all_or_first,
-         "state": _cell_state, "seeds_finished": "sum", "split": "nunique"}
+         "state": _cell_state, "seeds_finished": "sum", "split": "nunique", **dict.fromkeys(TUNER_COLUMNS, _sum_known)}
     )  # fmt: skip
     frame = cells.rename(columns={"split": "splits"}).reset_index()[columns]
     return frame.sort_values([*KEY, "run_id"], kind="stable").reset_index(drop=True)
+
+
+TUNER_COLUMNS = ["trials_default", "trials_random", "trials_model", "trials_pruned"]
+
+
+def tuner_columns(tag: str) -> dict[str, float]:
+    """The ``benchmark.tuner`` tag of a combination ("default=1,random=1,model=2,pruned=0") as the
+    ``TUNER_COLUMNS``; NaN where the run has none (unfinished, or written by an older version)."""
+    found = dict(part.split("=", 1) for part in tag.split(",") if "=" in part)
+    return {column: float(found.get(column.removeprefix("trials_"), math.nan)) for column in TUNER_COLUMNS}
+
+
+def _sum_known(values: pd.Series) -> float:
+    return float(values.sum(min_count=1))  # NaN, not 0, where no split recorded it
 
 
 def _all_or_first(values: pd.Series) -> str:

@@ -39,8 +39,11 @@ def leaderboard_display(board: pd.DataFrame, metric: str, metric_label: str) -> 
             NOT_MEASURED if pd.isna(row[mean_of(GPU_MEMORY_MB)]) else number(row[mean_of(GPU_MEMORY_MB)], 1)
         )
 
-    def method(fusion: str, reference: bool, unstable: bool) -> str:
-        return fusion + (" (reference)" if reference else "") + (" ⚠ seeds disagree" if unstable else "")
+    def method(fusion: str, reference: bool, unstable: bool, constant: int) -> str:
+        return (
+            fusion + (" (reference)" if reference else "") + (" ⚠ seeds disagree" if unstable else "")
+            + (f" ⚠ constant predictions ({constant} seed{'s' if constant > 1 else ''})" if constant else "")
+        )  # fmt: skip
 
     val = tables.validation(metric)
     return pd.DataFrame(
@@ -49,7 +52,14 @@ def leaderboard_display(board: pd.DataFrame, metric: str, metric_label: str) -> 
             "depth": board["depth"].astype(str),
             "modalities": board["modalities"],
             "fusion": [
-                method(*v) for v in zip(board["fusion"], board["reference"], board["unstable"], strict=True)
+                method(*v)
+                for v in zip(
+                    board["fusion"],
+                    board["reference"],
+                    board["unstable"],
+                    board["constant_seeds"],
+                    strict=True,
+                )  # fmt: skip
             ],
             "state": board["state"],
             f"val {metric_label}": [number(v, 3) for v in board[mean_of(val)]],
@@ -67,10 +77,16 @@ def leaderboard_display(board: pd.DataFrame, metric: str, metric_label: str) -> 
                 score(m, s)
                 for m, s in zip(board[mean_of(TEST_ACCURACY)], board[std_of(TEST_ACCURACY)], strict=True)
             ],
-            "of the Bayes ceiling": [
-                MISSING if pd.isna(c) else f"{a / c:.0%} of {c:.3f}"
-                for a, c in zip(board[mean_of(TEST_ACCURACY)], board[mean_of(CEILING)], strict=True)
-            ],
+            "accuracy minus the Bayes ceiling [95 % CI]": [
+                MISSING if pd.isna(c) else f"{signed(g)} {interval(lo, hi)} of {c:.3f}"
+                for g, lo, hi, c in zip(
+                    board["gap_to_ceiling"],
+                    board["gap_ci_low"],
+                    board["gap_ci_high"],
+                    board[mean_of(CEILING)],
+                    strict=True,
+                )
+            ],  # fmt: skip
             "test macro recall": [
                 score(m, s)
                 for m, s in zip(board[mean_of(TEST_RECALL)], board[std_of(TEST_RECALL)], strict=True)
@@ -157,10 +173,10 @@ def robustness_display(table: pd.DataFrame, label: str) -> pd.DataFrame:
 def ranks_display(ranks: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "unit": ranks["unit"],
+            "tasks": ranks["group"],
             "method": ranks["method"],
             "average rank": [number(v, 2) for v in ranks["average_rank"]],
-            "units compared": ranks["units"].astype(str),
+            "tasks compared": ranks["units"].astype(str),
             "mean test score": [number(v, 3) for v in ranks["mean_score"]],
             "critical difference": [number(v, 2) for v in ranks["critical_difference"]],
         }
@@ -170,20 +186,23 @@ def ranks_display(ranks: pd.DataFrame) -> pd.DataFrame:
 def tests_display(tests: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "unit": tests["unit"],
-            "pair (a vs b)": [
+            "tasks": tests["group"],
+            "method vs baseline": [
                 f"{a} vs {b}" for a, b in zip(tests["method_a"], tests["method_b"], strict=True)
             ],
             "n": tests["n"].astype(str),
-            "mean difference (a - b)": [signed(v) for v in tests["mean_difference"]],
-            "p (Holm)": [p_value(v) for v in tests["p_holm"]],
-            "P(a better) / P(equivalent) / P(b better)": [
+            "mean difference": [signed(v) for v in tests["mean_difference"]],
+            "answer": tests["answer"],
+            "P(better) / P(equivalent) / P(worse)": [
                 MISSING if pd.isna(a) else f"{a:.2f} / {e:.2f} / {b:.2f}"
                 for a, e, b in zip(
                     tests["p_a_better"], tests["p_equivalent"], tests["p_b_better"], strict=True
                 )
             ],
-            "conclusion": tests["conclusion"],
+            "p (Holm)": [p_value(v) for v in tests["p_holm"]],
+            "minimum detectable effect": [
+                "none" if v == float("inf") else number(v, 3) for v in tests["mde"]
+            ],
         }
     )
 
@@ -200,10 +219,17 @@ def best_display(best: pd.DataFrame, metric: str) -> pd.DataFrame:
                 )
             ],
             "val": [number(v, 3) for v in best[f"val_{name}_mean"]],
-            "test accuracy / Bayes ceiling": [
-                MISSING if pd.isna(c) else f"{a:.3f} / {c:.3f} ({a / c:.0%})"
-                for a, c in zip(best["test_accuracy_mean"], best["bayes_accuracy"], strict=True)
-            ],
+            "test accuracy - Bayes ceiling [95 % CI]": [
+                MISSING if pd.isna(c) else f"{a:.3f} - {c:.3f} = {signed(g)} {interval(lo, hi)}"
+                for a, c, g, lo, hi in zip(
+                    best["test_accuracy_mean"],
+                    best["bayes_accuracy"],
+                    best["gap_to_ceiling"],
+                    best["gap_ci_low"],
+                    best["gap_ci_high"],
+                    strict=True,
+                )
+            ],  # fmt: skip
             "test [95 % CI]": [
                 f"{number(v, 3)} {interval(lo, hi)}"
                 for v, lo, hi in zip(
@@ -233,6 +259,24 @@ def versus_display(versus: pd.DataFrame) -> pd.DataFrame:
     )  # fmt: skip
 
 
+def gate_display(gate: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "task": gate["task"],
+            "modality": gate["modality"],
+            "network (val / test)": [f"{n} ({number(v, 3)} / {number(t, 3)})" for n, v, t in
+                                     zip(gate["network"], gate["network_val"], gate["network_test"], strict=True)],
+            "reference (val / test)": [f"{n} ({number(v, 3)} / {number(t, 3)})" for n, v, t in
+                                       zip(gate["reference"], gate["reference_val"], gate["reference_test"],
+                                           strict=True)],
+            "val difference": [signed(v) for v in gate["val_difference"]],
+            "test difference [95 % CI]": [f"{signed(d)} {interval(lo, hi)}" for d, lo, hi in
+                                          zip(gate["difference"], gate["ci_low"], gate["ci_high"], strict=True)],
+            "gate (on validation)": gate["gate"],
+        }
+    )  # fmt: skip
+
+
 def single_display(versus: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -253,18 +297,37 @@ def single_display(versus: pd.DataFrame) -> pd.DataFrame:
 
 
 def profile_display(profile: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "task": profile["task"],
-            "depth": profile["depth"].astype(str),
-            "chance": [number(v, 3) for v in profile["chance"]],
-            "each modality alone": [", ".join(f"{m} {number(v, 3)}" for m, v in d.items()) for d in profile["unimodal"]],
-            "unique (full set minus the set without it)": [
-                ", ".join(f"{m} {signed(v)}" for m, v in d.items()) for d in profile["unique"]],
-            "redundancy": [number(v, 3) for v in profile["redundancy"]],
-            "synergy": [signed(v) for v in profile["synergy"]],
-            "full set (chosen on validation)": [f"{f} on {m}: {number(s, 3)}" for f, m, s in
-                                                zip(profile["full_fusion"], profile["full"], profile["full_score"],
-                                                    strict=True)],
-        }
-    )  # fmt: skip
+    """One row per task: each entry as value [interval], NaN entries as what did not run."""
+
+    def shown(row) -> str:  # noqa: ANN001 - itertuples row
+        if pd.isna(row.value):
+            return "n/a"
+        interval = "" if pd.isna(row.ci_low) else f" [{signed(row.ci_low)}, {signed(row.ci_high)}]"
+        return f"{signed(row.value)}{interval}"
+
+    def per_modality(rows: pd.DataFrame, entry: str) -> str:
+        chosen = rows[rows.entry == entry]
+        if chosen["value"].isna().all():
+            missing = chosen["missing"].iloc[0] if len(chosen) else ""
+            return f"n/a ({missing})" if missing else "n/a"
+        return "; ".join(f"{r.modality} {shown(r)}" for r in chosen.itertuples())
+
+    def single(rows: pd.DataFrame, entry: str) -> str:
+        row = next(rows[rows.entry == entry].itertuples())
+        return shown(row) if not pd.isna(row.value) else f"n/a ({row.missing})"
+
+    out = []
+    for task, rows in profile.groupby("task", sort=True):
+        first = rows.iloc[0]
+        out.append({
+            "task": task,
+            "depth": str(first["depth"]),
+            "chance": number(first["chance"], 3),
+            "alone (over chance)": per_modality(rows, "alone"),
+            "drop-one loss": per_modality(rows, "drop_one_loss"),
+            "redundancy": single(rows, "redundancy"),
+            "synergy (over additive)": single(rows, "synergy"),
+            "full set (chosen on validation)": f"{first['full_fusion']} on {first['full']}: {number(first['full_score'], 3)}",
+            "additive on the full set": number(first["additive_score"], 3),
+        })  # fmt: skip
+    return pd.DataFrame(out)

@@ -1,18 +1,28 @@
 """Which kind of task is this? An interaction profile from the grid's own results.
 
 Per task, at its best depth (the depth of the best neural combination, chosen on validation), on the
-ranking metric's test scores, where ``score(S)`` of a modality set S is the unimodal network's score for
-one modality and, for two or more, the score of the fusion method chosen on validation on S:
+ranking metric's test scores. ``score(S)`` of a modality set S is the unimodal network's score for one
+modality and, for two or more, the score of the fusion method chosen on validation on S. F is the
+task's full modality set; chance is the best score a prediction that ignores the inputs reaches on the test labels (macro F1: 1/K, by guessing the priors)
+(chance.chance_scores), so a model at chance gains 0.
 
-- ``unimodal[m] = score({m})``, and its gain over chance ``g[m] = max(0, score({m}) - chance)``, where
-  chance = 1 / classes (the macro F1, and the accuracy, of guessing by the class priors);
-- ``unique[m] = score(F) - score(F minus m)`` for the full set F: what only m adds;
-- ``redundancy = max(0, sum_m g[m] - g_add) / (|F| - 1)``, with ``g_add = max(0, late_vote(F) - chance)``
-  the gain of the additive fusion on F: the unimodal gains counted twice when the modalities are combined
-  without interactions, per additional modality. 0 when the gains add up; when every modality says the
-  same thing, the gain of one modality (each further one repeats it);
-- ``synergy = score(best interaction-capable fusion on F, chosen on validation) - late_vote(F)``: what
-  modelling interactions adds over averaging the unimodal votes.
+- ``alone[m] = score({m}) - chance``: what m alone adds over guessing;
+- ``drop_one_loss[m] = score(F) - score(F without m)``: what is lost when m is dropped. It is not
+  "what only m carries": it includes every synergy m takes part in (on an XOR task each bit's
+  drop-one loss is the whole score);
+- ``redundancy = (sum_m max(0, alone[m]) - max(0, additive(F) - chance)) / (|F| - 1)``: the unimodal
+  gains counted twice by a jointly trained additive model (``additive``: summed per-modality logits,
+  no interactions), per additional modality. 0 when the gains add up, one modality's gain when every
+  modality says the same, below 0 when the additive model gains more than the modalities' gains add up;
+- ``synergy = score(the interaction-capable fusion chosen on validation on F) - additive(F)``: what
+  modelling interactions adds over the best model that cannot. Late voting does not model
+  interactions either and is left out of that choice.
+
+Every entry is computed over the same, complete modality sets: the alone entries and redundancy need
+every single modality of F, the drop-one losses every set F without one modality, redundancy and
+synergy the additive model on F; an entry whose sets did not all run is NaN, with what is missing.
+Each entry carries a 95 % bootstrap interval: the cells it combines are resampled together on their
+shared test samples (stratified by class, seeds redrawn, folds kept; uncertainty.joint_replicates).
 
 These are differences of scores of trained models, not information quantities: a principled
 counterpart is the partial information decomposition of the task's modalities into redundant, unique
@@ -24,65 +34,153 @@ user's is, in the units they care about.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
+from benchmark.chance import chance_scores
 from benchmark.references.base import is_reference
 from benchmark.report.tables import _chosen_on_validation, _scored
+from benchmark.report.uncertainty import Runs, _percentiles, joint_replicates, runs_by_split
 from benchmark.schema import TEST_F1, mean_of
 
-ADDITIVE = "late_vote"
-COLUMNS = ["task", "depth", "chance", "full", "full_fusion", "full_score", "additive_score", "redundancy",
-           "synergy", "unimodal", "unique"]  # fmt: skip
+ADDITIVE = "additive"  # the jointly trained additive reference
+NON_INTERACTING = frozenset({ADDITIVE, "late_vote"})  # fusions that cannot model how modalities interact
+ENTRIES = ("alone", "drop_one_loss", "redundancy", "synergy")
+COLUMNS = ["task", "depth", "full", "full_fusion", "full_score", "additive_score", "chance", "entry",
+           "modality", "value", "ci_low", "ci_high", "missing"]  # fmt: skip
 
 
-def _set_scores(rows: pd.DataFrame, metric: str) -> dict[str, tuple[str, float]]:
-    """Modality set -> (method chosen on validation, its test score)."""
+@dataclass(frozen=True)
+class Cell:
+    """One grid cell an entry reads: its fusion, test score (the summary's) and id."""
+
+    fusion: str
+    score: float
+    combination_id: str
+
+
+def _chosen(rows: pd.DataFrame, metric: str) -> dict[str, Cell]:
+    """Modality set -> the cell chosen on validation on it."""
     best = _chosen_on_validation(rows, metric, ["modalities"])
     return {
-        m: (f, s) for m, f, s in zip(best["modalities"], best["fusion"], best[mean_of(metric)], strict=True)
+        m: Cell(f, float(s), c)
+        for m, f, s, c in zip(
+            best["modalities"], best["fusion"], best[mean_of(metric)], best["combination_id"], strict=True
+        )  # fmt: skip
     }
 
 
+def _without(members: list[str], dropped: str) -> str:
+    return "+".join(m for m in members if m != dropped)
+
+
+class _Entries:
+    """Builds one task's entries: each a function of some cells' scores, with its joint interval."""
+
+    def __init__(self, context: dict, cell_runs: Callable[[Cell], dict[int, Runs]], score: str,
+                 replicates: int) -> None:  # fmt: skip
+        self.context, self.cell_runs, self.score, self.replicates = context, cell_runs, score, replicates
+        self.rows: list[dict] = []
+
+    def add(self, entry: str, modality: str, cells: list[Cell | None], needs: list[str],
+            value: Callable[[np.ndarray], np.ndarray]) -> None:  # fmt: skip
+        """``value`` maps (R, J) scores of ``cells`` to (R,) entry values; a None cell is missing
+        (``needs`` names what each cell is, for the reason)."""
+        row = {**self.context, "entry": entry, "modality": modality, "value": math.nan, "ci_low": math.nan,
+               "ci_high": math.nan, "missing": ""}  # fmt: skip
+        absent = [need for cell, need in zip(cells, needs, strict=True) if cell is None]
+        if absent:
+            row["missing"] = "did not run: " + ", ".join(absent)
+            self.rows.append(row)
+            return
+        present = [c for c in cells if c is not None]
+        row["value"] = float(value(np.array([[c.score for c in present]]))[0])
+        replicates = joint_replicates(
+            [self.cell_runs(c) for c in present], self.score, replicates=self.replicates
+        )
+        if replicates is not None:
+            row["ci_low"], row["ci_high"] = _percentiles(value(replicates), 0.95)
+        self.rows.append(row)
+
+
+def _task_chance(cells: list[dict[int, Runs]], score: str, num_classes: int) -> float:
+    """The best constant predictor's ``score`` on the task's test labels, the mean over its folds."""
+    labels: dict[int, np.ndarray] = {}
+    for by_fold in cells:
+        for fold, runs in by_fold.items():
+            if runs:
+                labels.setdefault(fold, runs[0][0])
+    if not labels:
+        return math.nan
+    return float(np.mean([chance_scores(y, num_classes)[score] for y in labels.values()]))
+
+
 def interaction_profile(
-    summary: pd.DataFrame, classes: dict[str, int], metric: str = TEST_F1
-) -> pd.DataFrame:
-    """One row per task with at least two modalities (see the module docstring for the formulas).
-    ``classes``: the number of classes per task (for chance)."""
+    summary: pd.DataFrame, seeds: pd.DataFrame, predictions: dict[str, tuple[np.ndarray, np.ndarray]],
+    metric: str = TEST_F1, replicates: int = 2000,
+) -> pd.DataFrame:  # fmt: skip
+    """One row per task with at least two modalities and entry (see the module docstring)."""
     scored = _scored(summary, metric)
     scored = scored[~scored["fusion"].map(is_reference).astype(bool)]
-    rows = []
+    classes = classes_per_task(seeds, predictions)
+    rows: list[dict] = []
     for task in sorted(scored["task"].unique()):
         of_task = scored[scored["task"] == task]
-        if of_task["n_modalities"].max() < 2 or task not in classes:
-            continue
-        best = _chosen_on_validation(of_task, metric, ["task"]).iloc[0]
-        at_depth = of_task[of_task["depth"] == best["depth"]]
-        chance = 1.0 / classes[task]
-        sets = _set_scores(at_depth, metric)
-        full = max(sets, key=lambda m: (len(m.split("+")), m))
-        members = full.split("+")
-        unimodal = {m: sets[m][1] for m in members if m in sets}
-        unique = {}
-        for m in members:
-            rest = "+".join(x for x in members if x != m)
-            unique[m] = sets[full][1] - sets[rest][1] if rest in sets else math.nan
-        on_full = at_depth[at_depth["modalities"] == full]
-        additive = on_full.loc[on_full["fusion"] == ADDITIVE, mean_of(metric)]
-        additive_score = float(additive.iloc[0]) if len(additive) else math.nan
-        interacting = on_full[on_full["fusion"] != ADDITIVE]
-        synergy = math.nan
-        if len(interacting) and not math.isnan(additive_score):
-            chosen = _chosen_on_validation(interacting, metric, ["task"]).iloc[0]
-            synergy = float(chosen[mean_of(metric)]) - additive_score
-        gains = [max(0.0, s - chance) for s in unimodal.values()]
-        overlap = max(0.0, sum(gains) - max(0.0, additive_score - chance))
-        redundancy = overlap / (len(members) - 1) if not math.isnan(additive_score) else math.nan
-        rows.append({"task": task, "depth": int(best["depth"]), "chance": chance, "full": full,
-                     "full_fusion": sets[full][0], "full_score": sets[full][1], "additive_score": additive_score,
-                     "redundancy": redundancy, "synergy": synergy, "unimodal": unimodal, "unique": unique})  # fmt: skip
+        if of_task["n_modalities"].max() >= 2 and task in classes:
+            runs_of = partial(_cell_runs, seeds, predictions)
+            rows.extend(_task_entries(of_task, metric, classes[task], runs_of, replicates))
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _cell_runs(
+    seeds: pd.DataFrame, predictions: dict[str, tuple[np.ndarray, np.ndarray]], cell: Cell
+) -> dict[int, Runs]:
+    return runs_by_split(seeds, predictions, cell.combination_id)
+
+
+def _task_entries(of_task: pd.DataFrame, metric: str, num_classes: int,
+                  runs_of: Callable[[Cell], dict[int, Runs]], replicates: int) -> list[dict]:  # fmt: skip
+    """The entries of one task at its best depth."""
+    score = metric.split("/", 1)[1]
+    best = _chosen_on_validation(of_task, metric, ["task"]).iloc[0]
+    at_depth = of_task[of_task["depth"] == best["depth"]]
+    sets = _chosen(at_depth, metric)
+    full = max(sets, key=lambda m: (len(m.split("+")), m))
+    members = full.split("+")
+    on_full = at_depth[at_depth["modalities"] == full]
+    additive = _chosen(on_full[on_full["fusion"] == ADDITIVE], metric).get(full)
+    interacting = _chosen(on_full[~on_full["fusion"].isin(NON_INTERACTING)], metric).get(full)
+    chance = _task_chance([runs_of(c) for c in sets.values()], score, num_classes)
+    context = {"task": best["task"], "depth": int(best["depth"]), "full": full, "full_fusion": sets[full].fusion,
+               "full_score": sets[full].score, "additive_score": additive.score if additive else math.nan,
+               "chance": chance}  # fmt: skip
+    entries = _Entries(context, runs_of, score, replicates)
+    singles = [sets.get(m) for m in members]
+    for i, m in enumerate(members):
+        entries.add("alone", m, singles, members, lambda s, i=i: s[:, i] - chance)
+    rests = [sets.get(_without(members, m)) for m in members]
+    for i, m in enumerate(members):
+        entries.add("drop_one_loss", m, [sets[full], *rests], [full, *(_without(members, x) for x in members)],
+                    lambda s, i=i: s[:, 0] - s[:, 1 + i])  # fmt: skip
+    extra = len(members) - 1
+    entries.add(
+        "redundancy", "", [*singles, additive], [*members, f"{ADDITIVE} on {full}"],
+        lambda s: (np.maximum(0, s[:, :-1] - chance).sum(axis=1) - np.maximum(0, s[:, -1] - chance)) / extra,
+    )  # fmt: skip
+    entries.add("synergy", "", [interacting, additive],
+                [f"an interaction-capable fusion on {full}", f"{ADDITIVE} on {full}"],
+                lambda s: s[:, 0] - s[:, 1])  # fmt: skip
+    return entries.rows
+
+
+def entry_value(profile: pd.DataFrame, task: str, entry: str, modality: str = "") -> float:
+    """One entry's value (NaN where absent): what tests and the findings read."""
+    match = profile[(profile.task == task) & (profile.entry == entry) & (profile.modality == modality)]
+    return float(match["value"].iloc[0]) if len(match) else math.nan
 
 
 def classes_per_task(

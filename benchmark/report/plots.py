@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib import ticker  # noqa: E402
 
@@ -20,6 +21,7 @@ FUSION_COLORS = {
     "gated": "#9467bd",
     "tensor": "#8c564b",
     "low_rank": "#e377c2",
+    "additive": "#98df8a",  # late voting's kin (per-modality heads), lighter
 }
 # Methods without a colour of their own (reference models, a user's new fusion) take these in the
 # order of their names: none of them is a colour above, so a new method never looks like a known one.
@@ -102,8 +104,8 @@ def accuracy_latency(points: pd.DataFrame, path: Path, metric: str) -> None:
 
 
 def critical_difference(omnibus, path: Path) -> None:  # noqa: ANN001 - statistics.Omnibus
-    """autorank's diagram: a critical-difference diagram after Friedman + Nemenyi (methods joined by a
-    bar do not differ significantly), a confidence-interval plot after ANOVA + Tukey HSD."""
+    """autorank's critical-difference diagram after Friedman + Nemenyi (methods joined by a bar do not
+    differ significantly) over one group of tasks."""
     import warnings
 
     from autorank import plot_stats
@@ -115,14 +117,18 @@ def critical_difference(omnibus, path: Path) -> None:  # noqa: ANN001 - statisti
         return
     fig = ax.get_figure()
     fig.suptitle(
-        f"over {omnibus.units} {omnibus.unit}s ({omnibus.test}, p = {omnibus.p_value:.3g})", fontsize=9
+        f"average ranks over {omnibus.units} {omnibus.group} tasks (Friedman, Iman-Davenport p = "
+        f"{omnibus.p_value:.3g}; bars join methods within Nemenyi's critical difference)",
+        fontsize=9,
     )
     fig.savefig(path, dpi=100, metadata=PNG_METADATA, bbox_inches="tight")
     plt.close(fig)
 
 
 def modality_ablation(table: pd.DataFrame, path: Path, metric: str) -> None:
-    """Horizontal bars per modality subset; the dashed line marks the best single modality."""
+    """Horizontal bars per modality subset; the dashed line marks the test score of the best single
+    modality chosen on validation (the one ``gain_over_best_single`` is measured from), never the
+    highest test bar."""
     tasks = sorted(table["task"].unique())
     height = 0.9 + 0.28 * max((table["task"] == t).sum() for t in tasks) if tasks else 3
     fig, axes = _panels(max(1, len(tasks)), height=height)
@@ -130,9 +136,9 @@ def modality_ablation(table: pd.DataFrame, path: Path, metric: str) -> None:
         rows = table[table["task"] == task].sort_values(["n_modalities", "modalities"], ascending=False)
         colors = ["#7f7f7f" if n == 1 else "#1f77b4" for n in rows["n_modalities"]]
         ax.barh(rows["modalities"], rows["score"], xerr=rows["std"].fillna(0), color=colors, capsize=2)
-        single = rows[rows["n_modalities"] == 1]["score"].max()
-        if not math.isnan(single):
-            ax.axvline(single, color="black", ls="--", lw=1)
+        singles = rows[rows["n_modalities"] == 1].sort_values("val_score", ascending=False, kind="stable")
+        if len(singles):
+            ax.axvline(float(singles["score"].iloc[0]), color="black", ls="--", lw=1)
         ax.set_xlim(0, 1.05)
         ax.set_xlabel(f"{metric} (best fusion and depth)")
         ax.set_title(task)
@@ -158,27 +164,30 @@ def score_against_noise(curves: pd.DataFrame, path: Path, metric: str) -> None:
 
 
 def interaction_profile(profile: pd.DataFrame, path: Path, metric: str) -> None:
-    """Per task: each modality's gain over chance alone, each modality's unique contribution, the
-    redundancy and the synergy, all in test-score units."""
-    tasks = list(profile["task"])
+    """Per task: each modality's gain over chance alone, its drop-one loss, the redundancy and the
+    synergy, in test-score units, with their 95 % bootstrap intervals; NaN entries are left out."""
+    colours = {"alone": "#9ecae1", "drop_one_loss": "#3182bd", "redundancy": "#fdae6b", "synergy": "#e6550d"}
+    names = {
+        "alone": "{} alone",
+        "drop_one_loss": "drop {}",
+        "redundancy": "redundancy",
+        "synergy": "synergy",
+    }
+    tasks = sorted(profile["task"].unique())
     fig, axes = _panels(max(1, len(tasks)))
-    for ax, (_, row) in zip(axes, profile.iterrows(), strict=False):
-        labels, values, colours = [], [], []
-        for m, v in row["unimodal"].items():
-            labels.append(f"{m} alone")
-            values.append(v - row["chance"])
-            colours.append("#9ecae1")
-        for m, v in row["unique"].items():
-            labels.append(f"unique {m}")
-            values.append(v)
-            colours.append("#3182bd")
-        labels += ["redundancy", "synergy"]
-        values += [row["redundancy"], row["synergy"]]
-        colours += ["#fdae6b", "#e6550d"]
-        ax.barh(range(len(values)), [0 if pd.isna(v) else v for v in values], color=colours)
-        ax.set_yticks(range(len(values)), labels, fontsize=7)
+    for ax, task in zip(axes, tasks, strict=False):
+        rows = profile[(profile["task"] == task) & profile["value"].notna()]
+        values = rows["value"].to_numpy()
+        # clipped at 0: the value is the logged scores', the interval the predictions' (equal in a real run)
+        low = np.maximum(0, np.nan_to_num(values - rows["ci_low"].to_numpy()))
+        high = np.maximum(0, np.nan_to_num(rows["ci_high"].to_numpy() - values))
+        ax.barh(range(len(rows)), values, xerr=[low, high], capsize=2,
+                color=[colours[e] for e in rows["entry"]])  # fmt: skip
+        labels = [names[e].format(m) for e, m in zip(rows["entry"], rows["modality"], strict=True)]
+        ax.set_yticks(range(len(rows)), labels, fontsize=7)
         ax.invert_yaxis()
         ax.axvline(0, color="black", lw=0.6)
-        ax.set_title(f"{row['task']} (depth {row['depth']})")
+        first = profile[profile["task"] == task].iloc[0]
+        ax.set_title(f"{task} (depth {first['depth']})")
         ax.set_xlabel(f"test {metric} (alone: gain over chance)")
     _save(fig, path, left=0.12)

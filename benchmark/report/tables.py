@@ -42,8 +42,10 @@ def fusion_methods(summary: pd.DataFrame) -> list[str]:
 
 def combination_summary(runs: StudyRuns, metric: str = SCORE, unstable_std: float = 0.03) -> pd.DataFrame:
     """One row per combination: its state, mean/std (ddof=1)/min over finished seeds of every metric,
-    and ``unstable``: the seeds disagree on ``metric`` (std above ``unstable_std``, or one seed more
-    than twice that below the mean).
+    and ``unstable``: the seeds disagree on the validation counterpart of ``metric`` (std above
+    ``unstable_std``, or one seed more than twice that below the mean). Judged on validation, as the
+    seeds were added on validation (final.max_seeds): the test set is for reporting, and on a small test
+    set a flag there would measure its granularity (one nutrimouse mouse is 0.125), not the seeds.
 
     With outer splits (``splits: K``) each statistic is taken over a split's seeds, then averaged over
     the splits: the mean is the mean of the split means (every split weighs the same, however many
@@ -55,14 +57,29 @@ def combination_summary(runs: StudyRuns, metric: str = SCORE, unstable_std: floa
     means = _cell_means(runs.finished_seeds, list(METRICS)).add_suffix(MEAN)
     stds = per_split.std(ddof=1).groupby(level="combination_id").mean().add_suffix(STD)
     lows = per_split.min().groupby(level="combination_id").min().add_suffix("_min")
-    drops = (per_split.mean() - per_split.min()).groupby(level="combination_id").max()[metric]
+    judged = validation(metric)
+    drops = (per_split.mean() - per_split.min()).groupby(level="combination_id").max()[judged]
     summary = runs.combinations.merge(means, how="left", left_on="combination_id", right_index=True)
     summary = summary.merge(stds, how="left", left_on="combination_id", right_index=True)
     summary = summary.merge(lows, how="left", left_on="combination_id", right_index=True)
-    spread = summary[std_of(metric)].fillna(0) > unstable_std
+    spread = summary[std_of(judged)].fillna(0) > unstable_std
     outlier = summary["combination_id"].map(drops).fillna(0) > 2 * unstable_std
     summary["unstable"] = spread | outlier
+    summary["constant_seeds"] = summary["combination_id"].map(constant_seeds(runs)).fillna(0).astype(int)
     return summary.sort_values(KEY, kind="stable").reset_index(drop=True)
+
+
+def constant_seeds(runs: StudyRuns) -> dict[str, int]:
+    """Per grid cell: how many finished seeds predicted one class for every test sample (a model that
+    learned nothing, network or reference; its score is a constant's, whatever the metric says)."""
+    counts: dict[str, int] = {}
+    finished = runs.finished_seeds
+    for combination_id, run_id in zip(finished["combination_id"], finished["run_id"], strict=True):
+        if run_id in runs.predictions:
+            predicted = runs.predictions[run_id][1]
+            constant = len(predicted) > 1 and bool((predicted == predicted[0]).all())
+            counts[combination_id] = counts.get(combination_id, 0) + constant
+    return counts
 
 
 def _cell_means(finished: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -127,7 +144,8 @@ def best_per_task(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
     scored = scored[~scored["fusion"].map(is_reference)]
     name = metric.split("/", 1)[1]
     columns = [*BEST_COLUMNS, f"val_{name}_mean", f"test_{name}_mean", f"test_{name}_ci_low",
-               f"test_{name}_ci_high", "unstable", "test_accuracy_mean", "bayes_accuracy", "share_of_ceiling"]  # fmt: skip
+               f"test_{name}_ci_high", "unstable", "test_accuracy_mean", "bayes_accuracy", "share_of_ceiling", "gap_to_ceiling",
+               "gap_ci_low", "gap_ci_high"]  # fmt: skip
     if scored.empty:
         return pd.DataFrame(columns=columns)
     best = _chosen_on_validation(scored, metric, ["task"])
@@ -147,6 +165,9 @@ def best_per_task(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
         bayes_accuracy=best[mean_of(CEILING)],
         share_of_ceiling=best[mean_of(TEST_ACCURACY)] / best[mean_of(CEILING)],  # synthetic tasks only
     )
+    for column in ("gap_to_ceiling", "gap_ci_low", "gap_ci_high"):
+        if column not in best:
+            best[column] = math.nan
     return best[columns].sort_values("task").reset_index(drop=True)
 
 
@@ -202,6 +223,7 @@ def pareto_front(summary: pd.DataFrame, metric: str = SCORE, cost: str = LATENCY
 
 
 RANK_COLUMNS = [
+    "group",
     "unit",
     "method",
     "average_rank",
@@ -213,61 +235,77 @@ RANK_COLUMNS = [
 ]
 
 
+def task_group(summary: pd.DataFrame) -> pd.Series:
+    """Per summary row: "synthetic" where the task logged a Bayes ceiling (its generator knows it),
+    "real" otherwise."""
+    ceiling = mean_of(CEILING)
+    synthetic = set(summary.loc[summary[ceiling].notna(), "task"]) if ceiling in summary.columns else set()
+    return summary["task"].map(lambda task: "synthetic" if task in synthetic else "real")
+
+
 def method_comparison(
-    summary: pd.DataFrame, metric: str = SCORE, *, alpha: float = 0.05, rope: float = 0.01
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, statistics.Omnibus]]:
-    """(ranks, significance, omnibus per unit) for the fusion methods, with the data set (task) and
-    the block (task x depth x modality subset, seed-averaged) as units. See statistics.py."""
+    summary: pd.DataFrame, metric: str = SCORE, *, alpha: float = 0.05, rope: float = 0.01,
+    baseline: str = "concat",
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, statistics.Omnibus]]:  # fmt: skip
+    """(ranks, the declared family, omnibus per group) for the fusion methods, real and synthetic
+    tasks apart, the data set (task) as the unit. See statistics.py."""
     methods = fusion_methods(summary)
-    blocks = statistics.block_scores(summary, metric, methods)
+    groups = task_group(summary)
     omnibus, significance, ranks = {}, [], []
-    for unit in statistics.UNITS:
-        omni = statistics.omnibus(blocks, unit, alpha)
-        omnibus[unit] = omni
-        table = omni.ranks.assign(unit=unit, units=omni.units, critical_difference=omni.critical_difference,
+    for group in statistics.GROUPS:
+        rows = summary[groups == group]
+        if rows.empty:
+            continue
+        blocks = statistics.block_scores(rows, metric, methods)
+        blocks = blocks[[m for m in blocks.columns if blocks[m].notna().any()]]
+        omni = statistics.omnibus(blocks, group, alpha)
+        omnibus[group] = omni
+        table = omni.ranks.assign(group=group, unit="task", units=omni.units,
+                                  critical_difference=omni.critical_difference,
                                   test=omni.test or f"none: {omni.reason}", p_value=omni.p_value)  # fmt: skip
         ranks.append(table.sort_values(["average_rank", "method"], kind="stable"))
-        significance.append(statistics.pairwise(blocks, unit, alpha, rope))
+        significance.append(statistics.baseline_family(blocks, group, baseline, alpha, rope))
     rank_table = (
         pd.concat(ranks, ignore_index=True).reindex(columns=RANK_COLUMNS)
         if ranks
         else pd.DataFrame(columns=RANK_COLUMNS)
     )
-    return rank_table, pd.concat(significance, ignore_index=True), omnibus
+    family = [t for t in significance if len(t)]
+    tests = (
+        pd.concat(family, ignore_index=True)
+        if family
+        else pd.DataFrame(columns=statistics.SIGNIFICANCE_COLUMNS)
+    )
+    return rank_table, tests, omnibus
 
 
 def summary_sentences(
-    omnibus: dict[str, statistics.Omnibus], significance: pd.DataFrame, label: str, rope: float
-) -> list[str]:
-    """What the cross-task comparison concludes, in plain words: which test, on what unit, with how
-    many units, and what it concludes; "no difference" and "equivalent" are stated as plainly as wins."""
-    if significance.empty or all(len(o.methods) < 2 for o in omnibus.values()):
+    omnibus: dict[str, statistics.Omnibus], significance: pd.DataFrame, label: str, rope: float,
+    alpha: float = 0.05, baseline: str = "concat",
+) -> list[str]:  # fmt: skip
+    """What the cross-task comparison concludes, in plain words: which test, on how many tasks, what it
+    concludes and, beside every null, what the design could have detected."""
+    if all(len(o.methods) < 2 for o in omnibus.values()):
         return ["Fewer than two fusion methods ran, so there is nothing to compare."]
     lines = [
         "Unit of comparison: the data set (task), as Demsar (2006) recommends, scored by the mean over "
-        "its blocks where the compared methods all ran; block-level results (task x depth x modality "
-        "subset, each the mean over its final seeds) are shown beside it, labelled as such. Seeds are "
-        "never paired as independent observations."
+        "its blocks (depth x modality subset) where the compared methods all ran, each block the mean over "
+        "its final seeds and outer folds; seeds and folds are never counted as independent observations. "
+        "Real and synthetic tasks are analysed apart. The declared family is every fusion method against "
+        f"{baseline} (exact Wilcoxon signed-rank, Holm over that family only); the primary answer is the "
+        f"Bayesian signed-rank test with a ±{rope:g} region of practical equivalence; other pairs are "
+        "described by their average ranks only."
     ]
-    for unit in statistics.UNITS:
-        lines.append(statistics.omnibus_sentence(omnibus[unit], label))
-        rows = significance[significance["unit"] == unit]
-        wins = rows[
-            rows["conclusion"].str.contains(" better than ") & ~rows["conclusion"].str.startswith("no ")
-        ]
-        equivalent = rows[rows["conclusion"].str.startswith("practically equivalent")]
-        rest = len(rows) - len(wins) - len(equivalent)
-        parts = [f"Pairwise over {unit}s (Wilcoxon signed-rank, Holm-adjusted over {len(rows)} pairs; "
-                 f"Bayesian signed-rank with a ±{rope:g} region of practical equivalence):"]  # fmt: skip
-        parts += [f"{c}." for c in wins["conclusion"]]
-        if len(equivalent):
-            pairs = ", ".join(
-                f"{a} = {b}" for a, b in zip(equivalent["method_a"], equivalent["method_b"], strict=True)
-            )
-            parts.append(f"practically equivalent: {pairs}.")
-        if rest:
-            parts.append(f"{rest} pair(s) show no significant difference and are not shown equivalent.")
-        lines.append(" ".join(parts))
+    for group, omni in omnibus.items():
+        lines.append(statistics.omnibus_sentence(omni, label, alpha))
+        rows = significance[significance["group"] == group] if len(significance) else significance
+        if rows.empty:
+            lines.append(f"No family over the {group} tasks: {baseline} did not run there.")
+            continue
+        answers = rows["answer"].value_counts()
+        counts = ", ".join(f"{n} {a}" for a, n in answers.items())
+        lines.append(f"Against {baseline} over the {group} tasks ({counts}): "
+                     + " ".join(f"{c}." for c in rows["conclusion"]))  # fmt: skip
     return lines
 
 
@@ -309,6 +347,58 @@ def _paired_choices(
             difference, low, high = a[mean_of(metric)] - b[mean_of(metric)], math.nan, math.nan
         chosen.append((task, a, b, difference, low, high))
     return chosen
+
+
+GATE_MARGIN = 0.02  # a unimodal network this far below the reference on its modality is encoder-limited
+GATE_COLUMNS = ["task", "modality", "network", "network_val", "network_test", "reference", "reference_val",
+                "reference_test", "difference", "ci_low", "ci_high", "val_difference", "gate"]  # fmt: skip
+
+
+def unimodal_gate(
+    summary: pd.DataFrame,
+    seeds: pd.DataFrame,
+    predictions: dict[str, tuple[np.ndarray, np.ndarray]],
+    metric: str = SCORE,
+) -> pd.DataFrame:
+    """Per task and single modality: the best unimodal network against the best reference model on
+    that modality (each chosen on validation), with the paired test difference and its interval. The
+    gate holds where the network's validation score is at least the reference's minus GATE_MARGIN;
+    else the task is "encoder-limited": its fusion comparison ranks how well each encoder trains more
+    than how methods fuse. Decided on validation, since it decides which tasks enter an analysis."""
+    from benchmark.report.uncertainty import paired_difference_interval, runs_by_split
+
+    scored = _scored(summary, metric)
+    singles = scored[scored["n_modalities"] == 1]
+    score, val = metric.split("/", 1)[1], mean_of(validation(metric))
+    rows = []
+    for (task, modality), of_modality in singles.groupby(["task", "modalities"], sort=True):
+        networks = of_modality[of_modality["fusion"] == UNIMODAL]
+        references = of_modality[of_modality["fusion"].map(is_reference).astype(bool)]
+        if networks.empty or references.empty:
+            continue
+        a = _chosen_on_validation(networks, metric, ["task"]).iloc[0]
+        b = _chosen_on_validation(references, metric, ["task"]).iloc[0]
+        difference, low, high = paired_difference_interval(
+            runs_by_split(seeds, predictions, a["combination_id"]),
+            runs_by_split(seeds, predictions, b["combination_id"]),
+            score,
+        )
+        if math.isnan(difference):
+            difference = a[mean_of(metric)] - b[mean_of(metric)]
+        val_difference = a[val] - b[val]
+        rows.append({
+            "task": task, "modality": modality, "network": f"depth {a['depth']}", "network_val": a[val],
+            "network_test": a[mean_of(metric)], "reference": b["fusion"], "reference_val": b[val],
+            "reference_test": b[mean_of(metric)], "difference": difference, "ci_low": low, "ci_high": high,
+            "val_difference": val_difference,
+            "gate": "holds" if val_difference >= -GATE_MARGIN - 1e-12 else "encoder-limited",
+        })  # fmt: skip
+    return pd.DataFrame(rows, columns=GATE_COLUMNS)
+
+
+def encoder_limited_tasks(gate: pd.DataFrame) -> list[str]:
+    """Tasks where some modality's network falls short of its reference (see ``unimodal_gate``)."""
+    return sorted(set(gate.loc[gate["gate"] == "encoder-limited", "task"]))
 
 
 def neural_against_reference(
@@ -389,9 +479,11 @@ def paired_conclusion(
 
 
 def unstable_combinations(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
-    """Combinations whose final seeds disagree on the ranking score (see ``combination_summary``)."""
+    """Combinations whose final seeds disagree on the ranking score's validation counterpart (see
+    ``combination_summary``), with that spread."""
+    judged = validation(metric)
     flagged = summary[summary["unstable"] & summary[mean_of(metric)].notna()]
-    return flagged[[*KEY, mean_of(metric), std_of(metric), f"{metric}_min"]].reset_index(drop=True)
+    return flagged[[*KEY, mean_of(judged), std_of(judged), f"{judged}_min"]].reset_index(drop=True)
 
 
 def _robust_means(runs: StudyRuns) -> pd.DataFrame:

@@ -1,17 +1,24 @@
 """Intervals that include test-set sampling error, and flags for combinations whose seeds disagree.
 
-A leaderboard cell is the mean over final seeds of a score on one test split. Its uncertainty has two
-sources: which test samples happened to be drawn (for 400 test samples one sample is 0.25 points of
-accuracy) and which seeds were trained. The interval resamples both: each bootstrap replicate draws the
-test samples with replacement (the same draw for every seed, since they share the split) and the seeds
-with replacement, scores every drawn seed on the drawn samples, and averages. The 2.5 and 97.5
-percentiles of the replicates bound the 95 % interval (percentile bootstrap).
+A leaderboard cell is the mean over final seeds (and over outer folds) of a score on the test split.
+Its interval resamples the test samples and the seeds: each bootstrap replicate redraws every class's
+test samples with replacement, keeping the class's count (a stratified bootstrap: a class is never
+absent from a replicate, so a model right on every sample gets [1, 1] on 8 samples as on 8,000), the
+same draw for every seed since they share the split, draws the seeds with replacement, and averages.
+With K disjoint outer folds the replicate is the mean of one such replicate per fold: the folds
+partition the data set, so they are not resampled. The 2.5 and 97.5 percentiles bound the 95 % interval.
+
+What it covers: which test samples were drawn, and which seeds were trained. What it does not: the
+training-set draw (the folds' training sets overlap), the tuning run (one per fold), and, for a task
+with one holdout, which samples the holdout put in test.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from benchmark.schema import CEILING, TEST_ACCURACY, mean_of
 
 
 def weighted_scores(
@@ -74,36 +81,71 @@ def _percentiles(replicates: np.ndarray, level: float) -> tuple[float, float]:
     return float(low), float(high)
 
 
+def stratified_weights(
+    labels: np.ndarray, counts: np.ndarray, replicates: int, rng: np.random.Generator
+) -> np.ndarray:
+    """(R, K) bootstrap weights of K patterns: within each class (``labels`` of the patterns) the
+    class's samples are redrawn with replacement, so every replicate keeps every class's count."""
+    weights = np.zeros((replicates, len(counts)))
+    for label in np.unique(labels):
+        members = labels == label
+        total = counts[members].sum()
+        weights[:, members] = rng.multinomial(total, counts[members] / total, size=replicates)
+    return weights
+
+
 def _replicates(runs: Runs, score: str, replicates: int, rng: np.random.Generator) -> np.ndarray:
     """(R,) bootstrap replicates of the seed-mean ``score`` of ``runs`` (one test split)."""
     patterns, counts, num_classes = _patterns(runs)
-    weights = rng.multinomial(counts.sum(), counts / counts.sum(), size=replicates)  # (R, K)
+    weights = stratified_weights(patterns[0], counts, replicates, rng)
     return _seed_means(patterns, range(len(runs)), weights, num_classes, score, rng)
 
 
-def _over_splits(per_split: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """(K, R) replicates of K outer splits -> (R,) replicates of their mean, the splits themselves
-    drawn with replacement per replicate (so split-to-split variation is part of the interval)."""
-    splits, replicates = per_split.shape
-    if splits == 1:
-        return per_split[0]
-    drawn = rng.integers(0, splits, size=(replicates, splits))
-    return per_split[drawn, np.arange(replicates)[:, None]].mean(axis=1)
+def _over_splits(per_split: np.ndarray) -> np.ndarray:
+    """(K, R) replicates of K disjoint outer folds -> (R,) replicates of their mean. The folds are a
+    partition of the data set, not a sample of folds: each is kept, its test samples resampled."""
+    return per_split.mean(axis=0)
+
+
+def joint_replicates(
+    cells: list[dict[int, Runs]], score: str, *, replicates: int = 2000, seed: int = 0
+) -> np.ndarray | None:
+    """(R, J) bootstrap replicates of J grid cells' scores (the mean over the outer folds of each fold's
+    seed mean), the cells resampled together: in each replicate every cell is scored on the same
+    redrawn test samples (they share their folds' test sets), so any function of the J scores (a
+    difference, a sum of gains) gets its interval from the percentiles of that function over the rows.
+    Each cell's seeds are drawn with replacement; the folds are kept. Only the folds every cell ran
+    count; None where there is none."""
+    common = set.intersection(*(set(c) for c in cells)) if cells else set()
+    folds = [k for k in sorted(common) if all(c[k] for c in cells)]
+    if not folds:
+        return None
+    rng = np.random.default_rng(seed)
+    per_fold = []
+    for fold in folds:
+        patterns, counts, num_classes = _patterns([r for c in cells for r in c[fold]])
+        weights = stratified_weights(patterns[0], counts, replicates, rng)
+        columns, start = [], 0
+        for cell in cells:
+            members = range(start, start + len(cell[fold]))
+            columns.append(_seed_means(patterns, members, weights, num_classes, score, rng))
+            start += len(cell[fold])
+        per_fold.append(np.stack(columns, axis=1))
+    return _over_splits(np.stack(per_fold))
 
 
 def bootstrap_interval(
     runs: Runs | list[Runs], score: str, *, replicates: int = 2000, level: float = 0.95, seed: int = 0
 ) -> tuple[float, float]:
-    """95 % percentile-bootstrap interval of the seed-mean ``score`` over test samples and seeds.
-    ``runs``: (labels, predictions) per final seed, all on the same test split; or a list of such
-    lists, one per outer split, for the interval of the mean over splits (a two-level bootstrap:
-    splits, then test samples and seeds within each)."""
+    """95 % percentile-bootstrap interval of the seed-mean ``score`` over test samples (stratified by
+    class) and seeds. ``runs``: (labels, predictions) per final seed, all on the same test split; or a
+    list of such lists, one per disjoint outer fold, for the interval of the mean over folds."""
     by_split = [r for r in runs if r] if runs and isinstance(runs[0], list) else [runs]
     if not by_split or not by_split[0]:
         return (float("nan"), float("nan"))
     rng = np.random.default_rng(seed)
     per_split = np.stack([_replicates(r, score, replicates, rng) for r in by_split])  # type: ignore[arg-type]
-    return _percentiles(_over_splits(per_split, rng), level)
+    return _percentiles(_over_splits(per_split), level)
 
 
 def attach_intervals(
@@ -123,6 +165,34 @@ def attach_intervals(
         low.append(interval[0])
         high.append(interval[1])
     return summary.assign(**{f"{metric}_ci_low": low, f"{metric}_ci_high": high})
+
+
+GAP, GAP_LOW, GAP_HIGH = "gap_to_ceiling", "gap_ci_low", "gap_ci_high"
+
+
+def attach_ceiling_gaps(
+    summary: pd.DataFrame,
+    seeds: pd.DataFrame,
+    predictions: dict[str, tuple[np.ndarray, np.ndarray]],
+    replicates: int = 2000,
+) -> pd.DataFrame:
+    """``summary`` with ``gap_to_ceiling`` (test accuracy minus the Bayes accuracy of the same test
+    samples: synthetic tasks, whose generator knows it; NaN elsewhere) and its 95 % interval: the
+    accuracy's bootstrap interval (test samples and seeds, as ``bootstrap_interval``) minus the
+    ceiling. The ceiling is held fixed as the Bayes accuracy of those samples; resampling it with
+    them (a paired interval) would narrow the interval, so this one errs wide."""
+    ceiling = summary[mean_of(CEILING)] if mean_of(CEILING) in summary else pd.Series(np.nan, summary.index)
+    low, high = [], []
+    for combination_id, bayes in zip(summary["combination_id"], ceiling, strict=True):
+        if pd.isna(bayes):
+            low.append(np.nan)
+            high.append(np.nan)
+            continue
+        runs = runs_by_split(seeds, predictions, combination_id)
+        a, b = bootstrap_interval(list(runs.values()), "accuracy", replicates=replicates)
+        low.append(a - bayes)
+        high.append(b - bayes)
+    return summary.assign(**{GAP: summary[mean_of(TEST_ACCURACY)] - ceiling, GAP_LOW: low, GAP_HIGH: high})
 
 
 def runs_by_split(
@@ -148,7 +218,7 @@ def _paired(
         _seed_means(patterns, a, observed, num_classes, score, None)[0]
         - _seed_means(patterns, b, observed, num_classes, score, None)[0]
     )
-    weights = rng.multinomial(counts.sum(), counts / counts.sum(), size=replicates)  # (R, K)
+    weights = stratified_weights(patterns[0], counts, replicates, rng)
     replicate = _seed_means(patterns, a, weights, num_classes, score, rng) - _seed_means(
         patterns, b, weights, num_classes, score, rng
     )
@@ -162,8 +232,7 @@ def paired_difference_interval(
     """(difference, low, high): the seed-mean ``score`` of ``first`` minus that of ``second`` on the
     same test split, with a 95 % percentile-bootstrap interval that resamples the test samples jointly
     for both (a paired comparison) and each side's seeds. With outer splits (dicts split -> runs) the
-    difference is the mean over the splits both sides ran, paired within each split, and the splits
-    are resampled too."""
+    difference is the mean over the folds both sides ran, paired within each fold."""
     pairs = (
         [(first[k], second[k]) for k in sorted(set(first) & set(second))]
         if isinstance(first, dict) and isinstance(second, dict)
@@ -175,5 +244,5 @@ def paired_difference_interval(
     rng = np.random.default_rng(seed)
     results = [_paired(a, b, score, replicates, rng) for a, b in pairs]  # type: ignore[arg-type]
     difference = float(np.mean([d for d, _ in results]))
-    replicate = _over_splits(np.stack([r for _, r in results]), rng)
+    replicate = _over_splits(np.stack([r for _, r in results]))
     return (difference, *_percentiles(replicate, level))

@@ -11,6 +11,6 @@ from benchmark.tasks import (  # noqa: F401  (registers the tasks)
     synthetic,
     watch,
 )
-from benchmark.tasks.base import SPLITS, TASKS, ModalitySpec, Split, Task, build_task, task_parameters
+from benchmark.tasks.base import SPLITS, TASKS, Fold, ModalitySpec, Split, Task, build_task, task_parameters
 
-__all__ = ["SPLITS", "TASKS", "ModalitySpec", "Split", "Task", "build_task", "task_parameters"]
+__all__ = ["SPLITS", "TASKS", "Fold", "ModalitySpec", "Split", "Task", "build_task", "task_parameters"]

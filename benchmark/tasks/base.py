@@ -7,9 +7,11 @@ and encoders never see the task itself.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -100,7 +102,38 @@ def task_parameters(name: str) -> dict[str, Any]:
     }
 
 
-def build_task(name: str, seed: int = 0, data_dir: str | None = None, **params: Any) -> Task:
+@dataclass(frozen=True)
+class Fold:
+    """Which outer fold a task is built for: fold ``index`` of ``count`` disjoint test folds."""
+
+    index: int = 0
+    count: int = 1
+
+
+# The outer fold is the suite's business, not the task's: ``build_task`` sets it around the factory and
+# ``outer_parts`` reads it, so a task module calls ``outer_parts(labels, seed)`` and never sees folds.
+SINGLE_HOLDOUT = Fold()
+_FOLD: contextvars.ContextVar[Fold] = contextvars.ContextVar("outer_fold", default=SINGLE_HOLDOUT)
+
+
+@contextlib.contextmanager
+def outer_fold(fold: Fold) -> Iterator[None]:
+    token = _FOLD.set(fold)
+    try:
+        yield
+    finally:
+        _FOLD.reset(token)
+
+
+def current_fold() -> Fold:
+    return _FOLD.get()
+
+
+def build_task(
+    name: str, seed: int = 0, data_dir: str | None = None, fold: Fold | None = None, **params: Any
+) -> Task:
+    """Build a registered task; with ``fold`` (index i of K), its test split is fold i of K disjoint
+    folds drawn with ``seed``, so the K builds test every sample exactly once."""
     allowed = task_parameters(name)
     unknown = sorted(set(params) - set(allowed))
     if unknown:
@@ -110,7 +143,67 @@ def build_task(name: str, seed: int = 0, data_dir: str | None = None, **params: 
     factory = TASKS.get(name)
     if "data_dir" in inspect.signature(factory).parameters:
         params["data_dir"] = data_dir
-    return factory(seed=seed, **params)
+    with outer_fold(fold or Fold()):
+        return factory(seed=seed, **params)
+
+
+VALIDATION_SHARE = 0.25  # of the rows outside the test fold: 60/20/20 at 5 folds, 50/17/33 at 3
+
+
+def outer_parts(labels: torch.Tensor, seed: int, groups: np.ndarray | None = None) -> dict[str, torch.Tensor]:
+    """The task's train/val/test row indices for the fold being built: with one fold the 60/20/20
+    holdout (stratified, or grouped); with K folds, test is fold i of a stratified (or grouped) K-fold
+    drawn with ``seed`` (the same for every fold, so the folds are disjoint and cover every row), and
+    validation is carved from the other folds the same way."""
+    fold = current_fold()
+    if fold.count == 1:
+        return grouped_split(groups, seed) if groups is not None else stratified_split(labels, seed)
+    if groups is not None:
+        return _grouped_fold(groups, seed, fold)
+    return _stratified_fold(labels, seed, fold)
+
+
+def _stratified_fold(labels: torch.Tensor, seed: int, fold: Fold) -> dict[str, torch.Tensor]:
+    from sklearn.model_selection import StratifiedKFold, train_test_split
+
+    y = labels.numpy()
+    if len(y) < 2 * fold.count:
+        raise ValueError(f"{fold.count} folds need at least {2 * fold.count} rows, there are {len(y)}")
+    splitter = StratifiedKFold(n_splits=fold.count, shuffle=True, random_state=seed)
+    with _quiet():  # a class with fewer rows than folds is spread as far as it goes (sklearn warns)
+        rest, test = list(splitter.split(np.zeros(len(y)), y))[fold.index]
+    try:
+        train, val = train_test_split(rest, test_size=VALIDATION_SHARE, stratify=y[rest], random_state=seed)
+    except ValueError:  # a class with a single row outside the test fold cannot be stratified
+        train, val = train_test_split(rest, test_size=VALIDATION_SHARE, random_state=seed)
+    return {
+        name: torch.as_tensor(np.sort(part))
+        for name, part in (("train", train), ("val", val), ("test", test))
+    }
+
+
+def _grouped_fold(groups: np.ndarray, seed: int, fold: Fold) -> dict[str, torch.Tensor]:
+    """Groups (e.g. subjects) shuffled with ``seed`` and dealt round-robin into K folds: no group is in
+    two folds, nor in two of train/val/test."""
+    unique = np.random.default_rng(seed).permutation(np.unique(groups))
+    test = unique[fold.index :: fold.count]
+    rest = unique[np.isin(unique, test, invert=True)]
+    if len(test) == 0 or len(rest) < 2:  # every fold tests a group; train and val get one at least
+        raise ValueError(
+            f"{fold.count} grouped folds need at least {fold.count + 2} groups, found {len(unique)}"
+        )
+    n_val = min(max(1, round(VALIDATION_SHARE * len(rest))), len(rest) - 1)
+    dealt = {"train": rest[n_val:], "val": rest[:n_val], "test": test}
+    return {name: torch.as_tensor(np.flatnonzero(np.isin(groups, part))) for name, part in dealt.items()}
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 def stratified_split(
@@ -170,12 +263,12 @@ def make_task(
     parts: dict[str, torch.Tensor] | None = None,
     unscaled: tuple[str, ...] = (),
 ) -> Task:
-    """The common end of every task: 60/20/20 splits (stratified by label, or by ``groups`` so no group
-    spans two parts, or the given ``parts``), standardization with train statistics (except the
+    """The common end of every task: the outer fold's splits (``outer_parts``: stratified by label, or
+    by ``groups`` so no group spans two parts; or the given ``parts``), standardization with train statistics (except the
     ``unscaled`` modalities, e.g. one-hot codes), and the checked ``Task``. A new task is its loader
     plus this one call."""
     if parts is None:
-        parts = grouped_split(groups, seed) if groups is not None else stratified_split(labels, seed)
+        parts = outer_parts(labels, seed, groups)
     splits = split_tensors(inputs, labels, parts)
     standardize(splits, {n: s for n, s in specs.items() if n not in unscaled})
     return Task(name=name, modalities=specs, splits=splits, num_classes=int(labels.max()) + 1)

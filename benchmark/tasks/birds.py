@@ -27,7 +27,7 @@ from benchmark.tasks.base import (
     ModalitySpec,
     Task,
     make_task,
-    stratified_split,
+    outer_parts,
 )
 from benchmark.tasks.tabular import encode_tabular
 
@@ -70,7 +70,7 @@ def build_birds(frame: pd.DataFrame, *, seed: int, species: str) -> Task:
     if species not in names:
         raise ValueError(f"unknown species {species!r}; allowed: {', '.join(sorted(names))}")
     labels = torch.tensor(frame[species].map(_plain).astype(int).to_numpy(dtype=np.int64))
-    parts = stratified_split(labels, seed)
+    parts = outer_parts(labels, seed)
     audio = [c for c in frame.columns if c.startswith("audio-")]
     clusters = [c for c in frame.columns if c.startswith("cluster")]
     location = frame[["location"]].map(_plain)

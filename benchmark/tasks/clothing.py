@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 
 from benchmark.data import DataError, dataset_path
-from benchmark.tasks.base import TASKS, ModalitySpec, Task, split_tensors, stratified_split
+from benchmark.tasks.base import TASKS, ModalitySpec, Task, outer_parts, split_tensors, stratified_split
 from benchmark.tasks.tabular import encode_tabular
 from benchmark.tasks.text import build_vocabulary, encode, tokenize
 
@@ -37,7 +37,7 @@ def build_clothing(
     if rows is not None and rows < len(frame):  # a stratified subsample, for quick studies
         keep = stratified_split(labels, seed, (rows / len(frame), 0.5 * (1 - rows / len(frame))))["train"]
         frame, labels = frame.iloc[keep.numpy()].reset_index(drop=True), labels[keep]
-    parts = stratified_split(labels, seed)
+    parts = outer_parts(labels, seed)
     train_rows = parts["train"].numpy()
     tokens = [
         tokenize(t) + tokenize(r) for t, r in zip(frame[TEXT_COLUMNS[0]], frame[TEXT_COLUMNS[1]], strict=True)

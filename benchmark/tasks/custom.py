@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from benchmark.tasks.base import TASKS, ModalitySpec, Task, split_tensors, standardize, stratified_split
+from benchmark.tasks.base import TASKS, ModalitySpec, Task, outer_parts, split_tensors, standardize
 from benchmark.tasks.tabular import encode_tabular
 from benchmark.tasks.text import build_vocabulary, encode, tokenize
 
@@ -74,7 +74,7 @@ def build_table_task(
         )
     frame = frame.reset_index(drop=True)
     labels, num_classes = _class_ids(frame[target], name)
-    parts = stratified_split(labels, seed)
+    parts = outer_parts(labels, seed)
     train_rows = parts["train"].numpy()
     inputs, specs = {}, {}
     for modality, spec in modalities.items():
@@ -152,6 +152,6 @@ def arrays(*, seed: int = 0, path: str = "", target: str = "label", tokens: list
         name: torch.as_tensor(array, dtype=torch.long if specs[name].kind == "tokens" else torch.float32)
         for name, array in content.items()
     }
-    splits = split_tensors(inputs, labels, stratified_split(labels, seed))
+    splits = split_tensors(inputs, labels, outer_parts(labels, seed))
     standardize(splits, specs)
     return Task(name="arrays", modalities=specs, splits=splits, num_classes=num_classes)

