@@ -8,28 +8,16 @@ nothing to the sum."""
 from __future__ import annotations
 
 import torch
-from torch import nn
 
-from benchmark.fusions.base import Fusion, FusionOutput, classifier_head, register_fusion
+from benchmark.fusions.base import FusionOutput, PerModalityHeads, register_fusion
 
 
 @register_fusion("additive")
-class AdditiveFusion(Fusion):
-    handles_missing = True
-
-    def __init__(self, in_dims: dict[str, int], num_classes: int, *, width: int, dropout: float) -> None:
-        super().__init__(in_dims, num_classes, width=width, dropout=dropout)
-        self.heads = nn.ModuleDict(
-            {
-                name: classifier_head(dim, num_classes, width=width, dropout=dropout)
-                for name, dim in in_dims.items()
-            }
-        )
-
+class AdditiveFusion(PerModalityHeads):
     def forward(
         self, embeddings: dict[str, torch.Tensor], present: dict[str, torch.Tensor] | None = None
     ) -> FusionOutput:
-        member_logits = torch.stack([self.heads[name](embeddings[name]) for name in self.names])  # (M, B, C)
+        member_logits = torch.stack(self.member_logits(embeddings))  # (M, B, C)
         if present is not None:
             kept = torch.stack([present[name] for name in self.names]).to(member_logits.dtype)  # (M, B)
             member_logits = member_logits * kept[..., None]

@@ -67,6 +67,25 @@ class Fusion(nn.Module):
         raise NotImplementedError
 
 
+class PerModalityHeads(Fusion):
+    """A fusion made of one classifier head per modality (late voting, additive): how the members'
+    logits combine is the subclass's ``forward``."""
+
+    handles_missing = True
+
+    def __init__(self, in_dims: dict[str, int], num_classes: int, *, width: int, dropout: float) -> None:
+        super().__init__(in_dims, num_classes, width=width, dropout=dropout)
+        self.heads = nn.ModuleDict(
+            {
+                name: classifier_head(dim, num_classes, width=width, dropout=dropout)
+                for name, dim in in_dims.items()
+            }
+        )
+
+    def member_logits(self, embeddings: dict[str, torch.Tensor]) -> list[torch.Tensor]:
+        return [self.heads[name](embeddings[name]) for name in self.names]  # M x (B, C)
+
+
 FUSIONS: Registry[type[Fusion]] = Registry("fusion method")
 UNIMODAL = "none"  # the fusion name of single-modality baselines
 

@@ -243,20 +243,27 @@ def best_display(best: pd.DataFrame, metric: str) -> pd.DataFrame:
     )
 
 
+def _val_and_test(frame: pd.DataFrame, side: str) -> list[str]:
+    """ "name (val / test)" of one side of a paired comparison (columns side, side_val, side_test)."""
+    return [f"{n} ({number(v, 3)} / {number(t, 3)})"
+            for n, v, t in zip(frame[side], frame[f"{side}_val"], frame[f"{side}_test"], strict=True)]  # fmt: skip
+
+
+def _test_difference(frame: pd.DataFrame) -> list[str]:
+    return [f"{signed(d)} {interval(lo, hi)}"
+            for d, lo, hi in zip(frame["difference"], frame["ci_low"], frame["ci_high"], strict=True)]  # fmt: skip
+
+
 def versus_display(versus: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "task": versus["task"],
-            "neural (val / test)": [f"{n} ({number(v, 3)} / {number(t, 3)})" for n, v, t in
-                                    zip(versus["neural"], versus["neural_val"], versus["neural_test"], strict=True)],
-            "reference (val / test)": [f"{n} ({number(v, 3)} / {number(t, 3)})" for n, v, t in
-                                       zip(versus["reference"], versus["reference_val"], versus["reference_test"],
-                                           strict=True)],
-            "test difference [95 % CI]": [f"{signed(d)} {interval(lo, hi)}" for d, lo, hi in
-                                          zip(versus["difference"], versus["ci_low"], versus["ci_high"], strict=True)],
+            "neural (val / test)": _val_and_test(versus, "neural"),
+            "reference (val / test)": _val_and_test(versus, "reference"),
+            "test difference [95 % CI]": _test_difference(versus),
             "conclusion": versus["conclusion"],
         }
-    )  # fmt: skip
+    )
 
 
 def gate_display(gate: pd.DataFrame) -> pd.DataFrame:
@@ -264,14 +271,10 @@ def gate_display(gate: pd.DataFrame) -> pd.DataFrame:
         {
             "task": gate["task"],
             "modality": gate["modality"],
-            "network (val / test)": [f"{n} ({number(v, 3)} / {number(t, 3)})" for n, v, t in
-                                     zip(gate["network"], gate["network_val"], gate["network_test"], strict=True)],
-            "reference (val / test)": [f"{n} ({number(v, 3)} / {number(t, 3)})" for n, v, t in
-                                       zip(gate["reference"], gate["reference_val"], gate["reference_test"],
-                                           strict=True)],
+            "network (val / test)": _val_and_test(gate, "network"),
+            "reference (val / test)": _val_and_test(gate, "reference"),
             "val difference": [signed(v) for v in gate["val_difference"]],
-            "test difference [95 % CI]": [f"{signed(d)} {interval(lo, hi)}" for d, lo, hi in
-                                          zip(gate["difference"], gate["ci_low"], gate["ci_high"], strict=True)],
+            "test difference [95 % CI]": _test_difference(gate),
             "gate (on validation)": gate["gate"],
         }
     )  # fmt: skip

@@ -326,27 +326,39 @@ def _paired_choices(
     """Per task where both sides have a scored row: the row of each side chosen on validation and the
     difference of their test scores (first minus second) with a paired bootstrap interval (same test
     samples and splits, both sides' seeds resampled)."""
-    from benchmark.report.uncertainty import paired_difference_interval, runs_by_split
-
     scored = _scored(summary, metric)
-    score = metric.split("/", 1)[1]
     chosen = []
     for task in sorted(scored["task"].unique()):
         rows_of_task = scored[scored["task"] == task]
         first, second = (rows_of_task[side(rows_of_task).astype(bool)] for side in sides)
         if first.empty or second.empty:
             continue
-        a = _chosen_on_validation(first, metric, ["task"]).iloc[0]
-        b = _chosen_on_validation(second, metric, ["task"]).iloc[0]
-        difference, low, high = paired_difference_interval(
-            runs_by_split(seeds, predictions, a["combination_id"]),
-            runs_by_split(seeds, predictions, b["combination_id"]),
-            score,
-        )
-        if math.isnan(difference):
-            difference, low, high = a[mean_of(metric)] - b[mean_of(metric)], math.nan, math.nan
-        chosen.append((task, a, b, difference, low, high))
+        chosen.append((task, *_chosen_pair(first, second, seeds, predictions, metric)))
     return chosen
+
+
+def _chosen_pair(
+    first: pd.DataFrame,
+    second: pd.DataFrame,
+    seeds: pd.DataFrame,
+    predictions: dict[str, tuple[np.ndarray, np.ndarray]],
+    metric: str,
+) -> tuple[pd.Series, pd.Series, float, float, float]:
+    """The row of each side chosen on validation and the paired difference of their test scores
+    (first minus second) with its interval; the plain difference of means, without an interval, where
+    the two share no test samples to pair."""
+    from benchmark.report.uncertainty import paired_difference_interval, runs_by_split
+
+    a = _chosen_on_validation(first, metric, ["task"]).iloc[0]
+    b = _chosen_on_validation(second, metric, ["task"]).iloc[0]
+    difference, low, high = paired_difference_interval(
+        runs_by_split(seeds, predictions, a["combination_id"]),
+        runs_by_split(seeds, predictions, b["combination_id"]),
+        metric.split("/", 1)[1],
+    )
+    if math.isnan(difference):
+        difference, low, high = a[mean_of(metric)] - b[mean_of(metric)], math.nan, math.nan
+    return a, b, difference, low, high
 
 
 GATE_MARGIN = 0.02  # a unimodal network this far below the reference on its modality is encoder-limited
@@ -365,26 +377,16 @@ def unimodal_gate(
     gate holds where the network's validation score is at least the reference's minus GATE_MARGIN;
     else the task is "encoder-limited": its fusion comparison ranks how well each encoder trains more
     than how methods fuse. Decided on validation, since it decides which tasks enter an analysis."""
-    from benchmark.report.uncertainty import paired_difference_interval, runs_by_split
-
     scored = _scored(summary, metric)
     singles = scored[scored["n_modalities"] == 1]
-    score, val = metric.split("/", 1)[1], mean_of(validation(metric))
+    val = mean_of(validation(metric))
     rows = []
     for (task, modality), of_modality in singles.groupby(["task", "modalities"], sort=True):
         networks = of_modality[of_modality["fusion"] == UNIMODAL]
         references = of_modality[of_modality["fusion"].map(is_reference).astype(bool)]
         if networks.empty or references.empty:
             continue
-        a = _chosen_on_validation(networks, metric, ["task"]).iloc[0]
-        b = _chosen_on_validation(references, metric, ["task"]).iloc[0]
-        difference, low, high = paired_difference_interval(
-            runs_by_split(seeds, predictions, a["combination_id"]),
-            runs_by_split(seeds, predictions, b["combination_id"]),
-            score,
-        )
-        if math.isnan(difference):
-            difference = a[mean_of(metric)] - b[mean_of(metric)]
+        a, b, difference, low, high = _chosen_pair(networks, references, seeds, predictions, metric)
         val_difference = a[val] - b[val]
         rows.append({
             "task": task, "modality": modality, "network": f"depth {a['depth']}", "network_val": a[val],
