@@ -87,7 +87,7 @@ class _Samples(Dataset):
     def __len__(self) -> int:
         return len(self.split)
 
-    def __getitem__(self, i: int):  # noqa: ANN204
+    def __getitem__(self, i: int):
         return {k: x[i] for k, x in self.split.inputs.items()}, self.split.labels[i]
 
 

@@ -56,7 +56,7 @@ def restrict(split: Split, modalities: tuple[str, ...]) -> Split:
     return Split({m: split.inputs[m] for m in modalities}, split.labels)
 
 
-def train_once(task, modalities: tuple[str, ...], fusion: str, budget: dict, seed: int) -> dict:  # noqa: ANN001
+def train_once(task, modalities: tuple[str, ...], fusion: str, budget: dict, seed: int) -> dict:
     train, val, test = (restrict(task.splits[s], modalities) for s in ("train", "val", "test"))
     batch = train_batch_size(128, 8, len(train))
     settings = TrainSettings(lr=DEFAULT["lr"], weight_decay=DEFAULT["weight_decay"], batch_size=batch,

@@ -421,7 +421,7 @@ class CombinationWork:
         except torch.OutOfMemoryError:
             free_device_memory(self.context.device)
             return None, "oom"
-        except Exception as err:  # noqa: BLE001 - one failing fit fails its trial, not the worker
+        except Exception as err:  # one failing fit fails its trial, not the worker
             return None, self._record_error(run_id, err)
 
     def _record_error(self, run_id: str, err: Exception) -> str:

@@ -62,11 +62,11 @@ def open_storage(location: str, heartbeat_seconds: int = 30) -> optuna.storages.
     if "://" in location:
         try:
             return _rdb_storage(location, heartbeat_seconds)
-        except Exception:  # noqa: BLE001 - workers starting together race to create the schema: once more
+        except Exception:  # workers starting together race to create the schema: once more
             time.sleep(1.0)
         try:
             return _rdb_storage(location, heartbeat_seconds)
-        except Exception as err:  # noqa: BLE001 - any driver error means the same to the user
+        except Exception as err:  # any driver error means the same to the user
             message = " ".join(str(err).split())[:200]
             raise ConfigError(
                 f"cannot reach Optuna storage {redact_uri(location)}: {scrub(message, location)}"

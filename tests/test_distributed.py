@@ -124,7 +124,7 @@ def _running_trial_of(store_storage_url: str | None, workdir: Path, pid: int, ti
             for trials in store.all_studies().values():
                 if any(t.state == TrialState.RUNNING and t.user_attrs.get("pid") == pid for t in trials):
                     return True
-        except Exception:  # noqa: BLE001 - the storage may not exist yet
+        except Exception:  # the storage may not exist yet
             pass
         time.sleep(0.2)
     return False
@@ -285,7 +285,7 @@ def test_a_worker_on_another_host_killed_is_redone_by_heartbeat(tmp_path, databa
     while time.monotonic() < deadline:  # the victim (pid kept through exec) inside a trial of that kind
         try:
             studies = Store(None, tracking_uri=tracking_server, storage=database).all_studies()
-        except Exception:  # noqa: BLE001 - the storage's tables may not exist yet
+        except Exception:  # the storage's tables may not exist yet
             studies = {}
         if any(
             name.endswith("/final") == (where == "final seed")

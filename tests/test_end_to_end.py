@@ -289,7 +289,7 @@ def failing_reference():
     from benchmark.references.base import register_reference
 
     class Refuses:
-        def fit(self, features, labels):  # noqa: ANN001, ANN201
+        def fit(self, features, labels):
             raise ValueError("this data is not for me")
 
     register_reference("ref_refuses", {"c": ParamSpec("fixed", choices=(1,))}, dense=True)(

@@ -23,7 +23,7 @@ def _steps_taken(settings: TrainSettings, n: int = 24) -> tuple[int, int]:
                         width=8, dropout=0.0)  # fmt: skip
     steps = 0
 
-    def count(module, args) -> None:  # noqa: ANN001 - forward pre-hook
+    def count(module, args) -> None:  # forward pre-hook
         nonlocal steps
         steps += module.training
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib import ticker  # noqa: E402
+import matplotlib.pyplot as plt  # after choosing the headless backend
+import numpy as np
+import pandas as pd
+from matplotlib import ticker
 
 FUSION_COLORS = {
     "none": "#7f7f7f",
@@ -47,7 +47,7 @@ def _panels(n: int, width: float = 4.6, height: float = 3.6):
     return fig, list(axes.flat[:n])
 
 
-def _save(fig, path: Path, left: float = 0.07, wspace: float = 0.3) -> None:  # noqa: ANN001
+def _save(fig, path: Path, left: float = 0.07, wspace: float = 0.3) -> None:
     # Fixed margins instead of tight_layout: the same look, a fraction of the time on many panels.
     # The bottom margin is a fraction of the figure: one row of panels with x labels needs more.
     rows = len({round(ax.get_position().y0, 3) for ax in fig.axes if ax.get_visible()})
@@ -103,7 +103,7 @@ def accuracy_latency(points: pd.DataFrame, path: Path, metric: str) -> None:
     _save(fig, path)
 
 
-def critical_difference(omnibus, path: Path) -> None:  # noqa: ANN001 - statistics.Omnibus
+def critical_difference(omnibus, path: Path) -> None:  # statistics.Omnibus
     """autorank's critical-difference diagram after Friedman + Nemenyi (methods joined by a bar do not
     differ significantly) over one group of tasks."""
     import warnings

@@ -265,7 +265,7 @@ def detectable(mde: float, n: int, level: float) -> str:
     return f"the smallest uniform advantage this design detects with 80 % power is {mde:.3f}"
 
 
-def conclusion(row, alpha: float, rope: float, first_step: float) -> str:  # noqa: ANN001 - itertuples row
+def conclusion(row, alpha: float, rope: float, first_step: float) -> str:  # itertuples row
     """One sentence: the Bayesian answer first, then the frequentist test and, beside a null, its power."""
     tasks = f"{row.n} tasks"
     if row.n < 2:
