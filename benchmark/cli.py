@@ -15,6 +15,16 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from benchmark.disk_space import (
+    DiskFull,
+    free_bytes,
+    free_when_full,
+    full_path,
+    is_disk_full,
+    release,
+    reserve,
+)
+from benchmark.disk_space import describe as describe_full_disk
 from benchmark.errors import ConfigError
 from benchmark.owned_paths import check_replaceable, write_text_atomic
 from benchmark.schema import TEST
@@ -149,13 +159,59 @@ def _command_run(args: argparse.Namespace) -> int:
     )
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        with _exclusive(config, "run"):
-            return _run_and_finish(args, prepared)
+        with _exclusive(config, "run"), _disk_reserve(config):
+            try:
+                return _run_and_finish(args, prepared)
+            except Exception as err:
+                if not is_disk_full(err):
+                    raise
+                return _stop_on_full_disk(prepared, err)
     except KeyboardInterrupt:
         print("\ninterrupted: nothing is lost; rerun the same command to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except DiskFull as err:  # not even the reserve fits: nothing was started
+        free = free_bytes(err.path)
+        print(
+            describe_full_disk(err.path, config.workdir_path, 0, len(plan.combinations), free),
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _disk_reserve(config: StudyConfig) -> AbstractContextManager[None]:
+    """A local store keeps a reserve in its workdir that a full disk frees for the clean-up (disk_space.py)."""
+    from contextlib import nullcontext
+
+    return nullcontext() if config.storage_is_shared else reserve(config.workdir_path)
+
+
+def _stop_on_full_disk(prepared: PreparedStudy, err: BaseException) -> int:
+    """The disk filled: free the reserve, then close what the run left open as a rerun's start-up would
+    (a torn journal record cut and kept, trials closed as interrupted, runs KILLED), and say so in one line."""
+    import io
+
+    from benchmark.runner import StudyRunner
+
+    config = prepared.config
+    path = full_path(err, config.workdir_path)
+    free = free_when_full(err, path)  # as the run met it, before the reserve is handed back
+    release(config.workdir_path)
+    cleanup = StudyRunner(prepared, progress=False, out=io.StringIO())
+    try:
+        cleanup.open_stores()  # sweeps: nothing RUNNING is left
+        ended = cleanup.tracker.ended_combinations()
+    except Exception as again:  # the reserve was not enough: the rerun's start-up sweeps
+        if not is_disk_full(again):
+            raise
+        ended = 0
+    left = len(prepared.plan.combinations) - ended
+    print(
+        describe_full_disk(path, config.workdir_path, ended, left, free),
+        file=sys.stderr,
+    )
+    return EXIT_BAD_INPUT
 
 
 def _exclusive(config: StudyConfig, command: str) -> AbstractContextManager[None]:

@@ -16,7 +16,7 @@ import torch
 
 from benchmark.config import RobustnessConfig, StudyConfig, TrainConfig
 from benchmark.grid import Combination
-from benchmark.metrics import RunMemory, classification_scores, evaluate, predict
+from benchmark.metrics import RunMemory, evaluate, predict
 from benchmark.model import build_model, count_parameters, use_train_mean_stand_ins
 from benchmark.robustness import robustness_metrics
 from benchmark.schema import (
@@ -31,6 +31,7 @@ from benchmark.schema import (
     TRAIN_SECONDS,
     VAL,
 )
+from benchmark.scores import classification_scores
 from benchmark.tasks import Split, Task
 from benchmark.training import EpochCallback, FitResult, TrainSettings, fit, seed_everything
 

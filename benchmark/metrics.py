@@ -11,34 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import psutil
 import torch
 
+from benchmark.scores import classification_scores
 from benchmark.tasks import Split
-
-
-def classification_scores(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> dict[str, float]:
-    """Accuracy, macro recall and macro F1 over classes 0..num_classes-1, as scikit-learn defines them
-    (``average="macro", zero_division=0``: a class absent from the split counts as 0), from one
-    confusion matrix. scikit-learn's own functions validate their inputs on every call (~18 ms each):
-    they were a quarter of a small task's run time, scoring every epoch. tests/test_metrics.py checks
-    the two agree."""
-    y_true = np.asarray(y_true, dtype=np.int64)
-    y_pred = np.asarray(y_pred, dtype=np.int64)
-    k = num_classes
-    confusion = np.bincount(y_true * k + y_pred, minlength=k * k).reshape(k, k).astype(np.float64)
-    hits = np.diag(confusion)
-    support, predicted = confusion.sum(axis=1), confusion.sum(axis=0)
-    recall = np.divide(hits, support, out=np.zeros(k), where=support > 0)
-    # F1 = 2 tp / (2 tp + fp + fn) = 2 tp / (support + predicted), 0 where a class is neither true nor predicted
-    denominator = support + predicted
-    f1 = np.divide(2 * hits, denominator, out=np.zeros(k), where=denominator > 0)
-    return {
-        "accuracy": float(hits.sum() / max(1, len(y_true))),
-        "recall_macro": float(recall.mean()),
-        "f1_macro": float(f1.mean()),
-    }
 
 
 @torch.inference_mode()

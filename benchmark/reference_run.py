@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from benchmark.metrics import RunMemory, classification_scores
+from benchmark.metrics import RunMemory
 from benchmark.references import REFERENCES
 from benchmark.references.features import FeatureBuilder
+from benchmark.scores import classification_scores
 from benchmark.training import FitResult
 
 

@@ -2,14 +2,14 @@
 corruption of each modality in turn, summarised by how much of the clean score survives.
 
 Metric names (all logged on final runs; ``m`` is a modality, ``s`` a noise level):
-- ``robust/missing/<m>/accuracy``, ``robust/missing/<m>/f1_macro``: ``m`` hidden from the model (its
-  stand-in is the train-mean embedding unless modality dropout taught the model one; see model.py);
-- ``robust/noise/<m>/<s>/accuracy``, ``robust/noise/<m>/<s>/f1_macro``: ``m`` corrupted at level s;
+- ``robust/missing/<m>/<score>`` for every registered score (scores.py): ``m`` hidden from the model
+  (its stand-in is the train-mean embedding unless modality dropout taught the model one; see model.py);
+- ``robust/noise/<m>/<s>/<score>`` for every registered score: ``m`` corrupted at level s;
 - ``robust/noise/<m>/retention``: the area under the ranking metric above chance against the level,
   from 0 (the clean score) to the largest level, divided by ((clean score - chance) x largest level):
   1 = the corruption costs nothing, 0.5 = on average half the margin over chance is lost, 0 = the
-  model falls to chance at once. Chance is the best constant predictor's score on the test labels
-  (chance.chance_scores): without it a model at chance would "retain" everything. NaN where the
+  model falls to chance at once. Chance is the best input-blind prediction's score on the test labels
+  (scores.chance_scores): without it a model at chance would "retain" everything. NaN where the
   clean score is not above chance (nothing to retain);
 - ``robust/noise_retention``: the mean over the model's modalities (every modality takes part).
 
@@ -25,9 +25,9 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
-from benchmark.chance import chance_scores
 from benchmark.metrics import evaluate
 from benchmark.schema import MISSING, NOISE, NOISE_RETENTION
+from benchmark.scores import chance_scores
 from benchmark.tasks import Split
 from benchmark.tasks.text import PAD, UNKNOWN
 
@@ -92,8 +92,7 @@ def robustness_metrics(
     if missing and len(names) > 1:  # a single modality missing leaves nothing to predict from
         for name in names:
             scores = evaluate(model, test, batch_size, num_classes, missing=frozenset({name}))
-            out[f"{MISSING}{name}/accuracy"] = scores["accuracy"]
-            out[f"{MISSING}{name}/f1_macro"] = scores["f1_macro"]
+            out.update({f"{MISSING}{name}/{score}": value for score, value in scores.items()})
     levels = sorted(noise_levels)
     chance = chance_scores(test.labels.cpu().numpy(), num_classes)[metric]
     kept = []
@@ -105,8 +104,7 @@ def robustness_metrics(
         curve = []
         for level in levels:
             scores = evaluate(model, _corrupted(test, name, level, vocab, generator), batch_size, num_classes)
-            out[f"{NOISE}{name}/{level:g}/accuracy"] = scores["accuracy"]
-            out[f"{NOISE}{name}/{level:g}/f1_macro"] = scores["f1_macro"]
+            out.update({f"{NOISE}{name}/{level:g}/{score}": value for score, value in scores.items()})
             curve.append(scores[metric])
         out[f"{NOISE}{name}/retention"] = retention(levels, curve, clean_score, chance)
         kept.append(out[f"{NOISE}{name}/retention"])

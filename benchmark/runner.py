@@ -31,6 +31,7 @@ import benchmark
 from benchmark.combination import DONE, WAITING, CombinationWork, WorkContext
 from benchmark.config import StudyConfig
 from benchmark.data import DataError
+from benchmark.disk_space import DiskFull, free_bytes, full_path, is_disk_full, release
 from benchmark.errors import ConfigError
 from benchmark.experiment import Measurement
 from benchmark.grid import GridPlan, expand_grid
@@ -343,10 +344,32 @@ def _task_to(task: Task, device: torch.device) -> Task:
 def _worker_main(prepared: PreparedStudy, index: int, threads: int, results: Any) -> None:
     torch.set_num_threads(threads)
     runner = StudyRunner(prepared, progress=False, worker_index=index, sweep=False)
+    outcome: StudySummary | tuple[str, str] | None
     try:
-        results.put((index, runner.run()))
+        outcome = runner.run()
     except KeyboardInterrupt:
-        results.put((index, None))
+        outcome = None
+    except Exception as err:
+        if not is_disk_full(err):
+            raise  # a crash: its traceback, and the lead reports the worker as failed
+        outcome = (DISK_FULL, str(full_path(err, prepared.config.workdir_path)))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # done: a stop sent now has nothing left to stop
+    results.put((index, outcome))
+
+
+DISK_FULL = "disk_full"
+
+
+def _stop_workers(processes: list[Any], signum: int = signal.SIGTERM, grace: float | None = None) -> None:
+    """Signal the live workers and wait for them; after ``grace`` seconds the rest get SIGTERM."""
+    for process in processes:
+        if process.is_alive():
+            os.kill(process.pid, signum)
+    for process in processes:
+        process.join(grace)
+        if process.is_alive():
+            os.kill(process.pid, signal.SIGTERM)
+            process.join()
 
 
 def run_study(prepared: PreparedStudy, *, progress: bool = True) -> tuple[StudySummary, StudyRunner]:
@@ -378,23 +401,30 @@ def run_study(prepared: PreparedStudy, *, progress: bool = True) -> tuple[StudyS
         while len(summaries) < len(processes) and any([p.is_alive() for p in processes]):
             try:
                 index, summary = results.get(timeout=0.5)
-                summaries[index] = summary
             except queue.Empty:
                 continue
+            if isinstance(summary, tuple):  # (DISK_FULL, path): room for the others' clean-up, then stop
+                path = Path(summary[1])
+                free = free_bytes(path)
+                release(config.workdir_path)
+                # SIGINT: each closes its own trial and runs (an interrupt, as on Ctrl-C), not killed mid-write
+                _stop_workers([p for i, p in enumerate(processes) if i != index], signal.SIGINT, grace=30.0)
+                _stop_workers(processes)  # the one that met the full disk is ending by itself
+                raise DiskFull(path, free)
+            summaries[index] = summary
     except KeyboardInterrupt:
-        for process in processes:
-            if process.is_alive():
-                os.kill(process.pid, signal.SIGTERM)
-        for process in processes:
-            process.join()
+        _stop_workers(processes)
         lead.sweep_stale()
         raise
     for process in processes:
         process.join()
     if lead.sweep:
         lead.sweep_stale()
+    crashed = [f"{p.name} (exit status {p.exitcode})" for p in processes if p.exitcode and p.exitcode > 0]
+    if crashed:  # an error, not a signal: its traceback is above, and a rerun would meet it again
+        raise RuntimeError(f"{', '.join(crashed)} stopped on an error (printed above)")
     if any(s is None for s in summaries.values()) or len(summaries) < len(processes):
-        raise KeyboardInterrupt("a worker was interrupted")
+        raise KeyboardInterrupt("a worker was interrupted or killed")
     merged = StudySummary(wall_seconds=time.perf_counter() - start)
     for summary in summaries.values():
         assert summary is not None

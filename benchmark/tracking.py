@@ -28,19 +28,22 @@ os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 # ... and a progress bar for every artifact it downloads (the report reads one per final run).
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
-import mlflow  # noqa: E402
+import mlflow
 import numpy as np
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 
 from benchmark.errors import ConfigError
-from benchmark.schema import COMBINATION_ID, KIND, MODEL, MODEL_FLAVOR, PARENT, PID, PREDICTIONS, TAG
+from benchmark.schema import COMBINATION_ID, KIND, MODEL, MODEL_FLAVOR, PARENT, PID, PREDICTIONS, STATUS, TAG
 from benchmark.uris import redact_uri, scrub
 
 # MLflow configures its loggers on import; its INFO lines (schema creation, migrations) would
 # interleave with the progress bar.
 for noisy in ("mlflow", "alembic"):
     logging.getLogger(noisy).setLevel(logging.WARNING)
+# It logs the traceback of every database error before raising it; the raised error is handled (a full
+# disk is one line, disk_space.py) or shown by whoever meets it, so the log would only repeat it.
+logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
 # Saving a model warns that pickles execute code when loaded (we load only our own runs' models) and
 # that a "+cpu"/"+cu130" local version differs from the pinned requirement.
 for noisy in ("mlflow.pytorch", "mlflow.sklearn", "mlflow.utils.requirements_utils", "mlflow.models.model"):
@@ -55,7 +58,7 @@ def check_server(uri: str, timeout: float = 5.0) -> None:
     import urllib.request
 
     try:
-        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout) as response:
             response.read()
     except (urllib.error.URLError, OSError) as err:
         reason = getattr(err, "reason", err)
@@ -107,7 +110,7 @@ class Tracker:
         self.client = MlflowClient(tracking_uri=tracking_uri)
         try:
             self.experiment_id = self._experiment(experiment_name, artifact_root)
-        except Exception as err:  # noqa: BLE001 - connection, auth and schema errors all mean "unusable"
+        except Exception as err:  # connection, auth and schema errors all mean "unusable"
             message = " ".join(str(err).split())[:200]
             raise ConfigError(
                 f"cannot use MLflow tracking store {redact_uri(tracking_uri)}: {scrub(message, tracking_uri)}"
@@ -213,7 +216,14 @@ class Tracker:
             profile=json.dumps(dict(profile), sort_keys=True),
         )
         tags = [InputTag(key=MLFLOW_DATASET_CONTEXT, value=context)]
-        self.client.log_inputs(run_id, [DatasetInput(dataset=dataset, tags=tags)])
+        try:
+            self.client.log_inputs(run_id, [DatasetInput(dataset=dataset, tags=tags)])
+        except mlflow.exceptions.MlflowException as err:
+            # MLflow looks the dataset up, then inserts it: two workers opening combinations of one task
+            # at once both insert, and the second fails on the unique key. Once more, it finds the row.
+            if "unique constraint" not in str(err).lower():  # SQLite and PostgreSQL word it so
+                raise
+            self.client.log_inputs(run_id, [DatasetInput(dataset=dataset, tags=tags)])
 
     @_timed
     def log_predictions(self, run_id: str, labels: np.ndarray, predictions: np.ndarray) -> None:
@@ -290,6 +300,11 @@ class Tracker:
             if run.info.status in ("RUNNING", "FINISHED"):
                 self.client.set_terminated(run.info.run_id, status="KILLED")
 
+    def ended_combinations(self) -> int:
+        """How many combination runs ended (finished or failed: their outcome is recorded)."""
+        runs = self.search(f"tags.`{KIND}` = 'combination'")
+        return sum(run.data.tags.get(STATUS) in ("finished", "failed") for run in runs)
+
     def find_combination_run(self, combination_id: str) -> Any | None:
         runs = self.search(f"tags.`{KIND}` = 'combination' and tags.`{COMBINATION_ID}` = '{combination_id}'")
         return min(runs, key=lambda r: r.info.start_time) if runs else None
@@ -348,7 +363,7 @@ def read_study_runs(
     client = MlflowClient(tracking_uri=tracking_uri)
     try:
         experiment = client.get_experiment_by_name(experiment_name)
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         message = " ".join(str(err).split())[:200]
         raise ConfigError(
             f"cannot read MLflow tracking store {redact_uri(tracking_uri)}: {scrub(message, tracking_uri)}"
@@ -404,7 +419,7 @@ def _read_runs_sql(tracking_uri: str, experiment_id: str, kinds: tuple[str, ...]
     try:
         with engine.connect() as db:
 
-            def query(sql: str):  # noqa: ANN202
+            def query(sql: str):
                 statement = sa.text(sql).bindparams(sa.bindparam("kinds", expanding=True))
                 return db.execute(statement, parameters)
 
@@ -458,7 +473,7 @@ def read_predictions(
             else:
                 try:
                     path = Path(client.download_artifacts(run_id, PREDICTIONS, folder))
-                except Exception:  # noqa: BLE001 - absent artifact: a run from before predictions were logged
+                except Exception:  # absent artifact: a run from before predictions were logged
                     continue
             with np.load(path) as data:
                 found[run_id] = (data["labels"], data["predictions"])

@@ -16,7 +16,7 @@ import torch
 from benchmark.cli import main
 from benchmark.experiment import Hyperparameters, RunSettings, run_once
 from benchmark.grid import Combination
-from benchmark.metrics import classification_scores
+from benchmark.scores import classification_scores
 from benchmark.studies import load_study
 from benchmark.tasks import build_task
 from tests.conftest import PYTHON, REPO, cli_env, tiny_overrides

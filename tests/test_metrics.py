@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.metrics import RunMemory, classification_scores, measure_latency
+from benchmark.metrics import RunMemory, measure_latency
 from benchmark.model import build_model
+from benchmark.scores import classification_scores
 from benchmark.tasks import ModalitySpec, Split
 
 

@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.chance import chance_scores
 from benchmark.cli import main
-from benchmark.metrics import classification_scores
 from benchmark.model import build_model, use_train_mean_stand_ins
 from benchmark.robustness import corrupt_tokens, retention, robustness_metrics, token_fraction
+from benchmark.scores import chance_scores, classification_scores
 from benchmark.tasks import ModalitySpec, Split
 from benchmark.tasks.text import PAD
 from tests.conftest import tiny_overrides

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmark import scores
 from benchmark.owned_paths import REPORT_TITLE, check_replaceable, replace_folder
 from benchmark.report import display, latex, plots, tables
 from benchmark.report.collect import StudyRuns, collect
@@ -14,7 +15,7 @@ from benchmark.report.interactions import interaction_profile
 from benchmark.report.render import Document, Section, markdown_table, signed, to_html, to_markdown, write_csv
 from benchmark.report.statistics import Omnibus
 from benchmark.report.uncertainty import attach_ceiling_gaps, attach_intervals
-from benchmark.schema import TEST_ACCURACY, TEST_F1, TEST_RECALL, std_of
+from benchmark.schema import TEST_F1, std_of
 from benchmark.uris import redact_uri
 
 UNSTABLE_SHOWN = 8  # the findings name this many unstable combinations (largest seed spread first)
@@ -162,7 +163,7 @@ def build_document(
     """The report's content, the numeric tables behind it (written as CSV), the omnibus tests (for the
     diagrams) and the LaTeX tables."""
     metric = settings.metric
-    label = {TEST_F1: "macro F1", TEST_ACCURACY: "accuracy", TEST_RECALL: "macro recall"}[metric]
+    label = scores.get(metric.split("/", 1)[1]).label
     summary, t, omnibus = _tables(runs, settings)
     sections = [_task_section(task, t, metric, label) for task in sorted(runs.combinations["task"].unique())]
     unfinished = runs.combinations[runs.combinations["state"] != "finished"]

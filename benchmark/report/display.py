@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from benchmark import scores
 from benchmark.report import tables
 from benchmark.report.render import NOT_MEASURED, count, number, p_value, score, signed
 from benchmark.schema import (
@@ -13,8 +14,7 @@ from benchmark.schema import (
     LATENCY_P50,
     LATENCY_P95,
     PARAMETERS,
-    TEST_ACCURACY,
-    TEST_RECALL,
+    TEST,
     TRAIN_SECONDS,
     mean_of,
     std_of,
@@ -73,10 +73,15 @@ def leaderboard_display(board: pd.DataFrame, metric: str, metric_label: str) -> 
                     strict=True,
                 )  # fmt: skip
             ],
-            "test accuracy": [
-                score(m, s)
-                for m, s in zip(board[mean_of(TEST_ACCURACY)], board[std_of(TEST_ACCURACY)], strict=True)
-            ],
+            # every other registered score, mean ± seed std
+            **{
+                f"test {scores.get(name).label}": [
+                    score(m, s)
+                    for m, s in zip(board[mean_of(TEST + name)], board[std_of(TEST + name)], strict=True)
+                ]
+                for name in scores.names()
+                if TEST + name != metric
+            },
             "accuracy minus the Bayes ceiling [95 % CI]": [
                 MISSING if pd.isna(c) else f"{signed(g)} {interval(lo, hi)} of {c:.3f}"
                 for g, lo, hi, c in zip(
@@ -87,10 +92,6 @@ def leaderboard_display(board: pd.DataFrame, metric: str, metric_label: str) -> 
                     strict=True,
                 )
             ],  # fmt: skip
-            "test macro recall": [
-                score(m, s)
-                for m, s in zip(board[mean_of(TEST_RECALL)], board[std_of(TEST_RECALL)], strict=True)
-            ],
             "latency p50 ms": [number(v, 3) for v in board[mean_of(LATENCY_P50)]],
             "latency p95 ms": [number(v, 3) for v in board[mean_of(LATENCY_P95)]],
             "GPU MB added": [gpu(row) for _, row in board.iterrows()],
@@ -302,7 +303,7 @@ def single_display(versus: pd.DataFrame) -> pd.DataFrame:
 def profile_display(profile: pd.DataFrame) -> pd.DataFrame:
     """One row per task: each entry as value [interval], NaN entries as what did not run."""
 
-    def shown(row) -> str:  # noqa: ANN001 - itertuples row
+    def shown(row) -> str:  # itertuples row
         if pd.isna(row.value):
             return "n/a"
         interval = "" if pd.isna(row.ci_low) else f" [{signed(row.ci_low)}, {signed(row.ci_high)}]"

@@ -4,7 +4,7 @@ Per task, at its best depth (the depth of the best neural combination, chosen on
 ranking metric's test scores. ``score(S)`` of a modality set S is the unimodal network's score for one
 modality and, for two or more, the score of the fusion method chosen on validation on S. F is the
 task's full modality set; chance is the best score a prediction that ignores the inputs reaches on the test labels (macro F1: 1/K, by guessing the priors)
-(chance.chance_scores), so a model at chance gains 0.
+(scores.chance_scores), so a model at chance gains 0.
 
 - ``alone[m] = score({m}) - chance``: what m alone adds over guessing;
 - ``drop_one_loss[m] = score(F) - score(F without m)``: what is lost when m is dropped. It is not
@@ -41,11 +41,11 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from benchmark.chance import chance_scores
 from benchmark.references.base import is_reference
 from benchmark.report.tables import _chosen_on_validation, _scored
 from benchmark.report.uncertainty import Runs, _percentiles, joint_replicates, runs_by_split
 from benchmark.schema import TEST_F1, mean_of
+from benchmark.scores import chance_scores
 
 ADDITIVE = "additive"  # the jointly trained additive reference
 NON_INTERACTING = frozenset({ADDITIVE, "late_vote"})  # fusions that cannot model how modalities interact

@@ -11,9 +11,10 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from benchmark import scores
 from benchmark.references.base import is_reference
 from benchmark.report import statistics
-from benchmark.report.collect import KEY, METRICS, StudyRuns
+from benchmark.report.collect import KEY, StudyRuns, metric_columns
 from benchmark.schema import (
     CEILING,
     LATENCY_P50,
@@ -53,8 +54,9 @@ def combination_summary(runs: StudyRuns, metric: str = SCORE, unstable_std: floa
     judged within its split, so the split-to-split variation never reads as seed instability (``_min``
     is the lowest run of any split).
     """
-    per_split = runs.finished_seeds.groupby(["combination_id", "split"])[list(METRICS)]
-    means = _cell_means(runs.finished_seeds, list(METRICS)).add_suffix(MEAN)
+    metrics = list(metric_columns())
+    per_split = runs.finished_seeds.groupby(["combination_id", "split"])[metrics]
+    means = _cell_means(runs.finished_seeds, metrics).add_suffix(MEAN)
     stds = per_split.std(ddof=1).groupby(level="combination_id").mean().add_suffix(STD)
     lows = per_split.min().groupby(level="combination_id").min().add_suffix("_min")
     judged = validation(metric)
@@ -492,7 +494,7 @@ def _robust_means(runs: StudyRuns) -> pd.DataFrame:
     """Per grid cell (finished seeds; with outer splits the mean of the split means): clean scores and
     every robustness metric."""
     finished = runs.finished_seeds
-    columns = [*(c for c in METRICS if c.startswith((TEST, VAL))),
+    columns = [*(c for c in metric_columns() if c.startswith((TEST, VAL))),
                *(c for c in finished.columns if c.startswith(ROBUST))]  # fmt: skip
     means = _cell_means(finished, columns)
     return runs.combinations[[*KEY, "n_modalities", "combination_id"]].merge(
@@ -545,7 +547,7 @@ def noise_levels(columns: list[str]) -> list[float]:
     levels = set()
     for column in columns:
         parts = column.split("/")
-        if len(parts) == 5 and parts[:2] == ["robust", "noise"] and parts[4] == "accuracy":
+        if len(parts) == 5 and parts[:2] == ["robust", "noise"] and parts[4] in scores.REGISTRY:
             levels.add(float(parts[3]))
     return sorted(levels)
 

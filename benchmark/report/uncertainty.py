@@ -18,30 +18,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from benchmark import scores
 from benchmark.schema import CEILING, TEST_ACCURACY, mean_of
 
 
 def weighted_scores(
     labels: np.ndarray, predictions: np.ndarray, weights: np.ndarray, num_classes: int
 ) -> dict[str, np.ndarray]:
-    """Scores of one model under sample ``weights`` (R, N): R replicates at once, each the scores of the
-    resampled split (weight = how many times a sample was drawn). Classes absent from both labels and
-    predictions count as 0, as scikit-learn does with ``labels=range(num_classes)``."""
-    cell = labels.astype(np.int64) * num_classes + predictions.astype(np.int64)  # (N,)
-    onehot = np.zeros((len(cell), num_classes * num_classes))
-    onehot[np.arange(len(cell)), cell] = 1.0
-    confusion = (weights @ onehot).reshape(len(weights), num_classes, num_classes)  # (R, true, predicted)
-    true_positive = np.diagonal(confusion, axis1=1, axis2=2)  # (R, C)
-    actual, predicted = confusion.sum(axis=2), confusion.sum(axis=1)  # (R, C) each
-    with np.errstate(divide="ignore", invalid="ignore"):
-        recall = np.where(actual > 0, true_positive / actual, 0.0)
-        denominator = actual + predicted
-        f1 = np.where(denominator > 0, 2 * true_positive / denominator, 0.0)
-    return {
-        "accuracy": true_positive.sum(axis=1) / confusion.sum(axis=(1, 2)),
-        "recall_macro": recall.mean(axis=1),
-        "f1_macro": f1.mean(axis=1),
-    }
+    """Every registered score of one model under sample ``weights`` (R, N): R replicates at once, each
+    the scores of the resampled split (weight = how many times a sample was drawn)."""
+    return scores.scores_of(scores.confusions(labels, predictions, weights, num_classes))
 
 
 Runs = list[tuple[np.ndarray, np.ndarray]]  # (test labels, test predictions) per final seed
