@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO))
 from benchmark.combination import combination_tags  # noqa: E402
 from benchmark.grid import Combination  # noqa: E402
 from benchmark.schema import SEED, STATUS, environment_tag  # noqa: E402
-from benchmark.tracking import Tracker  # noqa: E402
+from benchmark.tracking.writer import Tracker  # noqa: E402
 
 TRIALS, SEEDS = 6, 3
 RUNS_PER_COMBINATION = 1 + TRIALS + SEEDS

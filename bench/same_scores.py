@@ -35,7 +35,7 @@ KINDS = ("combination", "trial", "final")
 
 def _records(workdir: str, study: str) -> dict[tuple[str, str, str], dict]:
     from benchmark.schema import COMBINATION_ID, PARENT
-    from benchmark.tracking import read_study_runs
+    from benchmark.tracking.reader import read_study_runs
 
     runs = read_study_runs(f"sqlite:///{Path(workdir).resolve()}/mlflow.db", study, KINDS)
     combination_of = {r["run_id"]: r["tags"].get(COMBINATION_ID, "") for r in runs}
@@ -59,13 +59,27 @@ def main() -> int:
     parser.add_argument("before")
     parser.add_argument("after")
     parser.add_argument("--study", default="smoke")
+    parser.add_argument(
+        "--added",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="metrics found only in AFTER whose name contains TEXT are counted as added (a new score), not "
+        "as differences; every metric both hold must still be equal",
+    )
     args = parser.parse_args()
     a, b = _records(args.before, args.study), _records(args.after, args.study)
     differences = [f"only in {args.before}: {k}" for k in sorted(set(a) - set(b))]
     differences += [f"only in {args.after}: {k}" for k in sorted(set(b) - set(a))]
-    counts = {"runs": 0, "metrics": 0, "tags": 0}
+    counts = {"runs": 0, "metrics": 0, "tags": 0, "added": 0}
     for key in sorted(set(a) & set(b)):
         counts["runs"] += 1
+        added = {
+            k for k in set(b[key]["metrics"]) - set(a[key]["metrics"]) if any(t in k for t in args.added)
+        }
+        counts["added"] += len(added)
+        for name in added:
+            del b[key]["metrics"][name]
         for part in ("metrics", "tags"):
             counts[part] += len(a[key][part])
             if a[key][part] != b[key][part]:
@@ -78,7 +92,10 @@ def main() -> int:
                     f"{key} {part}: "
                     + ", ".join(f"{k}: {a[key][part].get(k)} != {b[key][part].get(k)}" for k in keys[:5])
                 )
-    print(f"compared {counts['runs']} runs: {counts['metrics']} metrics, {counts['tags']} tags")
+    print(
+        f"compared {counts['runs']} runs: {counts['metrics']} metrics, {counts['tags']} tags "
+        f"({counts['added']} metrics only in {args.after}, allowed by --added)"
+    )
     for line in differences:
         print(line)
     print("identical" if not differences else f"{len(differences)} differences")

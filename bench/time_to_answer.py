@@ -63,7 +63,7 @@ def run(variant: str, workdir: str) -> tuple[float, str]:
 
 def answers(workdir: str) -> tuple[dict[str, dict[str, tuple[float, float]]], int, int]:
     """Per task: cell -> (validation mean, test mean) of macro F1 over splits; trials pruned, trials."""
-    from benchmark.tracking import read_study_runs
+    from benchmark.tracking.reader import read_study_runs
 
     uri = f"sqlite:///{workdir}/mlflow.db"
     cells: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))

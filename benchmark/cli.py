@@ -146,7 +146,7 @@ def _command_run(args: argparse.Namespace) -> int:
     if args.dry_run:
         _print_plan(config, plan)
         from benchmark.estimate import estimate_cost
-        from benchmark.runner import usable_cores
+        from benchmark.host import usable_cores
 
         threads = config.threads or max(1, usable_cores() // config.workers)
         tasks = {key: task for key, task in prepared.tasks.items()}

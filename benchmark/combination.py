@@ -2,7 +2,7 @@
 
 ``advance()`` does whatever work is available now and says whether the combination is ``done``,
 whether it ``worked``, or whether it is ``waiting`` for trials other workers hold. All coordination
-goes through Optuna's storage (see tuning.py); MLflow only records.
+goes through Optuna's storage (see tuning/coordination.py); MLflow only records.
 """
 
 from __future__ import annotations
@@ -64,17 +64,13 @@ from benchmark.space import combination_space, default_configuration
 from benchmark.tasks import Task
 from benchmark.tasks.base import task_digest
 from benchmark.timing import TimeBreakdown
-from benchmark.tracking import Tracker
-from benchmark.tuning import (
-    INTERRUPTED,
+from benchmark.tracking.writer import Tracker
+from benchmark.tuning.coordination import (
     PARENT_RUN,
     SEED_PARAM,
     WORKER_HOST,
     WORKER_PID,
-    TrialOutcome,
     add_final_seed,
-    best_params,
-    budget_used,
     claim,
     close_dead_trials,
     complete_final_seed,
@@ -85,19 +81,24 @@ from benchmark.tuning import (
     mark_worker,
     next_final_seed,
     open_finals,
-    open_study,
-    optimize,
     optuna_trial_key,
-    pruning_callback,
     record_parent_run,
-    record_proposal,
     record_run,
     requeue_closed_finals,
-    suggest,
-    tuner_counts,
     tuning_finished,
     wait_for_attr,
 )
+from benchmark.tuning.search import (
+    TrialOutcome,
+    best_params,
+    open_study,
+    optimize,
+    pruning_callback,
+    record_proposal,
+    suggest,
+    tuner_counts,
+)
+from benchmark.tuning.trials import INTERRUPTED, budget_used
 
 DONE, WORKED, WAITING = "done", "worked", "waiting"
 
@@ -382,7 +383,7 @@ class CombinationWork:
                 break
             self._final_seed(state, hparams, *item)
             worked = True
-        _, _, busy = finals_state(state.finals, len(seeds))
+        _, _, busy = finals_state(state.finals)
         if busy:  # seeds still running in other workers
             return WORKED if worked else WAITING
         extra = self._extra_seed(state.finals)

@@ -115,7 +115,9 @@ class TuningConfig:
     trials: Count = 4
     metric: Text = "f1_macro"  # the score tuning maximises on validation (a name in scores.REGISTRY)
     sampler: Literal["tpe", "random"] = "tpe"
-    pruner: Literal["median", "successive_halving", "hyperband", "none"] = "hyperband"  # tuning.make_pruner
+    pruner: Literal["median", "successive_halving", "hyperband", "none"] = (
+        "hyperband"  # tuning/search.make_pruner
+    )
     seed: Int = 0
     # Trial 0 of every combination is the shared strong default (space.STRONG_DEFAULTS), enqueued
     # before any sampling: the tuner starts from a configuration that trains and can only improve on it

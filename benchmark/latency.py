@@ -46,7 +46,7 @@ from benchmark.schema import (
     std_of,
 )
 from benchmark.tasks import Task
-from benchmark.tracking import Tracker
+from benchmark.tracking.writer import Tracker
 
 
 @dataclass

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import multiprocessing
 import os
-import platform
 import queue
 import signal
 import socket
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +24,6 @@ import torch
 import yaml
 from tqdm import tqdm
 
-import benchmark
 from benchmark.combination import DONE, WAITING, CombinationWork, WorkContext
 from benchmark.config import StudyConfig
 from benchmark.data import DataError
@@ -35,13 +31,15 @@ from benchmark.disk_space import DiskFull, free_bytes, full_path, is_disk_full, 
 from benchmark.errors import ConfigError
 from benchmark.experiment import Measurement
 from benchmark.grid import GridPlan, expand_grid
+from benchmark.host import environment_tags, resolve_device, resolve_workers, usable_cores
 from benchmark.journal import repair_journal
 from benchmark.latency import LatencySummary, run_latency_pass
-from benchmark.schema import KIND, OPTUNA_TRIAL, PID, SESSION_RUN, STUDY, TIME, WORKER, environment_tag
+from benchmark.schema import KIND, OPTUNA_TRIAL, PID, SESSION_RUN, STUDY, TIME, WORKER
 from benchmark.tasks import Fold, Task, build_task
 from benchmark.timing import TimeBreakdown
-from benchmark.tracking import Tracker
-from benchmark.tuning import make_pruner, open_storage, process_alive, sweep_interrupted
+from benchmark.tracking.writer import Tracker
+from benchmark.tuning.coordination import process_alive, sweep_interrupted
+from benchmark.tuning.search import make_pruner, open_storage
 from benchmark.uris import redact_uri
 
 POLL_SECONDS = 0.5  # how often a worker with nothing to do looks again
@@ -64,41 +62,6 @@ class StudySummary:
     failed: list[str] = field(default_factory=list)
     wall_seconds: float = 0.0
     breakdown: dict[str, float] = field(default_factory=dict)  # seconds per TimeBreakdown category
-
-
-def resolve_device(spec: str) -> torch.device:
-    if spec == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if spec.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ConfigError(
-                f"device={spec} but no CUDA device is available here; use device=auto or device=cpu"
-            )
-        index = int(spec.split(":")[1]) if ":" in spec else 0
-        if index >= torch.cuda.device_count():
-            raise ConfigError(f"device={spec} but only {torch.cuda.device_count()} CUDA device(s) exist")
-    return torch.device(spec)
-
-
-def usable_cores() -> int:
-    """Cores this process may run on: its CPU affinity, capped by a cgroup CPU quota if one is set."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    try:
-        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
-        if quota != "max":
-            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
-    except (OSError, ValueError):
-        pass
-    return max(1, cores)
-
-
-def resolve_workers(workers: int | str, device: torch.device) -> int:
-    """``workers: auto``: one worker per usable core on the CPU (two 1-thread workers train 1.95x
-    the trials of one 2-thread worker here, bench/workers.py); one on a GPU, which one process keeps
-    busy better than several sharing it."""
-    if workers != "auto":
-        return int(workers)
-    return 1 if device.type == "cuda" else usable_cores()
 
 
 def prepare(config: StudyConfig) -> PreparedStudy:
@@ -129,39 +92,6 @@ def prepare(config: StudyConfig) -> PreparedStudy:
         reasons = "; ".join(sorted({d.reason for d in plan.dropped})) or "no modality subset selected"
         raise ConfigError(f"the grid is empty: every combination was dropped ({reasons})")
     return PreparedStudy(config=config, device=device, tasks=tasks, plan=plan)
-
-
-def git_revision() -> str:
-    """The suite's git commit (with ``-dirty`` if modified), or ``unknown`` outside a checkout."""
-    root = Path(benchmark.__file__).resolve().parent.parent
-    try:
-        rev = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "diff", "--quiet", "HEAD", "--", "benchmark"], cwd=root, timeout=5
-        ).returncode
-        return rev + ("-dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
-def environment_tags(device: torch.device) -> dict[str, str]:
-    name = (
-        torch.cuda.get_device_name(device)
-        if device.type == "cuda"
-        else platform.processor() or platform.machine()
-    )
-    return {
-        environment_tag("device"): str(device),
-        environment_tag("device_name"): name,
-        environment_tag("threads"): str(torch.get_num_threads()),
-        environment_tag("version"): benchmark.__version__,
-        environment_tag("git_revision"): git_revision(),
-        environment_tag("torch_version"): torch.__version__,
-        environment_tag("python_version"): platform.python_version(),
-        environment_tag("host"): socket.gethostname(),
-    }
 
 
 class StudyRunner:

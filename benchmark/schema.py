@@ -21,7 +21,7 @@ CELL_ID = (
 STUDY, OPTUNA_STUDY = TAG + "study", TAG + "optuna_study"
 OPTUNA_TRIAL = TAG + "optuna_trial"  # "<optuna study>/<trial number>" of a trial or final-seed run
 TRIAL, SEED = TAG + "trial", TAG + "seed"
-TRIAL_PROPOSAL = TAG + "proposal"  # of a trial: default | random | model (tuning.proposal)
+TRIAL_PROPOSAL = TAG + "proposal"  # of a trial: default | random | model (tuning/search.record_proposal)
 TUNER = TAG + "tuner"  # of a combination: "default=1,random=1,model=2,pruned=0" over its budgeted trials
 
 # ---- how it went ---------------------------------------------------------------------------------------

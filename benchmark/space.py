@@ -1,5 +1,5 @@
 """The tuning space: what every combination tunes, what fusion methods and reference models add, and
-the forms a study's ``tuning.space`` entry may take. The tuner (tuning.py) samples from it."""
+the forms a study's ``tuning.space`` entry may take. The tuner (tuning/search.py) samples from it."""
 
 from __future__ import annotations
 

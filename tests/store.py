@@ -66,7 +66,7 @@ def build_store(workdir: Path, study: str, combinations: list[dict]) -> str:
     from benchmark.combination import combination_tags
     from benchmark.grid import Combination
     from benchmark.schema import STATUS
-    from benchmark.tracking import Tracker
+    from benchmark.tracking.writer import Tracker
 
     uri = f"sqlite:///{workdir / 'mlflow.db'}"
     tracker = Tracker(uri, study, artifact_root=workdir / "artifacts")

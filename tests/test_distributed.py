@@ -229,8 +229,14 @@ def test_runs_of_a_worker_that_died_around_its_mlflow_writes_are_closed(tmp_path
     from benchmark.runner import prepare
     from benchmark.schema import OPTUNA_TRIAL
     from benchmark.studies import load_study
-    from benchmark.tracking import Tracker
-    from benchmark.tuning import PARENT_RUN, WORKER_HOST, WORKER_PID, create_or_load, optuna_trial_key
+    from benchmark.tracking.writer import Tracker
+    from benchmark.tuning.coordination import (
+        PARENT_RUN,
+        WORKER_HOST,
+        WORKER_PID,
+        create_or_load,
+        optuna_trial_key,
+    )
 
     overrides = tiny_overrides(tmp_path, *GRID, f"storage={database}", "heartbeat_seconds=1")
     config = load_study(overrides[0].split("=", 1)[1], overrides[1:])

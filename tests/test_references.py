@@ -12,8 +12,9 @@ from sklearn.utils.class_weight import compute_class_weight
 
 from benchmark.cli import main
 from benchmark.encoders import build_encoder
+from benchmark.host import resolve_workers, usable_cores
 from benchmark.references.features import FeatureBuilder, token_documents
-from benchmark.runner import prepare, resolve_workers, usable_cores
+from benchmark.runner import prepare
 from benchmark.studies import load_study
 from benchmark.tasks import ModalitySpec, build_task
 from benchmark.training import class_weights

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from benchmark.cli import main
-from benchmark.report import generate_report, tables
+from benchmark.report import generate_report, robustness_tables, tables
 from benchmark.report.collect import collect
 from tests.conftest import REPO
 from tests.store import build_store
@@ -210,7 +210,7 @@ def test_report_cli_errors(tmp_path, capsys):
 
 
 def test_direct_sql_read_matches_mlflow_search_runs(store):
-    from benchmark.tracking import read_study_runs
+    from benchmark.tracking.reader import read_study_runs
 
     kinds = ("combination", "final")
     fast = sorted(read_study_runs(store[1], "rep", kinds), key=lambda r: r["run_id"])
@@ -246,7 +246,7 @@ def test_robustness_table_noise_curves_and_their_place_in_the_report(tmp_path):
     ]  # fmt: skip
     uri = build_store(tmp_path, "rob", entries)
     runs = collect(uri, "rob")
-    table = tables.robustness_table(runs)
+    table = robustness_tables.robustness_table(runs)
     fused = _row(table, "r", 1, "a+b", "concat")
     assert fused["score"] == pytest.approx(0.85)
     # missing b leaves a, whose unimodal network (trained without b) scores 0.7; without a: not in the grid
@@ -256,7 +256,9 @@ def test_robustness_table_noise_curves_and_their_place_in_the_report(tmp_path):
     retentions = [statistics.fmean([0.7 / 0.9, 0.875 / 0.9]), statistics.fmean([0.5 / 0.8, 0.775 / 0.8])]
     assert fused["retention"] == pytest.approx(statistics.fmean(retentions))
     assert _row(table, "r", 1, "a", "none")["missing"] == {}
-    curves = tables.noise_curves(runs)  # the largest modality set only: a+b, levels 0 (clean), 0.5, 1
+    curves = robustness_tables.noise_curves(
+        runs
+    )  # the largest modality set only: a+b, levels 0 (clean), 0.5, 1
     assert list(curves["fusion"].unique()) == ["concat"]
     assert list(curves["level"]) == [0.0, 0.5, 1.0]
     assert list(curves["score"]) == pytest.approx([0.85, (0.7 + 0.85) / 2, (0.5 + 0.8) / 2])

@@ -13,7 +13,7 @@ from scipy.stats import wilcoxon
 from sklearn.metrics import f1_score
 from statsmodels.stats.multitest import multipletests
 
-from benchmark.report import ReportSettings, generate_report, statistics, tables
+from benchmark.report import ReportSettings, generate_report, paired, statistics, tables
 from benchmark.report.collect import collect
 from benchmark.report.statistics import BAYES_SAMPLES, block_scores
 from benchmark.report.uncertainty import bootstrap_interval, weighted_scores
@@ -313,13 +313,13 @@ def test_neural_against_reference_is_a_paired_comparison_on_the_same_test_sample
     uri = build_store(tmp_path, "versus", entries)
     runs = collect(uri, "versus")
     summary = tables.combination_summary(runs)
-    versus = tables.neural_against_reference(summary, runs.seeds, runs.predictions)
+    versus = paired.neural_against_reference(summary, runs.seeds, runs.predictions)
     row = versus.iloc[0]
     assert row["neural"].startswith("concat") and row["reference"].startswith("ref_logreg")
     assert row["ci_low"] > 0 and row["conclusion"].startswith("the neural fusion beats the reference")
     # the same predictions on both sides: a difference of exactly 0, and an interval of width 0
     only_gated = summary[summary["fusion"] != "concat"]
-    versus = tables.neural_against_reference(only_gated, runs.seeds, runs.predictions)
+    versus = paired.neural_against_reference(only_gated, runs.seeds, runs.predictions)
     assert versus.loc[0, "difference"] == 0 and versus.loc[0, "conclusion"].startswith(
         "practically equivalent"
     )
@@ -359,7 +359,7 @@ def test_disjoint_folds_are_averaged_and_each_keeps_its_own_sampling_error(tmp_p
     single = summary[summary["fusion"] == "none"].iloc[0]
     split_means = [np.mean([f1_score(*p, average="macro") for p in r]) for r in (easy, hard)]
     assert single["test/f1_macro_mean"] == pytest.approx(np.mean(split_means))
-    gain = tables.fusion_against_single(summary, runs.seeds, runs.predictions)
+    gain = paired.fusion_against_single(summary, runs.seeds, runs.predictions)
     assert gain.loc[0, "conclusion"].startswith("fusion beats the single modality")
     assert gain.loc[0, "single"] == "x, depth 1" and gain.loc[0, "fusion"].startswith("concat")
 

@@ -9,19 +9,19 @@ from benchmark.config import TuningConfig
 from benchmark.grid import Combination
 from benchmark.params import ParamSpec
 from benchmark.space import DEFAULT_SPACE, default_configuration
-from benchmark.tuning import (
+from benchmark.tuning.coordination import sweep_interrupted
+from benchmark.tuning.search import (
     PROPOSAL,
     TrialOutcome,
     best_params,
-    budget_used,
     make_pruner,
     open_study,
     optimize,
     record_proposal,
     suggest,
-    sweep_interrupted,
     tuner_counts,
 )
+from benchmark.tuning.trials import budget_used
 
 COMBO = Combination("t", 1, ("a", "b"), "concat")
 
@@ -140,7 +140,7 @@ def test_same_seed_same_trials_and_study_names_are_readable(tmp_path):
 def test_every_pruner_stops_losing_trials_on_epochs_and_keeps_the_exact_budget(storage, pruner):
     """Epochs are the resource: a trial reports one score per epoch through ``pruning_callback``; the
     clearly worse ones are stopped early, and pruned trials count against the budget like any other."""
-    from benchmark.tuning import pruning_callback
+    from benchmark.tuning.search import pruning_callback
 
     config = TuningConfig(trials=12, pruner=pruner, sampler="random")
     study, _ = open_study(storage, COMBO, config, make_pruner(config, 27))

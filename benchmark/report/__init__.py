@@ -9,7 +9,7 @@ import pandas as pd
 
 from benchmark import scores
 from benchmark.owned_paths import REPORT_TITLE, check_replaceable, replace_folder
-from benchmark.report import display, latex, plots, tables
+from benchmark.report import display, latex, paired, plots, robustness_tables, tables
 from benchmark.report.collect import StudyRuns, collect
 from benchmark.report.interactions import interaction_profile
 from benchmark.report.render import Document, Section, markdown_table, signed, to_html, to_markdown, write_csv
@@ -109,10 +109,10 @@ def _gate_lines(summary: pd.DataFrame, gate: pd.DataFrame, label: str, settings:
     if gate.empty:
         return []
     failed = gate[gate["gate"] == "encoder-limited"]
-    limited = tables.encoder_limited_tasks(gate)
+    limited = paired.encoder_limited_tasks(gate)
     if not limited:
         return [f"The unimodal gate holds on all {len(gate)} task modalities with a reference model: every "
-                f"single-modality network is within {tables.GATE_MARGIN:g} of the best reference on validation."]  # fmt: skip
+                f"single-modality network is within {paired.GATE_MARGIN:g} of the best reference on validation."]  # fmt: skip
     names = ", ".join(f"{t} {m} ({signed(d)})" for t, m, d in
                       zip(failed["task"], failed["modality"], failed["val_difference"], strict=True))  # fmt: skip
     lines = [
@@ -203,15 +203,15 @@ def _tables(
         "pareto": tables.pareto_front(summary, metric),
         "ranks": ranks,
         "significance": tests,
-        "robustness": tables.robustness_table(runs, metric),
-        "noise_curves": tables.noise_curves(runs, metric),
-        "references": tables.neural_against_reference(
+        "robustness": robustness_tables.robustness_table(runs, metric),
+        "noise_curves": robustness_tables.noise_curves(runs, metric),
+        "references": paired.neural_against_reference(
             summary, runs.seeds, runs.predictions, metric, settings.rope
         ),
-        "fusion_vs_single": tables.fusion_against_single(
+        "fusion_vs_single": paired.fusion_against_single(
             summary, runs.seeds, runs.predictions, metric, settings.rope
         ),
-        "unimodal_gate": tables.unimodal_gate(summary, runs.seeds, runs.predictions, metric),
+        "unimodal_gate": paired.unimodal_gate(summary, runs.seeds, runs.predictions, metric),
         "interaction_profile": interaction_profile(
             summary, runs.seeds, runs.predictions, metric, settings.bootstrap
         ),
@@ -290,7 +290,7 @@ def _summary_section(summary: pd.DataFrame, t: dict[str, pd.DataFrame], omnibus:
          f"test {label}; paired bootstrap interval of the difference)", display.single_display, "fusion_vs_single"),
         (f"The unimodal gate: per task and modality, the best single-modality network against the best reference "
          f"model on that modality (each chosen on validation; test {label}, paired bootstrap interval; the gate "
-         f"holds where the network's validation score is at least the reference's minus {tables.GATE_MARGIN:g})",
+         f"holds where the network's validation score is at least the reference's minus {paired.GATE_MARGIN:g})",
          display.gate_display, "unimodal_gate"),
         (f"Best neural combination against the best classical reference per task (each chosen on validation; "
          f"test {label}; paired bootstrap interval of the difference)", display.versus_display, "references"),

@@ -42,7 +42,7 @@ from benchmark.schema import (
     TUNER,
     VAL,
 )
-from benchmark.tracking import read_predictions, read_study_runs
+from benchmark.tracking.reader import read_predictions, read_study_runs
 
 # Metric columns the report uses besides the scores (MLflow names); absent ones stay NaN ("not measured").
 COSTS = (

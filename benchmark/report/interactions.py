@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.references.base import is_reference
-from benchmark.report.tables import _chosen_on_validation, _scored
+from benchmark.report.tables import chosen_on_validation, scored_rows
 from benchmark.report.uncertainty import Runs, _percentiles, joint_replicates, runs_by_split
 from benchmark.schema import TEST_F1, mean_of
 from benchmark.scores import chance_scores
@@ -65,7 +65,7 @@ class Cell:
 
 def _chosen(rows: pd.DataFrame, metric: str) -> dict[str, Cell]:
     """Modality set -> the cell chosen on validation on it."""
-    best = _chosen_on_validation(rows, metric, ["modalities"])
+    best = chosen_on_validation(rows, metric, ["modalities"])
     return {
         m: Cell(f, float(s), c)
         for m, f, s, c in zip(
@@ -124,7 +124,7 @@ def interaction_profile(
     metric: str = TEST_F1, replicates: int = 2000,
 ) -> pd.DataFrame:  # fmt: skip
     """One row per task with at least two modalities and entry (see the module docstring)."""
-    scored = _scored(summary, metric)
+    scored = scored_rows(summary, metric)
     scored = scored[~scored["fusion"].map(is_reference).astype(bool)]
     classes = classes_per_task(seeds, predictions)
     rows: list[dict] = []
@@ -146,7 +146,7 @@ def _task_entries(of_task: pd.DataFrame, metric: str, num_classes: int,
                   runs_of: Callable[[Cell], dict[int, Runs]], replicates: int) -> list[dict]:  # fmt: skip
     """The entries of one task at its best depth."""
     score = metric.split("/", 1)[1]
-    best = _chosen_on_validation(of_task, metric, ["task"]).iloc[0]
+    best = chosen_on_validation(of_task, metric, ["task"]).iloc[0]
     at_depth = of_task[of_task["depth"] == best["depth"]]
     sets = _chosen(at_depth, metric)
     full = max(sets, key=lambda m: (len(m.split("+")), m))

@@ -6,12 +6,9 @@ Every table keeps a deterministic row order: sorted by task, then the table's ow
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
-import numpy as np
 import pandas as pd
 
-from benchmark import scores
 from benchmark.references.base import is_reference
 from benchmark.report import statistics
 from benchmark.report.collect import KEY, StudyRuns, metric_columns
@@ -19,12 +16,7 @@ from benchmark.schema import (
     CEILING,
     LATENCY_P50,
     MEAN,
-    MISSING,
-    NOISE,
-    NOISE_RETENTION,
-    ROBUST,
     STD,
-    TEST,
     TEST_ACCURACY,
     TEST_F1,
     VAL,
@@ -56,7 +48,7 @@ def combination_summary(runs: StudyRuns, metric: str = SCORE, unstable_std: floa
     """
     metrics = list(metric_columns())
     per_split = runs.finished_seeds.groupby(["combination_id", "split"])[metrics]
-    means = _cell_means(runs.finished_seeds, metrics).add_suffix(MEAN)
+    means = cell_means(runs.finished_seeds, metrics).add_suffix(MEAN)
     stds = per_split.std(ddof=1).groupby(level="combination_id").mean().add_suffix(STD)
     lows = per_split.min().groupby(level="combination_id").min().add_suffix("_min")
     judged = validation(metric)
@@ -84,7 +76,7 @@ def constant_seeds(runs: StudyRuns) -> dict[str, int]:
     return counts
 
 
-def _cell_means(finished: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+def cell_means(finished: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """Per grid cell: the mean over its outer splits of each split's seed mean (every split weighs the
     same, however many seeds it got)."""
     return (
@@ -97,11 +89,11 @@ def validation(metric: str) -> str:
     return VAL + metric.split("/", 1)[1]
 
 
-def _scored(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
+def scored_rows(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
     return summary[summary[mean_of(metric)].notna() & summary[mean_of(validation(metric))].notna()]
 
 
-def _chosen_on_validation(frame: pd.DataFrame, metric: str, by: list[str]) -> pd.DataFrame:
+def chosen_on_validation(frame: pd.DataFrame, metric: str, by: list[str]) -> pd.DataFrame:
     """Per group ``by``: the row with the best validation mean (ties: the first in KEY order). The test
     score never takes part in the choice."""
     ordered = frame.sort_values(KEY, kind="stable").sort_values(
@@ -142,7 +134,7 @@ BEST_COLUMNS = ["task", "depth", "modalities", "fusion"]
 def best_per_task(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
     """``best.csv``: per task, the combination (reference models excluded) with the best validation
     score, with its test mean and 95 % interval."""
-    scored = _scored(summary, metric)
+    scored = scored_rows(summary, metric)
     scored = scored[~scored["fusion"].map(is_reference)]
     name = metric.split("/", 1)[1]
     columns = [*BEST_COLUMNS, f"val_{name}_mean", f"test_{name}_mean", f"test_{name}_ci_low",
@@ -150,7 +142,7 @@ def best_per_task(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
                "gap_ci_low", "gap_ci_high"]  # fmt: skip
     if scored.empty:
         return pd.DataFrame(columns=columns)
-    best = _chosen_on_validation(scored, metric, ["task"])
+    best = chosen_on_validation(scored, metric, ["task"])
     best = best.rename(
         columns={
             mean_of(validation(metric)): f"val_{name}_mean",
@@ -175,11 +167,11 @@ def best_per_task(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
 
 def fusion_depth_table(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
     """Per task x fusion x depth: the modality subset with the best validation score, its test score."""
-    scored = _scored(summary, metric)
+    scored = scored_rows(summary, metric)
     columns = ["task", "fusion", "depth", "score", "std", "ci_low", "ci_high", "val_score", "modalities"]
     if scored.empty:
         return pd.DataFrame(columns=columns)
-    best = _score_columns(_chosen_on_validation(scored, metric, ["task", "fusion", "depth"]), metric)
+    best = _score_columns(chosen_on_validation(scored, metric, ["task", "fusion", "depth"]), metric)
     best = best.reindex(columns=columns)
     return best.sort_values(["task", "fusion", "depth"]).reset_index(drop=True)
 
@@ -187,13 +179,13 @@ def fusion_depth_table(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFra
 def modality_ablation(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
     """Per task x modality subset: the fusion method and depth with the best validation score, its test
     score, and the gain in test score over the task's best single modality (chosen on validation)."""
-    scored = _scored(summary, metric)
+    scored = scored_rows(summary, metric)
     scored = scored[~scored["fusion"].map(is_reference)]
     columns = ["task", "modalities", "n_modalities", "score", "std", "ci_low", "ci_high", "val_score",
                "fusion", "depth", "gain_over_best_single"]  # fmt: skip
     if scored.empty:
         return pd.DataFrame(columns=columns)
-    best = _score_columns(_chosen_on_validation(scored, metric, ["task", "modalities"]), metric)
+    best = _score_columns(chosen_on_validation(scored, metric, ["task", "modalities"]), metric)
     best = best.reindex(columns=columns)
     single = best[best["n_modalities"] == 1]
     single = single.sort_values("val_score", ascending=False, kind="stable").groupby("task").head(1)
@@ -311,274 +303,9 @@ def summary_sentences(
     return lines
 
 
-REFERENCE_COLUMNS = ["task", "neural", "neural_val", "neural_test", "reference", "reference_val",
-                     "reference_test", "difference", "ci_low", "ci_high", "conclusion"]  # fmt: skip
-SINGLE_COLUMNS = ["task", "fusion", "fusion_val", "fusion_test", "fusion_ci_low", "fusion_ci_high", "single",
-                  "single_val", "single_test", "single_ci_low", "single_ci_high", "difference", "ci_low",
-                  "ci_high", "conclusion"]  # fmt: skip
-
-
-def _paired_choices(
-    summary: pd.DataFrame,
-    seeds: pd.DataFrame,
-    predictions: dict[str, tuple[np.ndarray, np.ndarray]],
-    metric: str,
-    sides: tuple[Callable[[pd.DataFrame], pd.Series], Callable[[pd.DataFrame], pd.Series]],
-) -> list[tuple[str, pd.Series, pd.Series, float, float, float]]:
-    """Per task where both sides have a scored row: the row of each side chosen on validation and the
-    difference of their test scores (first minus second) with a paired bootstrap interval (same test
-    samples and splits, both sides' seeds resampled)."""
-    scored = _scored(summary, metric)
-    chosen = []
-    for task in sorted(scored["task"].unique()):
-        rows_of_task = scored[scored["task"] == task]
-        first, second = (rows_of_task[side(rows_of_task).astype(bool)] for side in sides)
-        if first.empty or second.empty:
-            continue
-        chosen.append((task, *_chosen_pair(first, second, seeds, predictions, metric)))
-    return chosen
-
-
-def _chosen_pair(
-    first: pd.DataFrame,
-    second: pd.DataFrame,
-    seeds: pd.DataFrame,
-    predictions: dict[str, tuple[np.ndarray, np.ndarray]],
-    metric: str,
-) -> tuple[pd.Series, pd.Series, float, float, float]:
-    """The row of each side chosen on validation and the paired difference of their test scores
-    (first minus second) with its interval; the plain difference of means, without an interval, where
-    the two share no test samples to pair."""
-    from benchmark.report.uncertainty import paired_difference_interval, runs_by_split
-
-    a = _chosen_on_validation(first, metric, ["task"]).iloc[0]
-    b = _chosen_on_validation(second, metric, ["task"]).iloc[0]
-    difference, low, high = paired_difference_interval(
-        runs_by_split(seeds, predictions, a["combination_id"]),
-        runs_by_split(seeds, predictions, b["combination_id"]),
-        metric.split("/", 1)[1],
-    )
-    if math.isnan(difference):
-        difference, low, high = a[mean_of(metric)] - b[mean_of(metric)], math.nan, math.nan
-    return a, b, difference, low, high
-
-
-GATE_MARGIN = 0.02  # a unimodal network this far below the reference on its modality is encoder-limited
-GATE_COLUMNS = ["task", "modality", "network", "network_val", "network_test", "reference", "reference_val",
-                "reference_test", "difference", "ci_low", "ci_high", "val_difference", "gate"]  # fmt: skip
-
-
-def unimodal_gate(
-    summary: pd.DataFrame,
-    seeds: pd.DataFrame,
-    predictions: dict[str, tuple[np.ndarray, np.ndarray]],
-    metric: str = SCORE,
-) -> pd.DataFrame:
-    """Per task and single modality: the best unimodal network against the best reference model on
-    that modality (each chosen on validation), with the paired test difference and its interval. The
-    gate holds where the network's validation score is at least the reference's minus GATE_MARGIN;
-    else the task is "encoder-limited": its fusion comparison ranks how well each encoder trains more
-    than how methods fuse. Decided on validation, since it decides which tasks enter an analysis."""
-    scored = _scored(summary, metric)
-    singles = scored[scored["n_modalities"] == 1]
-    val = mean_of(validation(metric))
-    rows = []
-    for (task, modality), of_modality in singles.groupby(["task", "modalities"], sort=True):
-        networks = of_modality[of_modality["fusion"] == UNIMODAL]
-        references = of_modality[of_modality["fusion"].map(is_reference).astype(bool)]
-        if networks.empty or references.empty:
-            continue
-        a, b, difference, low, high = _chosen_pair(networks, references, seeds, predictions, metric)
-        val_difference = a[val] - b[val]
-        rows.append({
-            "task": task, "modality": modality, "network": f"depth {a['depth']}", "network_val": a[val],
-            "network_test": a[mean_of(metric)], "reference": b["fusion"], "reference_val": b[val],
-            "reference_test": b[mean_of(metric)], "difference": difference, "ci_low": low, "ci_high": high,
-            "val_difference": val_difference,
-            "gate": "holds" if val_difference >= -GATE_MARGIN - 1e-12 else "encoder-limited",
-        })  # fmt: skip
-    return pd.DataFrame(rows, columns=GATE_COLUMNS)
-
-
-def encoder_limited_tasks(gate: pd.DataFrame) -> list[str]:
-    """Tasks where some modality's network falls short of its reference (see ``unimodal_gate``)."""
-    return sorted(set(gate.loc[gate["gate"] == "encoder-limited", "task"]))
-
-
-def neural_against_reference(
-    summary: pd.DataFrame,
-    seeds: pd.DataFrame,
-    predictions: dict[str, tuple[np.ndarray, np.ndarray]],
-    metric: str = SCORE,
-    rope: float = 0.01,
-) -> pd.DataFrame:
-    """Per task with reference models: the best neural combination and the best reference, each chosen
-    on validation, and the difference of their test scores with a paired bootstrap interval (same test
-    samples, both sides' seeds resampled). A win needs the interval to exclude 0; an interval inside
-    ±``rope`` is "practically equivalent"."""
-    sides = (lambda f: ~f["fusion"].map(is_reference), lambda f: f["fusion"].map(is_reference))
-    rows = []
-    for task, neural, reference, difference, low, high in _paired_choices(
-        summary, seeds, predictions, metric, sides
-    ):
-        rows.append({
-            "task": task,
-            "neural": f"{neural['fusion']}, depth {neural['depth']}, {neural['modalities']}",
-            "neural_val": neural[mean_of(validation(metric))], "neural_test": neural[mean_of(metric)],
-            "reference": f"{reference['fusion']}, {reference['modalities']}",
-            "reference_val": reference[mean_of(validation(metric))],
-            "reference_test": reference[mean_of(metric)],
-            "difference": difference, "ci_low": low, "ci_high": high,
-            "conclusion": paired_conclusion(difference, low, high, rope, "the neural fusion", "the reference"),
-        })  # fmt: skip
-    return pd.DataFrame(rows, columns=REFERENCE_COLUMNS)
-
-
-def fusion_against_single(
-    summary: pd.DataFrame,
-    seeds: pd.DataFrame,
-    predictions: dict[str, tuple[np.ndarray, np.ndarray]],
-    metric: str = SCORE,
-    rope: float = 0.01,
-) -> pd.DataFrame:
-    """Per task: the best neural fusion of two or more modalities and the best single modality (a
-    unimodal network), each chosen on validation, with their test scores and intervals and the paired
-    difference: does this task need fusion at all?"""
-    sides = (
-        lambda f: (f["n_modalities"] > 1) & ~f["fusion"].map(is_reference),
-        lambda f: f["fusion"] == UNIMODAL,
-    )
-    rows = []
-    for task, fused, single, difference, low, high in _paired_choices(
-        summary, seeds, predictions, metric, sides
-    ):
-        rows.append({
-            "task": task,
-            "fusion": f"{fused['fusion']}, depth {fused['depth']}, {fused['modalities']}",
-            "fusion_val": fused[mean_of(validation(metric))], "fusion_test": fused[mean_of(metric)],
-            "fusion_ci_low": fused.get(f"{metric}_ci_low", math.nan),
-            "fusion_ci_high": fused.get(f"{metric}_ci_high", math.nan),
-            "single": f"{single['modalities']}, depth {single['depth']}",
-            "single_val": single[mean_of(validation(metric))], "single_test": single[mean_of(metric)],
-            "single_ci_low": single.get(f"{metric}_ci_low", math.nan),
-            "single_ci_high": single.get(f"{metric}_ci_high", math.nan),
-            "difference": difference, "ci_low": low, "ci_high": high,
-            "conclusion": paired_conclusion(difference, low, high, rope, "fusion", "the single modality"),
-        })  # fmt: skip
-    return pd.DataFrame(rows, columns=SINGLE_COLUMNS)
-
-
-def paired_conclusion(
-    difference: float, low: float, high: float, rope: float, first: str, second: str
-) -> str:
-    if math.isnan(low):
-        return "no interval (no test predictions logged)"
-    if low > 0:
-        return f"{first} beats {second} (+{difference:.3f})"
-    if high < 0:
-        return f"{second} beats {first} ({difference:+.3f})"
-    if -rope < low and high < rope:
-        return f"practically equivalent (interval inside ±{rope:g})"
-    return "no significant difference (the interval includes 0)"
-
-
 def unstable_combinations(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
     """Combinations whose final seeds disagree on the ranking score's validation counterpart (see
     ``combination_summary``), with that spread."""
     judged = validation(metric)
     flagged = summary[summary["unstable"] & summary[mean_of(metric)].notna()]
     return flagged[[*KEY, mean_of(judged), std_of(judged), f"{judged}_min"]].reset_index(drop=True)
-
-
-def _robust_means(runs: StudyRuns) -> pd.DataFrame:
-    """Per grid cell (finished seeds; with outer splits the mean of the split means): clean scores and
-    every robustness metric."""
-    finished = runs.finished_seeds
-    columns = [*(c for c in metric_columns() if c.startswith((TEST, VAL))),
-               *(c for c in finished.columns if c.startswith(ROBUST))]  # fmt: skip
-    means = _cell_means(finished, columns)
-    return runs.combinations[[*KEY, "n_modalities", "combination_id"]].merge(
-        means, left_on="combination_id", right_index=True
-    )
-
-
-def _alone(means: pd.DataFrame, row: pd.Series, without: str, score: str) -> float:
-    """The score of the model trained on ``row``'s modalities minus ``without`` (same task, depth and,
-    for two or more modalities left, fusion method; one left: its unimodal network), if the grid has it."""
-    rest = [m for m in row["modalities"].split("+") if m != without]
-    fusion = UNIMODAL if len(rest) == 1 else row["fusion"]
-    match = means[(means["task"] == row["task"]) & (means["depth"] == row["depth"])
-                  & (means["modalities"] == "+".join(rest)) & (means["fusion"] == fusion)]  # fmt: skip
-    return float(match[score].iloc[0]) if len(match) else math.nan
-
-
-def robustness_table(runs: StudyRuns, metric: str = SCORE) -> pd.DataFrame:
-    """Per combination with robustness numbers, on the ranking metric: the clean test score; the noise
-    retention (mean over the combination's modalities of the area under score against corruption
-    level, over clean score x largest level: 1 = no loss); per modality the score with it missing and,
-    beside it, the score of the model trained without it (``alone``); and the worst missing score."""
-    means = _robust_means(runs)
-    score = metric.split("/", 1)[1]
-    columns = [*KEY, "score", "retention", "worst_missing", "missing"]
-    if NOISE_RETENTION not in means and not any(c.startswith(MISSING) for c in means):
-        return pd.DataFrame(columns=columns)
-    rows = []
-    for _, row in means.iterrows():
-        modalities = row["modalities"].split("+")
-        missing = {
-            m: (row.get(f"{MISSING}{m}/{score}", math.nan), _alone(means, row, m, metric)) for m in modalities
-        }
-        missing = {m: v for m, v in missing.items() if pd.notna(v[0])}
-        rows.append(
-            {
-                **{k: row[k] for k in KEY},
-                "score": row[metric],
-                "retention": row.get(NOISE_RETENTION, math.nan),
-                "worst_missing": min(v[0] for v in missing.values()) if missing else math.nan,
-                "missing": missing,
-            }
-        )
-    frame = pd.DataFrame(rows, columns=columns)
-    return frame.sort_values(KEY, kind="stable").reset_index(drop=True)
-
-
-def noise_levels(columns: list[str]) -> list[float]:
-    """The corruption levels present among metric names robust/noise/<m>/<level>/<score>."""
-    levels = set()
-    for column in columns:
-        parts = column.split("/")
-        if len(parts) == 5 and parts[:2] == ["robust", "noise"] and parts[4] in scores.REGISTRY:
-            levels.add(float(parts[3]))
-    return sorted(levels)
-
-
-def noise_curves(runs: StudyRuns, metric: str = SCORE) -> pd.DataFrame:
-    """Per task and fusion method, on the task's largest modality set at the depth chosen on validation:
-    the test score (ranking metric) at each corruption level, one modality corrupted at a time, averaged
-    over the modalities. Level 0 is the clean score."""
-    means = _robust_means(runs)
-    levels = noise_levels(list(means.columns))
-    score = metric.split("/", 1)[1]
-    columns = ["task", "fusion", "depth", "modalities", "level", "score"]
-    if not levels or means.empty:
-        return pd.DataFrame(columns=columns)
-    largest = means.groupby("task")["n_modalities"].transform("max")
-    full = means[means["n_modalities"] == largest]
-    best = (
-        full.sort_values(validation(metric), ascending=False, kind="stable")
-        .groupby(["task", "fusion"])
-        .head(1)
-    )
-    rows = []
-    for _, row in best.iterrows():
-        modalities = row["modalities"].split("+")
-        rows.append({**{k: row[k] for k in ("task", "fusion", "depth", "modalities")},
-                     "level": 0.0, "score": row[metric]})  # fmt: skip
-        for level in levels:
-            values = [row.get(f"{NOISE}{m}/{level:g}/{score}", math.nan) for m in modalities]
-            values = [v for v in values if pd.notna(v)]
-            if values:
-                rows.append({**{k: row[k] for k in ("task", "fusion", "depth", "modalities")},
-                             "level": level, "score": float(np.mean(values))})  # fmt: skip
-    frame = pd.DataFrame(rows, columns=columns)
-    return frame.sort_values(["task", "fusion", "level"], kind="stable").reset_index(drop=True)

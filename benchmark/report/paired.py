@@ -1,0 +1,188 @@
+"""Paired comparisons per task, each side chosen on validation and the test difference with a paired
+bootstrap interval: the unimodal gate (network against the classical reference on one modality), the
+best network against the best reference, and the best fusion against the best single modality.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from benchmark.references.base import is_reference
+from benchmark.report.tables import SCORE, UNIMODAL, chosen_on_validation, scored_rows, validation
+from benchmark.schema import (
+    mean_of,
+)
+
+REFERENCE_COLUMNS = ["task", "neural", "neural_val", "neural_test", "reference", "reference_val",
+                     "reference_test", "difference", "ci_low", "ci_high", "conclusion"]  # fmt: skip
+SINGLE_COLUMNS = ["task", "fusion", "fusion_val", "fusion_test", "fusion_ci_low", "fusion_ci_high", "single",
+                  "single_val", "single_test", "single_ci_low", "single_ci_high", "difference", "ci_low",
+                  "ci_high", "conclusion"]  # fmt: skip
+
+
+def _paired_choices(
+    summary: pd.DataFrame,
+    seeds: pd.DataFrame,
+    predictions: dict[str, tuple[np.ndarray, np.ndarray]],
+    metric: str,
+    sides: tuple[Callable[[pd.DataFrame], pd.Series], Callable[[pd.DataFrame], pd.Series]],
+) -> list[tuple[str, pd.Series, pd.Series, float, float, float]]:
+    """Per task where both sides have a scored row: the row of each side chosen on validation and the
+    difference of their test scores (first minus second) with a paired bootstrap interval (same test
+    samples and splits, both sides' seeds resampled)."""
+    scored = scored_rows(summary, metric)
+    chosen = []
+    for task in sorted(scored["task"].unique()):
+        rows_of_task = scored[scored["task"] == task]
+        first, second = (rows_of_task[side(rows_of_task).astype(bool)] for side in sides)
+        if first.empty or second.empty:
+            continue
+        chosen.append((task, *_chosen_pair(first, second, seeds, predictions, metric)))
+    return chosen
+
+
+def _chosen_pair(
+    first: pd.DataFrame,
+    second: pd.DataFrame,
+    seeds: pd.DataFrame,
+    predictions: dict[str, tuple[np.ndarray, np.ndarray]],
+    metric: str,
+) -> tuple[pd.Series, pd.Series, float, float, float]:
+    """The row of each side chosen on validation and the paired difference of their test scores
+    (first minus second) with its interval; the plain difference of means, without an interval, where
+    the two share no test samples to pair."""
+    from benchmark.report.uncertainty import paired_difference_interval, runs_by_split
+
+    a = chosen_on_validation(first, metric, ["task"]).iloc[0]
+    b = chosen_on_validation(second, metric, ["task"]).iloc[0]
+    difference, low, high = paired_difference_interval(
+        runs_by_split(seeds, predictions, a["combination_id"]),
+        runs_by_split(seeds, predictions, b["combination_id"]),
+        metric.split("/", 1)[1],
+    )
+    if math.isnan(difference):
+        difference, low, high = a[mean_of(metric)] - b[mean_of(metric)], math.nan, math.nan
+    return a, b, difference, low, high
+
+
+GATE_MARGIN = 0.02  # a unimodal network this far below the reference on its modality is encoder-limited
+GATE_COLUMNS = ["task", "modality", "network", "network_val", "network_test", "reference", "reference_val",
+                "reference_test", "difference", "ci_low", "ci_high", "val_difference", "gate"]  # fmt: skip
+
+
+def unimodal_gate(
+    summary: pd.DataFrame,
+    seeds: pd.DataFrame,
+    predictions: dict[str, tuple[np.ndarray, np.ndarray]],
+    metric: str = SCORE,
+) -> pd.DataFrame:
+    """Per task and single modality: the best unimodal network against the best reference model on
+    that modality (each chosen on validation), with the paired test difference and its interval. The
+    gate holds where the network's validation score is at least the reference's minus GATE_MARGIN;
+    else the task is "encoder-limited": its fusion comparison ranks how well each encoder trains more
+    than how methods fuse. Decided on validation, since it decides which tasks enter an analysis."""
+    scored = scored_rows(summary, metric)
+    singles = scored[scored["n_modalities"] == 1]
+    val = mean_of(validation(metric))
+    rows = []
+    for (task, modality), of_modality in singles.groupby(["task", "modalities"], sort=True):
+        networks = of_modality[of_modality["fusion"] == UNIMODAL]
+        references = of_modality[of_modality["fusion"].map(is_reference).astype(bool)]
+        if networks.empty or references.empty:
+            continue
+        a, b, difference, low, high = _chosen_pair(networks, references, seeds, predictions, metric)
+        val_difference = a[val] - b[val]
+        rows.append({
+            "task": task, "modality": modality, "network": f"depth {a['depth']}", "network_val": a[val],
+            "network_test": a[mean_of(metric)], "reference": b["fusion"], "reference_val": b[val],
+            "reference_test": b[mean_of(metric)], "difference": difference, "ci_low": low, "ci_high": high,
+            "val_difference": val_difference,
+            "gate": "holds" if val_difference >= -GATE_MARGIN - 1e-12 else "encoder-limited",
+        })  # fmt: skip
+    return pd.DataFrame(rows, columns=GATE_COLUMNS)
+
+
+def encoder_limited_tasks(gate: pd.DataFrame) -> list[str]:
+    """Tasks where some modality's network falls short of its reference (see ``unimodal_gate``)."""
+    return sorted(set(gate.loc[gate["gate"] == "encoder-limited", "task"]))
+
+
+def neural_against_reference(
+    summary: pd.DataFrame,
+    seeds: pd.DataFrame,
+    predictions: dict[str, tuple[np.ndarray, np.ndarray]],
+    metric: str = SCORE,
+    rope: float = 0.01,
+) -> pd.DataFrame:
+    """Per task with reference models: the best neural combination and the best reference, each chosen
+    on validation, and the difference of their test scores with a paired bootstrap interval (same test
+    samples, both sides' seeds resampled). A win needs the interval to exclude 0; an interval inside
+    ±``rope`` is "practically equivalent"."""
+    sides = (lambda f: ~f["fusion"].map(is_reference), lambda f: f["fusion"].map(is_reference))
+    rows = []
+    for task, neural, reference, difference, low, high in _paired_choices(
+        summary, seeds, predictions, metric, sides
+    ):
+        rows.append({
+            "task": task,
+            "neural": f"{neural['fusion']}, depth {neural['depth']}, {neural['modalities']}",
+            "neural_val": neural[mean_of(validation(metric))], "neural_test": neural[mean_of(metric)],
+            "reference": f"{reference['fusion']}, {reference['modalities']}",
+            "reference_val": reference[mean_of(validation(metric))],
+            "reference_test": reference[mean_of(metric)],
+            "difference": difference, "ci_low": low, "ci_high": high,
+            "conclusion": paired_conclusion(difference, low, high, rope, "the neural fusion", "the reference"),
+        })  # fmt: skip
+    return pd.DataFrame(rows, columns=REFERENCE_COLUMNS)
+
+
+def fusion_against_single(
+    summary: pd.DataFrame,
+    seeds: pd.DataFrame,
+    predictions: dict[str, tuple[np.ndarray, np.ndarray]],
+    metric: str = SCORE,
+    rope: float = 0.01,
+) -> pd.DataFrame:
+    """Per task: the best neural fusion of two or more modalities and the best single modality (a
+    unimodal network), each chosen on validation, with their test scores and intervals and the paired
+    difference: does this task need fusion at all?"""
+    sides = (
+        lambda f: (f["n_modalities"] > 1) & ~f["fusion"].map(is_reference),
+        lambda f: f["fusion"] == UNIMODAL,
+    )
+    rows = []
+    for task, fused, single, difference, low, high in _paired_choices(
+        summary, seeds, predictions, metric, sides
+    ):
+        rows.append({
+            "task": task,
+            "fusion": f"{fused['fusion']}, depth {fused['depth']}, {fused['modalities']}",
+            "fusion_val": fused[mean_of(validation(metric))], "fusion_test": fused[mean_of(metric)],
+            "fusion_ci_low": fused.get(f"{metric}_ci_low", math.nan),
+            "fusion_ci_high": fused.get(f"{metric}_ci_high", math.nan),
+            "single": f"{single['modalities']}, depth {single['depth']}",
+            "single_val": single[mean_of(validation(metric))], "single_test": single[mean_of(metric)],
+            "single_ci_low": single.get(f"{metric}_ci_low", math.nan),
+            "single_ci_high": single.get(f"{metric}_ci_high", math.nan),
+            "difference": difference, "ci_low": low, "ci_high": high,
+            "conclusion": paired_conclusion(difference, low, high, rope, "fusion", "the single modality"),
+        })  # fmt: skip
+    return pd.DataFrame(rows, columns=SINGLE_COLUMNS)
+
+
+def paired_conclusion(
+    difference: float, low: float, high: float, rope: float, first: str, second: str
+) -> str:
+    if math.isnan(low):
+        return "no interval (no test predictions logged)"
+    if low > 0:
+        return f"{first} beats {second} (+{difference:.3f})"
+    if high < 0:
+        return f"{second} beats {first} ({difference:+.3f})"
+    if -rope < low and high < rope:
+        return f"practically equivalent (interval inside ±{rope:g})"
+    return "no significant difference (the interval includes 0)"
