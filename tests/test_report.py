@@ -271,7 +271,7 @@ def test_robustness_table_noise_curves_and_their_place_in_the_report(tmp_path):
 def test_readme_findings_are_the_committed_reports_findings():
     """The README's results say only what the regenerated report says: its findings block is a copy of
     reports/fusion/findings.md (``python -m benchmark report study=fusion --readme README.md``)."""
-    from benchmark.cli import findings_block
+    from benchmark.read_commands import findings_block
     from tests.conftest import REPO
 
     readme = REPO / "README.md"
