@@ -20,8 +20,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmark.combination import combination_tags  # noqa: E402
 from benchmark.grid import Combination  # noqa: E402
+from benchmark.records import combination_tags  # noqa: E402
 from benchmark.schema import SEED, STATUS, environment_tag  # noqa: E402
 from benchmark.tracking.writer import Tracker  # noqa: E402
 

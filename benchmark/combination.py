@@ -8,63 +8,37 @@ goes through Optuna's storage (see tuning/coordination.py); MLflow only records.
 from __future__ import annotations
 
 import statistics
-import traceback
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import optuna
-import torch
 
-from benchmark.config import StudyConfig
 from benchmark.data import dataset_source
 from benchmark.encoders import default_encoder
-from benchmark.experiment import Hyperparameters, Measurement, RunSettings, run_once
+from benchmark.fits import CombinationFits, Reporter, WorkContext
 from benchmark.grid import Combination
-from benchmark.reference_run import ReferenceParams, run_reference
-from benchmark.references import REFERENCES
+from benchmark.records import aggregate_seeds, combination_tags, latest_per_seed
 from benchmark.schema import (
-    AGGREGATED,
     BEST_VAL,
-    CEILING,
-    CELL_ID,
-    COMBINATION_ID,
     COMBINATION_RUN,
-    DEPTH,
-    EPOCH_LOSS,
-    EPOCH_VAL,
     FAIL_REASON,
     FINAL_RUN,
-    FINAL_SEEDS,
-    FUSION,
     GPU_MEMORY,
-    KIND,
-    MODALITIES,
     OPTUNA_STUDY,
     OPTUNA_TRIAL,
     PARAMETERS,
     SEED,
-    SPLIT,
     STATUS,
-    STOP_REASON,
     STUDY,
-    TASK,
     TEST_ACCURACY,
     TEST_F1,
-    TRIAL,
-    TRIAL_PROPOSAL,
-    TRIAL_RUN,
-    TRIAL_STATE,
     TUNER,
-    VAL,
     mean_of,
     std_of,
 )
-from benchmark.space import combination_space, default_configuration
+from benchmark.space import default_configuration
 from benchmark.tasks import Task
 from benchmark.tasks.base import task_digest
-from benchmark.timing import TimeBreakdown
-from benchmark.tracking.writer import Tracker
 from benchmark.tuning.coordination import (
     PARENT_RUN,
     SEED_PARAM,
@@ -73,47 +47,25 @@ from benchmark.tuning.coordination import (
     add_final_seed,
     claim,
     close_dead_trials,
-    complete_final_seed,
-    fail_final_seed,
     final_validation_scores,
     finals_state,
-    heartbeat,
-    mark_worker,
     next_final_seed,
     open_finals,
     optuna_trial_key,
     record_parent_run,
-    record_run,
     requeue_closed_finals,
     tuning_finished,
     wait_for_attr,
 )
 from benchmark.tuning.search import (
-    TrialOutcome,
     best_params,
     open_study,
     optimize,
-    pruning_callback,
-    record_proposal,
-    suggest,
     tuner_counts,
 )
-from benchmark.tuning.trials import INTERRUPTED, budget_used
+from benchmark.tuning.trials import budget_used
 
 DONE, WORKED, WAITING = "done", "worked", "waiting"
-
-
-def combination_tags(combination: Combination, kind: str) -> dict[str, str]:
-    return {
-        TASK: combination.task,
-        DEPTH: str(combination.depth),
-        MODALITIES: combination.modalities_tag,
-        FUSION: combination.fusion,
-        SPLIT: str(combination.split or 0),
-        KIND: kind,
-        COMBINATION_ID: combination.id,
-        CELL_ID: combination.cell_id,
-    }
 
 
 _DIGESTS: dict[int, str] = {}  # id(task) -> digest; tasks live as long as the worker process
@@ -124,40 +76,6 @@ def dataset_digest(task: Task) -> str:
     if id(task) not in _DIGESTS:
         _DIGESTS[id(task)] = task_digest(task)
     return _DIGESTS[id(task)]
-
-
-def mean_and_std(values: list[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (ddof=1; 0 for a single value)."""
-    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
-
-
-@dataclass(frozen=True)
-class WorkContext:
-    """What a combination's work needs from the worker that runs it: the study's config, the device,
-    the built tasks by (label, split), the stores, the timer, and what every run is tagged with."""
-
-    config: StudyConfig
-    device: torch.device
-    tasks: Mapping[tuple[str, int | None], Task]
-    tracker: Tracker
-    storage: optuna.storages.BaseStorage
-    pruner: optuna.pruners.BasePruner
-    timer: TimeBreakdown
-    worker_index: int
-    env_tags: Mapping[str, str]
-    config_yaml: str
-
-
-class Reporter(Protocol):
-    """Where a combination's work reports back: progress, time accounting and how it ended."""
-
-    def progress(self, steps: int) -> None: ...
-
-    def describe_progress(self, text: str) -> None: ...
-
-    def account(self, measurement: Measurement) -> None: ...
-
-    def outcome(self, name: str, kind: str, line: str | None = None) -> None: ...
 
 
 def combination_params(context: WorkContext, combination: Combination) -> dict[str, Any]:
@@ -193,11 +111,6 @@ def combination_params(context: WorkContext, combination: Combination) -> dict[s
     return params
 
 
-def free_device_memory(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
-
-
 @dataclass
 class _Open:
     study: optuna.Study
@@ -206,18 +119,25 @@ class _Open:
 
 
 class CombinationWork:
+    """One combination's state machine, shared by any number of workers through Optuna's storage:
+    open (its study; the MLflow parent run, created exactly once) -> tune (until the trial budget is used
+    and no trial runs anywhere) -> final seeds (a queue; more while their validation scores disagree) ->
+    aggregate (claimed by one worker) -> done. ``advance()`` takes it as far as it can go now and returns
+    ``done``, ``worked`` or ``waiting`` (on trials other workers hold). The fits themselves are
+    fits.CombinationFits'."""
+
     def __init__(self, context: WorkContext, reporter: Reporter, combination: Combination) -> None:
         self.context = context
         self.reporter = reporter
         self.combination = combination
         self.config = context.config
-        self.run_settings = RunSettings.of(context.config)
         self.tracker = context.tracker
         self.timer = context.timer
         self.task = context.tasks[combination.task_key]
         self.state: _Open | None = None
         self.first_visit = True
-        self.space = combination_space(self.config.tuning.space, combination.fusion)
+        self.fits = CombinationFits(context, reporter, combination)
+        self.space = self.fits.space
 
     # ---- opening: the study, and the MLflow parent run exactly once ------------------------------
     def _open(self) -> _Open:
@@ -238,7 +158,7 @@ class CombinationWork:
     def _create_parent(self, study: optuna.Study) -> str:
         existing = self.tracker.find_combination_run(self.combination.id)  # a store from an older version
         if existing is not None:
-            parent_id = existing.info.run_id
+            parent_id = existing
         else:
             tags = {**combination_tags(self.combination, COMBINATION_RUN), **self.context.env_tags}
             tags |= {STUDY: self.config.name, OPTUNA_STUDY: study.study_name}
@@ -265,7 +185,7 @@ class CombinationWork:
         parent_id = wait_for_attr(study, PARENT_RUN)
         if parent_id is None:  # its creator died before recording it
             existing = self.tracker.find_combination_run(self.combination.id)
-            parent_id = existing.info.run_id if existing else self._create_parent(study)
+            parent_id = existing or self._create_parent(study)
         return parent_id
 
     # ---- one step ---------------------------------------------------------------------------------
@@ -315,47 +235,8 @@ class CombinationWork:
 
     # ---- tuning -----------------------------------------------------------------------------------
     def _tune(self, state: _Open) -> None:
-        config, tracker, combination = self.config, self.tracker, self.combination
-
-        def objective(trial: optuna.Trial) -> TrialOutcome:
-            mark_worker(trial)
-            chosen_by = record_proposal(state.study, trial, config.tuning)
-            params = suggest(trial, self.space)
-            tags = {
-                **combination_tags(combination, TRIAL_RUN),
-                **self.context.env_tags,
-                TRIAL: str(trial.number),
-                OPTUNA_TRIAL: optuna_trial_key(state.study.study_name, trial.number),
-                TRIAL_PROPOSAL: chosen_by,
-            }
-            run_id = tracker.create_run(f"trial-{trial.number}", tags, parent_id=state.parent_id)
-            record_run(trial, run_id)
-            with heartbeat(state.study, trial), tracker.run(run_id) as handle:
-                # One log_batch per run, at its end: params, metrics, per-epoch curves and tags together.
-                measurement, failure = self._train_or_failure(
-                    run_id, self._settings(params), seed=config.tuning.seed + trial.number,
-                    on_epoch_end=pruning_callback(trial, self.timer),
-                )  # fmt: skip
-                if failure is not None:
-                    handle.status = "FAILED"
-                    tracker.log(run_id, params=params, tags={TRIAL_STATE: "FAIL", FAIL_REASON: failure})
-                    return TrialOutcome(fail_reason=failure)
-                self.reporter.account(measurement)
-                outcome = _outcome(measurement, config.tuning.metric)
-                state_name = "FAIL" if outcome.fail_reason else "PRUNED" if outcome.pruned else "COMPLETE"
-                run_tags = {TRIAL_STATE: state_name, STOP_REASON: measurement.fit.stop_reason}
-                if outcome.fail_reason:
-                    handle.status = "FAILED"
-                    run_tags[FAIL_REASON] = outcome.fail_reason
-                tracker.log(
-                    run_id,
-                    params=params,
-                    metrics=measurement.metrics(),
-                    series=_history(measurement, config),
-                    tags=run_tags,
-                )
-                return outcome
-
+        config, combination = self.config, self.combination
+        objective = self.fits.objective(state.study, state.parent_id)
         for trial in optimize(state.study, config.tuning.trials, objective, self.timer):
             self.reporter.progress(1)
             try:
@@ -375,13 +256,13 @@ class CombinationWork:
                 state.finals = open_finals(self.context.storage, state.study, seeds)
         requeue_closed_finals(state.finals, self._close_dead(state.finals))
         worked = False
-        hparams = self._settings(params)
+        hparams = self.fits.settings(params)
         while True:
             with self.timer.section("tuning"):
                 item = next_final_seed(state.finals)
             if item is None:
                 break
-            self._final_seed(state, hparams, *item)
+            self.fits.final_seed(state.finals, state.parent_id, hparams, *item)
             worked = True
         _, _, busy = finals_state(state.finals)
         if busy:  # seeds still running in other workers
@@ -412,102 +293,9 @@ class CombinationWork:
             return None
         return max(tried) + 1
 
-    def _train_or_failure(
-        self, run_id: str, settings: Hyperparameters | ReferenceParams, **kwargs: Any
-    ) -> tuple[Measurement, None] | tuple[None, str]:
-        """One training, or why it could not finish: ``oom`` (device memory freed for the next one),
-        or an unexpected error (recorded on the run). Either fails this trial or seed, never the worker."""
-        try:
-            return self._train(settings, **kwargs), None
-        except torch.OutOfMemoryError:
-            free_device_memory(self.context.device)
-            return None, "oom"
-        except Exception as err:  # one failing fit fails its trial, not the worker
-            return None, self._record_error(run_id, err)
-
-    def _record_error(self, run_id: str, err: Exception) -> str:
-        """An unexpected error in one fit: its traceback as the run's ``error.txt``, and a one-line
-        reason for the run's tag and the trial (which counts as failed, like a non-finite loss)."""
-        self.tracker.log_text(run_id, "".join(traceback.format_exception(err)), "error.txt")
-        return f"error: {type(err).__name__}: {err}"[:250]
-
-    def _settings(self, params: dict[str, Any]) -> Hyperparameters | ReferenceParams:
-        if self.combination.fusion in REFERENCES:
-            return ReferenceParams.from_params(params)
-        return Hyperparameters.from_params(params)
-
-    def _train(self, settings: Hyperparameters | ReferenceParams, **kwargs: Any) -> Measurement:
-        """One training (a network, or a reference model) with ``settings`` on this combination."""
-        if isinstance(settings, ReferenceParams):
-            kwargs.pop("on_epoch_end", None)  # one fit, nothing to prune
-            return run_reference(self.task, self.combination, settings, self.run_settings, **kwargs)
-        return run_once(
-            self.task, self.combination, settings, self.run_settings, device=self.context.device, **kwargs
-        )
-
-    def _final_seed(
-        self, state: _Open, hparams: Hyperparameters | ReferenceParams, trial: optuna.Trial, seed: int
-    ) -> None:
-        config, tracker, combination = self.config, self.tracker, self.combination
-        finals = state.finals
-        assert finals is not None
-        tags = {
-            **combination_tags(combination, FINAL_RUN),
-            **self.context.env_tags,
-            SEED: str(seed),
-            OPTUNA_TRIAL: optuna_trial_key(finals.study_name, trial.number),
-        }
-        run_id = tracker.create_run(f"seed-{seed}", tags, parent_id=state.parent_id)
-        record_run(trial, run_id)
-        told = False
-        try:
-            with heartbeat(finals, trial), tracker.run(run_id) as handle:
-                measurement, failure = self._train_or_failure(run_id, hparams, seed=seed, final=True)
-                if failure is not None:
-                    handle.status = "FAILED"
-                    tracker.log(
-                        run_id, params={**hparams.as_params(), "seed": seed}, tags={FAIL_REASON: failure}
-                    )
-                    fail_final_seed(finals, trial, failure)
-                    told = True
-                    return
-                self.reporter.account(measurement)
-                run_tags = {STOP_REASON: measurement.fit.stop_reason}
-                run_params: dict[str, Any] = {**hparams.as_params(), "seed": seed}
-                if measurement.gpu_added_mb is None:
-                    run_tags[GPU_MEMORY] = f"not measured (device {self.context.device.type})"
-                if measurement.fit.failed:
-                    handle.status = "FAILED"
-                    run_tags[FAIL_REASON] = measurement.fit.stop_reason
-                metrics = measurement.metrics()
-                ceiling = self.task.bayes_accuracy.get(combination.modalities_tag)
-                if ceiling is not None:  # synthetic tasks: the Bayes-optimal test accuracy of this subset
-                    metrics[CEILING] = ceiling
-                tracker.log(run_id, metrics=metrics, series=_history(measurement, config), params=run_params,
-                            tags=run_tags)  # fmt: skip
-                if measurement.test_predictions is not None:
-                    tracker.log_predictions(run_id, *measurement.test_predictions)
-                # Saved for the latency pass (latency.py), which times it once no worker is training.
-                if measurement.model is not None and seed - config.final.seed_offset < config.latency.seeds:
-                    tracker.log_model(run_id, measurement.model)
-                if measurement.fit.failed:
-                    fail_final_seed(finals, trial, measurement.fit.stop_reason)
-                else:
-                    m = config.tuning.metric
-                    complete_final_seed(finals, trial, metrics.get(VAL + m, 0.0))
-                told = True
-        except BaseException:
-            if not told:  # interrupted: close the claim and put the seed back for whoever resumes
-                fail_final_seed(finals, trial, INTERRUPTED, requeue=seed)
-            raise
-        self.reporter.progress(1)
-
     def _aggregate(self, state: _Open, params: dict[str, Any]) -> None:
         config, tracker, combination = self.config, self.tracker, self.combination
-        latest: dict[str, Any] = {}
-        for run in sorted(tracker.children(state.parent_id, FINAL_RUN), key=lambda r: r.info.start_time):
-            latest[run.data.tags.get(SEED, "")] = run  # one per seed, should a seed have run twice
-        finals = list(latest.values())
+        finals = latest_per_seed(tracker.children(state.parent_id, FINAL_RUN), SEED)
         if not finals:
             tracker.log(state.parent_id, tags={STATUS: "failed", FAIL_REASON: "no final run finished"})
             tracker.end(state.parent_id)
@@ -515,16 +303,12 @@ class CombinationWork:
                 combination.name, "failed", f"FAILED {combination.name}: no final run finished"
             )
             return
-        keys = sorted({k for r in finals for k in r.data.metrics if k.startswith(AGGREGATED)})
-        metrics: dict[str, float] = {FINAL_SEEDS: float(len(finals))}
-        for key in keys:
-            values = [r.data.metrics[key] for r in finals if key in r.data.metrics]
-            metrics[mean_of(key)], metrics[std_of(key)] = mean_and_std(values)
+        metrics = aggregate_seeds(finals)
         best_value = state.study.best_value
         metrics[BEST_VAL + config.tuning.metric] = best_value
         tags = {STATUS: "finished", TUNER: ",".join(f"{k}={v}" for k, v in tuner_counts(state.study).items())}
-        if GPU_MEMORY in finals[0].data.tags:
-            tags[GPU_MEMORY] = finals[0].data.tags[GPU_MEMORY]
+        if GPU_MEMORY in finals[0].tags:
+            tags[GPU_MEMORY] = finals[0].tags[GPU_MEMORY]
         tracker.log(
             state.parent_id, metrics=metrics, tags=tags, params={f"best.{k}": v for k, v in params.items()}
         )
@@ -537,19 +321,3 @@ class CombinationWork:
             f"test acc={metrics[mean_of(TEST_ACCURACY)]:.3f}±{metrics[std_of(TEST_ACCURACY)]:.3f} "
             f"f1={metrics[mean_of(TEST_F1)]:.3f}  {metrics[mean_of(PARAMETERS)]:,.0f} params",
         )
-
-
-def _outcome(measurement: Measurement, metric: str) -> TrialOutcome:
-    if measurement.fit.failed:
-        return TrialOutcome(fail_reason=measurement.fit.stop_reason)
-    if measurement.fit.stop_reason == "pruned":
-        return TrialOutcome(pruned=True)
-    return TrialOutcome(value=measurement.val[metric])
-
-
-def _history(measurement: Measurement, config: Any) -> dict[str, list[tuple[int, float]]]:
-    history = measurement.fit.history
-    return {
-        EPOCH_LOSS: [(epoch, loss) for epoch, loss, _ in history],
-        EPOCH_VAL + config.tuning.metric: [(epoch, score) for epoch, _, score in history],
-    }

@@ -21,16 +21,15 @@ from typing import Any
 import psutil
 import torch
 
-from benchmark.combination import mean_and_std
 from benchmark.experiment import restrict
 from benchmark.grid import Combination
 from benchmark.interrupts import deferred_interrupts
 from benchmark.metrics import measure_latency
+from benchmark.records import mean_and_std
 from benchmark.schema import (
     COMBINATION_ID,
     COMBINATION_RUN,
     FINAL_RUN,
-    KIND,
     LATENCY,
     LATENCY_BATCH_P50,
     LATENCY_BATCH_P95,
@@ -78,26 +77,26 @@ def run_latency_pass(
     finals = _finals_by_parent(tracker)
     for combination in combinations:
         parent = parents.get(combination.id)
-        if parent is None or parent.data.tags.get(STATUS) != "finished":
+        if parent is None or parent.tags.get(STATUS) != "finished":
             continue  # not finished (or failed): nothing to time yet
-        saved = [run for run in finals.get(parent.info.run_id, []) if MODEL_FLAVOR in run.data.tags]
+        saved = [run for run in finals.get(parent.run_id, []) if MODEL_FLAVOR in run.tags]
         test = restrict(tasks[combination.task_key].splits["test"], combination.modalities).to(device)
         timed_now = False
         for run in saved:
-            if LATENCY_P50 in run.data.metrics:
+            if LATENCY_P50 in run.metrics:
                 summary.already += 1
                 continue
             with deferred_interrupts():  # Ctrl-C stops between models, never inside MLflow's load or log
-                model = tracker.load_model(run.info.run_id, run.data.tags[MODEL_FLAVOR])
+                model = tracker.load_model(run.run_id, run.tags[MODEL_FLAVOR])
                 if isinstance(model, torch.nn.Module):
                     model = model.to(device)
                 metrics, params = _time_model(model, test, device, warmup, repeats, eval_batch_size)
-                tracker.log(run.info.run_id, metrics=metrics, params=params)
-            run.data.metrics.update(metrics)  # the local copy: the mean below includes it
+                tracker.log(run.run_id, metrics=metrics, params=params)
+            run.metrics.update(metrics)  # the local copy: the mean below includes it
             summary.timed += 1
             timed_now = True
-        if saved and (timed_now or mean_of(LATENCY_P50) not in parent.data.metrics):
-            _log_means(tracker, parent.info.run_id, saved)
+        if saved and (timed_now or mean_of(LATENCY_P50) not in parent.metrics):
+            _log_means(tracker, parent.run_id, saved)
             summary.combinations += 1
         if timed_now:
             progress(f"latency {combination.name}")
@@ -108,17 +107,15 @@ def run_latency_pass(
 def _parents(tracker: Tracker) -> dict[str, Any]:
     """Combination id -> its run (the earliest, should a combination have two)."""
     parents: dict[str, Any] = {}
-    for run in sorted(
-        tracker.search(f"tags.`{KIND}` = '{COMBINATION_RUN}'"), key=lambda r: r.info.start_time
-    ):
-        parents.setdefault(run.data.tags.get(COMBINATION_ID, ""), run)
+    for run in sorted(tracker.runs(COMBINATION_RUN), key=lambda r: r.start_time):
+        parents.setdefault(run.tags.get(COMBINATION_ID, ""), run)
     return parents
 
 
 def _finals_by_parent(tracker: Tracker) -> dict[str, list[Any]]:
     finals: dict[str, list[Any]] = {}
-    for run in tracker.search(f"tags.`{KIND}` = '{FINAL_RUN}' and attributes.status = 'FINISHED'"):
-        finals.setdefault(run.data.tags.get(PARENT, ""), []).append(run)
+    for run in tracker.runs(FINAL_RUN, status="FINISHED"):
+        finals.setdefault(run.tags.get(PARENT, ""), []).append(run)
     return finals
 
 
@@ -146,10 +143,10 @@ def _time_model(model: Any, test: Any, device: torch.device, warmup: int, repeat
 
 
 def _log_means(tracker: Tracker, parent_id: str, saved: list[Any]) -> None:
-    keys = sorted({k for run in saved for k in run.data.metrics if k.startswith(LATENCY)})
+    keys = sorted({k for run in saved for k in run.metrics if k.startswith(LATENCY)})
     metrics: dict[str, float] = {}
     for key in keys:
-        values = [run.data.metrics[key] for run in saved if key in run.data.metrics]
+        values = [run.metrics[key] for run in saved if key in run.metrics]
         metrics[mean_of(key)], metrics[std_of(key)] = mean_and_std(values)
     tracker.log(parent_id, metrics=metrics)
 

@@ -24,12 +24,13 @@ import torch
 import yaml
 from tqdm import tqdm
 
-from benchmark.combination import DONE, WAITING, CombinationWork, WorkContext
+from benchmark.combination import DONE, WAITING, CombinationWork
 from benchmark.config import StudyConfig
 from benchmark.data import DataError
 from benchmark.disk_space import DiskFull, free_bytes, full_path, is_disk_full, release
 from benchmark.errors import ConfigError
 from benchmark.experiment import Measurement
+from benchmark.fits import WorkContext
 from benchmark.grid import GridPlan, expand_grid
 from benchmark.host import environment_tags, resolve_device, resolve_workers, usable_cores
 from benchmark.journal import repair_journal

@@ -63,8 +63,8 @@ def build_store(workdir: Path, study: str, combinations: list[dict]) -> str:
     seeds (list of metric dicts, one per final seed), and optionally parent_status ("FINISHED"),
     state ("finished" | "failed" | None), seed_status (list of run statuses), predictions (list of
     (test labels, test predictions) per seed, logged as the runner does) and split (an outer split)."""
-    from benchmark.combination import combination_tags
     from benchmark.grid import Combination
+    from benchmark.records import combination_tags
     from benchmark.schema import STATUS
     from benchmark.tracking.writer import Tracker
 

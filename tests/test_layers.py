@@ -28,6 +28,7 @@ def _imports(module: str) -> set[str]:
     ("module", "forbidden"),
     [
         ("combination", {"benchmark.runner"}),  # a combination's work gets a context, not the runner
+        ("fits", {"benchmark.runner", "benchmark.combination"}),
         *(
             (f"tracking.{m}", {"benchmark.config", "benchmark.runner", "benchmark.combination"})
             for m in ("writer", "reader")

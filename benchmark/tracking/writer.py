@@ -33,6 +33,7 @@ from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 
 from benchmark.errors import ConfigError
+from benchmark.records import RunRecord
 from benchmark.schema import COMBINATION_ID, KIND, MODEL, MODEL_FLAVOR, PARENT, PID, PREDICTIONS, STATUS, TAG
 from benchmark.uris import redact_uri, scrub
 
@@ -260,18 +261,24 @@ class Tracker:
 
     # ---- queries ----------------------------------------------------------------------------------
     @_timed
-    def search(self, filter_string: str = "", include_deleted: bool = False) -> list[Any]:
-        """All runs of the experiment matching the filter (paged through)."""
-        view = mlflow.entities.ViewType.ALL if include_deleted else mlflow.entities.ViewType.ACTIVE_ONLY
+    def _search(self, filter_string: str = "") -> list[RunRecord]:
+        """Every active run of the experiment matching the filter (paged through), as plain records."""
         runs, token = [], None
         while True:
             page = self.client.search_runs(
-                [self.experiment_id], filter_string, run_view_type=view, max_results=5000, page_token=token
+                [self.experiment_id], filter_string, max_results=5000, page_token=token
             )
-            runs.extend(page)
+            runs.extend(_record(run) for run in page)
             token = page.token
             if not token:
                 return runs
+
+    def runs(self, kind: str, status: str | None = None) -> list[RunRecord]:
+        """The runs of one kind (``schema.*_RUN``), optionally of one status (e.g. FINISHED)."""
+        query = f"tags.`{KIND}` = '{kind}'"
+        if status:
+            query += f" and attributes.status = '{status}'"
+        return self._search(query)
 
     @_timed
     def run_state(self, run_id: str) -> tuple[dict[str, str], str]:
@@ -283,32 +290,33 @@ class Tracker:
     def kill_runs_tagged(self, key: str, value: str) -> None:
         """Mark KILLED every RUNNING or FINISHED run whose tag ``key`` is ``value``: its worker is known
         to have died before its result was counted."""
-        for run in self.search(f"tags.`{key}` = '{value}'"):
-            if run.info.status in ("RUNNING", "FINISHED"):
-                self.client.set_terminated(run.info.run_id, status="KILLED")
+        for run in self._search(f"tags.`{key}` = '{value}'"):
+            if run.status in ("RUNNING", "FINISHED"):
+                self.client.set_terminated(run.run_id, status="KILLED")
 
     def ended_combinations(self) -> int:
         """How many combination runs ended (finished or failed: their outcome is recorded)."""
-        runs = self.search(f"tags.`{KIND}` = 'combination'")
-        return sum(run.data.tags.get(STATUS) in ("finished", "failed") for run in runs)
+        runs = self._search(f"tags.`{KIND}` = 'combination'")
+        return sum(run.tags.get(STATUS) in ("finished", "failed") for run in runs)
 
-    def find_combination_run(self, combination_id: str) -> Any | None:
-        runs = self.search(f"tags.`{KIND}` = 'combination' and tags.`{COMBINATION_ID}` = '{combination_id}'")
-        return min(runs, key=lambda r: r.info.start_time) if runs else None
+    def find_combination_run(self, combination_id: str) -> str | None:
+        """The id of the combination's parent run (the first, should there be two), or None."""
+        runs = self._search(f"tags.`{KIND}` = 'combination' and tags.`{COMBINATION_ID}` = '{combination_id}'")
+        return min(runs, key=lambda r: r.start_time).run_id if runs else None
 
-    def children(self, parent_id: str, kind: str, status: str | None = "FINISHED") -> list[Any]:
+    def children(self, parent_id: str, kind: str, status: str | None = "FINISHED") -> list[RunRecord]:
         query = f"tags.`{PARENT}` = '{parent_id}' and tags.`{KIND}` = '{kind}'"
         if status:
             query += f" and attributes.status = '{status}'"
-        return self.search(query)
+        return self._search(query)
 
     def close_dead_sessions(self, host: str, alive: Callable[[int], bool]) -> None:
         """KILLED for RUNNING session runs of workers on ``host`` whose process is gone."""
         query = f"attributes.status = 'RUNNING' and tags.`{KIND}` = 'session' and tags.`{TAG}host` = '{host}'"
-        for run in self.search(query):
-            pid = run.data.tags.get(PID)
+        for run in self._search(query):
+            pid = run.tags.get(PID)
             if pid and not alive(int(pid)):
-                self.end(run.info.run_id, "KILLED")
+                self.end(run.run_id, "KILLED")
 
     def close_session_of(self, host: str, pid: int) -> None:
         """KILLED for the RUNNING session run of the worker ``pid`` on ``host``, known to be dead (its
@@ -317,10 +325,21 @@ class Tracker:
 
     def sweep_stale_runs(self, exclude: str | None = None) -> int:
         """Mark RUNNING runs of this experiment KILLED (only safe when no other worker is alive)."""
-        stale = [r for r in self.search("attributes.status = 'RUNNING'") if r.info.run_id != exclude]
+        stale = [r for r in self._search("attributes.status = 'RUNNING'") if r.run_id != exclude]
         for run in stale:
-            self.end(run.info.run_id, RunStatus.to_string(RunStatus.KILLED))
+            self.end(run.run_id, RunStatus.to_string(RunStatus.KILLED))
         return len(stale)
+
+
+def _record(run: Any) -> RunRecord:
+    return RunRecord(
+        run_id=run.info.run_id,
+        name=run.info.run_name,
+        status=run.info.status,
+        start_time=run.info.start_time,
+        tags=dict(run.data.tags),
+        metrics=dict(run.data.metrics),
+    )
 
 
 def _requirements(library: str) -> list[str]:
