@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from benchmark.cli import main
-from benchmark.report import generate_report, robustness_tables, tables
+from benchmark.report import FINDINGS, generate_report, robustness_tables, tables
 from benchmark.report.collect import collect
+from benchmark.report.specs import CSV_ONLY, TABLES, ReportSettings
 from tests.conftest import REPO
 from tests.store import build_store
 
@@ -193,6 +194,15 @@ def test_report_files_are_deterministic_and_complete(store, tmp_path):
     assert html.count("data:image/png;base64,") == 3 and "Generated " in html
     leaderboard = pd.read_csv(first / "leaderboard.csv")
     assert len(leaderboard) == len(F1) + len(PARTIAL)
+    # every table spec is a CSV; the shown ones appear under their caption, the findings ones in findings.md
+    assert {f"{spec.name}.csv" for spec in TABLES} | {"runs.csv"} == {n for n in names if n.endswith(".csv")}
+    findings = (first / FINDINGS).read_text()
+    for spec in TABLES:
+        caption = spec.caption(ReportSettings(), "macro F1")
+        rows = pd.read_csv(first / f"{spec.name}.csv")
+        shown = spec.section != CSV_ONLY and (len(rows) or not spec.optional)
+        assert (f"**{caption}**" in markdown) == bool(shown), spec.name
+        assert (f"**{caption}**" in findings) == bool(shown and spec.in_findings), spec.name
 
 
 def test_regenerating_replaces_the_folder_atomically(store, tmp_path):

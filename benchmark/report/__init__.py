@@ -9,13 +9,13 @@ import pandas as pd
 
 from benchmark import scores
 from benchmark.owned_paths import REPORT_TITLE, check_replaceable, replace_folder
-from benchmark.report import display, latex, paired, plots, robustness_tables, tables
+from benchmark.report import display, latex, paired, plots, tables
 from benchmark.report.collect import StudyRuns, collect
-from benchmark.report.interactions import interaction_profile
 from benchmark.report.render import Document, Section, markdown_table, signed, to_html, to_markdown, write_csv
+from benchmark.report.specs import ACROSS, DEFAULT_SETTINGS, TABLES, TASK, Inputs, ReportSettings, in_section
 from benchmark.report.statistics import Omnibus
 from benchmark.report.uncertainty import attach_ceiling_gaps, attach_intervals
-from benchmark.schema import TEST_F1, std_of
+from benchmark.schema import std_of
 from benchmark.uris import redact_uri
 
 UNSTABLE_SHOWN = 8  # the findings name this many unstable combinations (largest seed spread first)
@@ -147,16 +147,6 @@ PROFILE_FORMULAS = (
 )
 
 
-@dataclass(frozen=True)
-class ReportSettings:
-    metric: str = TEST_F1
-    rope: float = 0.01
-    alpha: float = 0.05
-    unstable_std: float = 0.03
-    bootstrap: int = 2000
-    baseline: str = "concat"
-
-
 def build_document(
     runs: StudyRuns, study: str, tracking_uri: str, settings: ReportSettings
 ) -> tuple[Document, dict[str, pd.DataFrame], dict[str, Omnibus], str]:
@@ -165,7 +155,9 @@ def build_document(
     metric = settings.metric
     label = scores.get(metric.split("/", 1)[1]).label
     summary, t, omnibus = _tables(runs, settings)
-    sections = [_task_section(task, t, metric, label) for task in sorted(runs.combinations["task"].unique())]
+    sections = [
+        _task_section(task, t, settings, label) for task in sorted(runs.combinations["task"].unique())
+    ]
     unfinished = runs.combinations[runs.combinations["state"] != "finished"]
     if len(unfinished):
         sections.append(
@@ -195,27 +187,8 @@ def _tables(
     ranks, tests, omnibus = tables.method_comparison(
         summary, metric, alpha=settings.alpha, rope=settings.rope, baseline=settings.baseline
     )
-    found = {
-        "leaderboard": tables.leaderboard(summary, metric),
-        "best": tables.best_per_task(summary, metric),
-        "fusion_depth": tables.fusion_depth_table(summary, metric),
-        "modality_ablation": tables.modality_ablation(summary, metric),
-        "pareto": tables.pareto_front(summary, metric),
-        "ranks": ranks,
-        "significance": tests,
-        "robustness": robustness_tables.robustness_table(runs, metric),
-        "noise_curves": robustness_tables.noise_curves(runs, metric),
-        "references": paired.neural_against_reference(
-            summary, runs.seeds, runs.predictions, metric, settings.rope
-        ),
-        "fusion_vs_single": paired.fusion_against_single(
-            summary, runs.seeds, runs.predictions, metric, settings.rope
-        ),
-        "unimodal_gate": paired.unimodal_gate(summary, runs.seeds, runs.predictions, metric),
-        "interaction_profile": interaction_profile(
-            summary, runs.seeds, runs.predictions, metric, settings.bootstrap
-        ),
-    }
+    inputs = Inputs(runs, summary, settings, ranks, tests)
+    found = {spec.name: spec.compute(inputs) for spec in TABLES}
     return summary, found, omnibus
 
 
@@ -254,27 +227,16 @@ def _tuner_line(combinations: pd.DataFrame) -> list[str]:
     ]
 
 
-def _task_section(task: str, t: dict[str, pd.DataFrame], metric: str, label: str) -> Section:
+def _task_section(task: str, t: dict[str, pd.DataFrame], settings: ReportSettings, label: str) -> Section:
     def of(name: str) -> pd.DataFrame:
         return t[name][t[name]["task"] == task]
 
+    metric = settings.metric
     section = Section(task, paragraphs=_task_lines(of("best"), of("references"), metric, label))
-    section.tables += [
-        ("Leaderboard (ordered by validation score)", display.leaderboard_display(of("leaderboard"), metric, label)),
-        (f"Fusion method x encoder depth (modality subset chosen on validation, in brackets; test {label})",
-         display.pivot_display(of("fusion_depth"))),
-        (f"Modality subsets (fusion method and depth chosen on validation; test {label})",
-         display.ablation_display(of("modality_ablation"))),
-        (f"Validation {label}-latency Pareto front (test score beside it)", display.pareto_display(of("pareto"))),
-    ]  # fmt: skip
-    if len(of("robustness")):
-        section.tables.append(
-            (f"Robustness (test {label}; noise retention: mean over the modalities of the area under "
-             f"{label} above chance against the corruption level of that modality, over (clean score - chance) "
-             f"x largest level, chance = the best input-blind prediction: 1 = no loss, 0 = at chance at once; a missing modality's stand-in is its train-mean embedding unless modality "
-             f"dropout taught one; in brackets the model trained without that modality)",
-             display.robustness_display(of("robustness"), label))
-        )  # fmt: skip
+    for spec in in_section(TASK):
+        rows = of(spec.name)
+        if len(rows) or not spec.optional:
+            section.tables.append((spec.caption(settings, label), spec.display(rows, metric, label)))
     return section
 
 
@@ -285,41 +247,17 @@ def _summary_section(summary: pd.DataFrame, t: dict[str, pd.DataFrame], omnibus:
     profile = t["interaction_profile"]
     if len(profile):
         findings.append(PROFILE_FORMULAS.format(label=label))
-    optional = [  # (title, table, shown): a comparison with nothing to compare is left out
-        (f"Best fusion against the best single modality per task (neural networks, each chosen on validation; "
-         f"test {label}; paired bootstrap interval of the difference)", display.single_display, "fusion_vs_single"),
-        (f"The unimodal gate: per task and modality, the best single-modality network against the best reference "
-         f"model on that modality (each chosen on validation; test {label}, paired bootstrap interval; the gate "
-         f"holds where the network's validation score is at least the reference's minus {paired.GATE_MARGIN:g})",
-         display.gate_display, "unimodal_gate"),
-        (f"Best neural combination against the best classical reference per task (each chosen on validation; "
-         f"test {label}; paired bootstrap interval of the difference)", display.versus_display, "references"),
-        (f"Interaction profile per task (test {label} at the task's best depth; formulas below)",
-         display.profile_display, "interaction_profile"),
-    ]  # fmt: skip
     diagrams = [(f"critical-difference diagram over the {group} tasks", f"critical_difference_{group}.png")
                 for group, omni in omnibus.items() if omni.result is not None]  # fmt: skip
-    return Section(
-        "Across tasks: fusion methods compared",
-        paragraphs=findings,
-        tables=[
-            (
-                f"Best combination per task (chosen on validation {label})",
-                display.best_display(t["best"], settings.metric),
-            ),
-            *[(title, show(t[name])) for title, show, name in optional if len(t[name])],
-            (
-                "Average rank per fusion method (1 = best; descriptive), over the tasks where all methods ran",
-                display.ranks_display(t["ranks"]),
-            ),
-            (
-                f"The declared family: every fusion method against {settings.baseline}, over the tasks "
-                "where both ran (minimum detectable effect: the uniform advantage found with 80 % power)",
-                display.tests_display(t["significance"]),
-            ),
-        ],  # fmt: skip
-        images=diagrams,
-    )
+    section = Section("Across tasks: fusion methods compared", paragraphs=findings, images=diagrams)
+    for spec in in_section(ACROSS):
+        rows = t[spec.name]
+        if len(rows) or not spec.optional:
+            caption = spec.caption(settings, label)
+            section.tables.append((caption, spec.display(rows, settings.metric, label)))
+            if spec.in_findings:
+                section.in_findings.add(caption)
+    return section
 
 
 def _plots_section(t: dict[str, pd.DataFrame]) -> Section:
@@ -336,7 +274,7 @@ def generate_report(
     study: str,
     out_dir: Path,
     *,
-    settings: ReportSettings = ReportSettings(),
+    settings: ReportSettings = DEFAULT_SETTINGS,
     expected_seeds: int | None = None,
 ) -> ReportResult:
     """Write the report into ``out_dir``: built in a temporary folder beside it, then swapped in. A
@@ -398,6 +336,6 @@ def findings_markdown(document: Document) -> str:
     section = document.sections[0]
     parts = [*section.paragraphs]
     for caption, table in section.tables:
-        if caption.startswith(("Best combination", "Best fusion", "Best neural", "Interaction profile")):
+        if caption in section.in_findings:
             parts += [f"**{caption}**", markdown_table(table)]
     return "\n\n".join(parts) + "\n"

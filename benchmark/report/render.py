@@ -54,6 +54,7 @@ class Section:
     paragraphs: list[str] = field(default_factory=list)
     tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)  # (caption, formatted strings)
     images: list[tuple[str, str]] = field(default_factory=list)  # (alt text, file name)
+    in_findings: set[str] = field(default_factory=set)  # captions of the tables findings.md copies
 
 
 @dataclass

@@ -26,6 +26,9 @@ class ReportSettings:
     baseline: str = "concat"
 
 
+DEFAULT_SETTINGS = ReportSettings()
+
+
 @dataclass(frozen=True)
 class Inputs:
     """What every table is computed from: the runs, the per-combination summary (with intervals) and the
