@@ -31,15 +31,14 @@ from benchmark.experiment import (
     Hyperparameters,
     RunSettings,
     build_network,
-    combination_splits,
     train_batch_size,
     train_settings,
 )
 from benchmark.grid import Combination
+from benchmark.measurement import combination_splits
 from benchmark.params import ParamSpec
-from benchmark.reference_run import ReferenceParams, run_reference
-from benchmark.references import REFERENCES
 from benchmark.tasks import Split, Task
+from benchmark.trainers import method_of
 from benchmark.training import fit, seed_everything, steps_per_epoch
 
 PROBE_ROWS = 384
@@ -94,7 +93,7 @@ def estimate_cost(config: StudyConfig, tasks: dict[tuple[str, int | None], Task]
             if combination.cell_id not in probes:
                 probes[combination.cell_id] = _probe(task, combination, config, settings)
             per_training = probes[combination.cell_id]
-            if combination.fusion not in REFERENCES:  # a network: seconds per epoch
+            if method_of(combination.fusion).uses_depth:  # a network: seconds per epoch
                 per_training *= expected_epochs(config, len(task.splits["train"]))
             estimate.worker_seconds[combination.task] += trainings * per_training + BOOKKEEPING_SECONDS
             estimate.combinations[combination.task] += 1
@@ -117,15 +116,16 @@ def _probe(task: Task, combination: Combination, config: StudyConfig, settings: 
     """Seconds of one epoch (a network: training and validation) or of one fit (a reference)."""
     train, val, _ = combination_splits(task, combination)
     rows = min(len(train), PROBE_ROWS)
-    if combination.fusion in REFERENCES:
+    method = method_of(combination.fusion)
+    if not method.uses_depth:  # one fit
         specs = {m: task.modalities[m] for m in combination.modalities}
         small = Task(task.name, specs, {"train": _head(train, rows), "val": _head(val, rows),
                      "test": _head(val, 1)}, task.num_classes)  # fmt: skip
-        typical = {
-            name: _typical(spec) for name, spec in REFERENCES.get(combination.fusion).hyperparameters.items()
-        }
+        typical = {name: _typical(spec) for name, spec in method.search_space(config.tuning.space).items()}
         start = time.perf_counter()
-        run_reference(small, combination, ReferenceParams.from_params(typical), settings, seed=0)
+        method.train(
+            small, combination, method.settings(typical), settings, device=torch.device("cpu"), seed=0
+        )
         return (time.perf_counter() - start) * len(train) / rows
     width = max(c for c in config.tuning.space["width"].choices)
     hparams = Hyperparameters(lr=1e-3, weight_decay=0.0, width=int(width), dropout=0.1)

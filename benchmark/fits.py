@@ -15,11 +15,11 @@ import optuna
 import torch
 
 from benchmark.config import StudyConfig
-from benchmark.experiment import Hyperparameters, Measurement, RunSettings, run_once
+from benchmark.experiment import Hyperparameters, RunSettings
 from benchmark.grid import Combination
+from benchmark.measurement import Measurement
 from benchmark.records import combination_tags
-from benchmark.reference_run import ReferenceParams, run_reference
-from benchmark.references import REFERENCES
+from benchmark.reference_run import ReferenceParams
 from benchmark.schema import (
     CEILING,
     EPOCH_LOSS,
@@ -36,10 +36,10 @@ from benchmark.schema import (
     TRIAL_STATE,
     VAL,
 )
-from benchmark.space import combination_space
 from benchmark.tasks import Task
 from benchmark.timing import TimeBreakdown
 from benchmark.tracking.writer import Tracker
+from benchmark.trainers import method_of
 from benchmark.tuning.coordination import (
     complete_final_seed,
     fail_final_seed,
@@ -98,7 +98,8 @@ class CombinationFits:
         self.timer = context.timer
         self.task = context.tasks[combination.task_key]
         self.run_settings = RunSettings.of(context.config)
-        self.space = combination_space(self.config.tuning.space, combination.fusion)
+        self.method = method_of(combination.fusion)
+        self.space = self.method.search_space(self.config.tuning.space)
 
     def objective(self, study: optuna.Study, parent_id: str) -> Callable[[optuna.Trial], TrialOutcome]:
         """The function Optuna calls for one tuning trial of this combination: a fit, recorded as a run
@@ -229,18 +230,12 @@ class CombinationFits:
         return f"error: {type(err).__name__}: {err}"[:250]
 
     def settings(self, params: dict[str, Any]) -> Hyperparameters | ReferenceParams:
-        if self.combination.fusion in REFERENCES:
-            return ReferenceParams.from_params(params)
-        return Hyperparameters.from_params(params)
+        return self.method.settings(params)
 
     def _train(self, settings: Hyperparameters | ReferenceParams, **kwargs: Any) -> Measurement:
-        """One training (a network, or a reference model) with ``settings`` on this combination."""
-        if isinstance(settings, ReferenceParams):
-            kwargs.pop("on_epoch_end", None)  # one fit, nothing to prune
-            return run_reference(self.task, self.combination, settings, self.run_settings, **kwargs)
-        return run_once(
-            self.task, self.combination, settings, self.run_settings, device=self.context.device, **kwargs
-        )
+        """One training with ``settings`` on this combination (a network, or a reference model)."""
+        return self.method.train(self.task, self.combination, settings, self.run_settings,
+                                 device=self.context.device, **kwargs)  # fmt: skip
 
 
 def _outcome(measurement: Measurement, metric: str) -> TrialOutcome:

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 from benchmark.config import GridConfig
 from benchmark.fusions import FUSIONS, UNIMODAL
-from benchmark.references import REFERENCES
-from benchmark.references.base import REFERENCE_DEPTH
+from benchmark.methods import REFERENCE_DEPTH, uses_depth
 from benchmark.subsets import ModalitySelection, modality_subsets
 
 
@@ -102,8 +101,8 @@ def expand_grid(
         selection, depths = (overrides or {}).get(task, (None, None))
         context = (contexts or {}).get(task, "")
         subsets, missing = modality_subsets(available, selection or grid.modalities)
-        neural = [f for f in grid.fusion if f not in REFERENCES]
-        references = [f for f in grid.fusion if f in REFERENCES]
+        neural = [f for f in grid.fusion if uses_depth(f)]
+        references = [f for f in grid.fusion if not uses_depth(f)]
         count = (splits or {}).get(task, 1)
         for split in range(count) if count > 1 else [None]:
             for depth in depths or grid.depth:

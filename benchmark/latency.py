@@ -21,9 +21,9 @@ from typing import Any
 import psutil
 import torch
 
-from benchmark.experiment import restrict
 from benchmark.grid import Combination
 from benchmark.interrupts import deferred_interrupts
+from benchmark.measurement import restrict
 from benchmark.metrics import measure_latency
 from benchmark.records import mean_and_std
 from benchmark.schema import (

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from benchmark.measurement import Measurement, combination_splits
 from benchmark.metrics import RunMemory
 from benchmark.references import REFERENCES
 from benchmark.references.features import FeatureBuilder
@@ -75,8 +76,6 @@ def run_reference(task: Any, combination: Any, params: ReferenceParams, settings
                   final: bool = False) -> Any:  # fmt: skip
     """Fit on train, score on validation (and on test, with the memory the run added, when ``final``;
     the fitted features + model then become ``Measurement.model``, one scikit-learn pipeline)."""
-    from benchmark.experiment import Measurement, combination_splits
-
     reference = REFERENCES.get(combination.fusion)
     train, val, test = combination_splits(task, combination)
     specs = {m: task.modalities[m] for m in combination.modalities}

@@ -29,12 +29,12 @@ from benchmark.config import StudyConfig
 from benchmark.data import DataError
 from benchmark.disk_space import DiskFull, free_bytes, full_path, is_disk_full, release
 from benchmark.errors import ConfigError
-from benchmark.experiment import Measurement
 from benchmark.fits import WorkContext
 from benchmark.grid import GridPlan, expand_grid
 from benchmark.host import environment_tags, resolve_device, resolve_workers, usable_cores
 from benchmark.journal import repair_journal
 from benchmark.latency import LatencySummary, run_latency_pass
+from benchmark.measurement import Measurement
 from benchmark.schema import KIND, OPTUNA_TRIAL, PID, SESSION_RUN, STUDY, TIME, WORKER
 from benchmark.tasks import Fold, Task, build_task
 from benchmark.timing import TimeBreakdown

@@ -53,22 +53,6 @@ def fusion_hyperparameters() -> list[str]:
     return catalog().hyperparameter_names()
 
 
-def combination_space(space: dict[str, ParamSpec], fusion: str) -> dict[str, ParamSpec]:
-    """The search space of one combination: the general hyperparameters, plus those its fusion method
-    declares (the study's ``tuning.space`` entry for them if it has one, else the method's default).
-    A reference model has only its own (the network's lr, width, ... do not apply)."""
-    from benchmark.fusions import FUSIONS  # the engine's side: the components themselves
-    from benchmark.references import REFERENCES
-
-    if fusion in REFERENCES:
-        return {
-            name: space.get(name, default) for name, default in REFERENCES.get(fusion).hyperparameters.items()
-        }
-    general = {name: spec for name, spec in space.items() if name in DEFAULT_SPACE}
-    own = FUSIONS.get(fusion).hyperparameters
-    return general | {name: space.get(name, default) for name, default in own.items()}
-
-
 def parse_space(value: Any) -> dict[str, ParamSpec]:
     """A study's ``tuning.space`` (name -> one of ``FORMS``) over the defaults."""
     allowed = [*DEFAULT_SPACE, *fusion_hyperparameters()]

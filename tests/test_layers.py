@@ -144,3 +144,23 @@ def test_tag_and_metric_names_are_literals_in_the_schema_only():
         for line, text in _string_parts(module):
             assert not text.startswith(tuple(namespaces)), f"{module}:{line}: metric name {text!r}"
             assert not text.startswith("benchmark.") or " " in text, f"{module}:{line}: tag name {text!r}"
+
+
+def test_network_or_reference_is_answered_in_one_module():
+    """methods.py answers it (``is_reference``; trainers.py turns it into ``method_of``); nowhere else spells the prefix or asks
+    the reference registry whether a name is in it. The references' own package, its one fit
+    (reference_run.py) and the catalog that lists it read the registry for what it holds."""
+    owners = {"methods", "trainers", "reference_run", "catalog"}
+    for module in _modules():
+        if module in owners or module.startswith("references"):
+            continue
+        for line, text in _string_parts(module):
+            assert not text.startswith("ref_"), f"{module}:{line}: {text!r}"
+        source = _source(module)
+        for asked in ("in REFERENCES", "REFERENCES.get(", "REFERENCE_PREFIX", "import REFERENCES"):
+            assert asked not in source, f"{module}: {asked}"
+
+
+def _source(module: str) -> str:
+    path = PACKAGE / (module.replace(".", "/") + ".py")
+    return (path if path.exists() else PACKAGE / module.replace(".", "/") / "__init__.py").read_text()

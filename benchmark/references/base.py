@@ -13,11 +13,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from benchmark.methods import REFERENCE_DEPTH, REFERENCE_PREFIX, is_reference
 from benchmark.params import ParamSpec
 from benchmark.registry import Registry
 
-REFERENCE_PREFIX = "ref_"
-REFERENCE_DEPTH = 0  # depth does not apply to a reference model
+__all__ = [
+    "REFERENCE_DEPTH",
+    "REFERENCE_PREFIX",
+    "REFERENCES",
+    "Reference",
+    "is_reference",
+    "register_reference",
+]
 
 
 @dataclass(frozen=True)
@@ -43,8 +50,3 @@ def register_reference(
         return build
 
     return decorate
-
-
-def is_reference(name: str) -> bool:
-    """By name, so a report recognises reference rows of a store even without their registration."""
-    return name.startswith(REFERENCE_PREFIX)

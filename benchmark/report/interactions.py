@@ -41,7 +41,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from benchmark.references.base import is_reference
+from benchmark.methods import is_reference
 from benchmark.report.tables import chosen_on_validation, scored_rows
 from benchmark.report.uncertainty import Runs, _percentiles, joint_replicates, runs_by_split
 from benchmark.schema import TEST_F1, mean_of

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from benchmark.references.base import is_reference
+from benchmark.methods import is_reference
 from benchmark.report.tables import SCORE, UNIMODAL, chosen_on_validation, scored_rows, validation
 from benchmark.schema import (
     mean_of,

@@ -9,7 +9,7 @@ import math
 
 import pandas as pd
 
-from benchmark.references.base import is_reference
+from benchmark.methods import is_reference
 from benchmark.report import statistics
 from benchmark.report.collect import KEY, StudyRuns, metric_columns
 from benchmark.schema import (
