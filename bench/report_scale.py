@@ -50,12 +50,23 @@ def _combinations(count: int) -> list[Combination]:
 def _final_metrics(rng: random.Random) -> dict[str, float]:
     f1 = rng.uniform(0.5, 1.0)
     return {
-        "test/accuracy": f1 + 0.01, "test/recall_macro": f1, "test/f1_macro": f1, "val/f1_macro": f1,
-        "val/accuracy": f1, "val/recall_macro": f1, "latency/p50_ms": rng.uniform(0.05, 1.0),
-        "latency/p95_ms": rng.uniform(1.0, 2.0), "latency/batch_p50_ms": rng.uniform(1, 5),
-        "latency/batch_p95_ms": rng.uniform(5, 9), "memory/cpu_added_mb": 900.0, "model/parameters": 12345.0,
-        "time/train_s": rng.uniform(0.1, 3.0), "time/eval_s": 0.05, "train/epochs": 12.0, "train/best_epoch": 9.0,
-    }  # fmt: skip
+        "test/accuracy": f1 + 0.01,
+        "test/recall_macro": f1,
+        "test/f1_macro": f1,
+        "val/f1_macro": f1,
+        "val/accuracy": f1,
+        "val/recall_macro": f1,
+        "latency/p50_ms": rng.uniform(0.05, 1.0),
+        "latency/p95_ms": rng.uniform(1.0, 2.0),
+        "latency/batch_p50_ms": rng.uniform(1, 5),
+        "latency/batch_p95_ms": rng.uniform(5, 9),
+        "memory/cpu_added_mb": 900.0,
+        "model/parameters": 12345.0,
+        "time/train_s": rng.uniform(0.1, 3.0),
+        "time/eval_s": 0.05,
+        "train/epochs": 12.0,
+        "train/best_epoch": 9.0,
+    }
 
 
 def build_store(workdir: Path, runs: int) -> str:
@@ -130,8 +141,16 @@ def main(argv: list[str] | None = None) -> None:
     generate_report(uri, "scale", args.workdir / "report")
     in_process = time.perf_counter() - start
 
-    command = [sys.executable, "-m", "benchmark", "report", "study=smoke", "name=scale",
-               f"workdir={args.workdir}", f"report_dir={args.workdir / 'reports'}"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "benchmark",
+        "report",
+        "study=smoke",
+        "name=scale",
+        f"workdir={args.workdir}",
+        f"report_dir={args.workdir / 'reports'}",
+    ]
     start = time.perf_counter()
     subprocess.run(command, check=True, cwd=REPO, capture_output=True)
     end_to_end = time.perf_counter() - start

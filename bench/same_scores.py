@@ -28,8 +28,14 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 MACHINE_METRICS = ("time/", "latency/", "memory/")
-PROCESS_TAGS = ("mlflow.", "benchmark.git_revision", "benchmark.pid", "benchmark.host", "benchmark.worker",
-                "benchmark.version")  # fmt: skip
+PROCESS_TAGS = (
+    "mlflow.",
+    "benchmark.git_revision",
+    "benchmark.pid",
+    "benchmark.host",
+    "benchmark.worker",
+    "benchmark.version",
+)
 KINDS = ("combination", "trial", "final")
 
 
@@ -42,8 +48,11 @@ def _records(workdir: str, study: str) -> dict[tuple[str, str, str], dict]:
     records = {}
     for run in runs:
         tags = run["tags"]
-        key = (tags.get(COMBINATION_ID) or combination_of.get(tags.get(PARENT, ""), ""), tags["benchmark.kind"],
-               run["name"])  # fmt: skip
+        key = (
+            tags.get(COMBINATION_ID) or combination_of.get(tags.get(PARENT, ""), ""),
+            tags["benchmark.kind"],
+            run["name"],
+        )
         metrics = {k: v for k, v in run["metrics"].items() if not k.startswith(MACHINE_METRICS)}
         kept = {
             k: v for k, v in tags.items() if not k.startswith(PROCESS_TAGS) and k != "benchmark.optuna_trial"

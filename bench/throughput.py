@@ -124,8 +124,15 @@ def suite_fit(
     model = _model(specs, device)
     if compiled:
         model = torch.compile(model)
-    settings = TrainSettings(lr=1e-3, weight_decay=0.0, batch_size=BATCH, max_epochs=epochs, patience=10**6,
-                             metric="f1_macro", precision=precision)  # fmt: skip
+    settings = TrainSettings(
+        lr=1e-3,
+        weight_decay=0.0,
+        batch_size=BATCH,
+        max_epochs=epochs,
+        patience=10**6,
+        metric="f1_macro",
+        precision=precision,
+    )
     result = fit(model, train, val, settings, num_classes=10, seed=0)
     return epochs * len(train) / result.train_seconds
 
@@ -161,8 +168,10 @@ def main() -> None:
     args = parser.parse_args()
     device = torch.device(args.device)
     specs, train, val = vector_views(device)
-    print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads; mfeat six views, "
-          f"{len(train)} training samples, concat MLP depth {DEPTH}, batch {BATCH}, {args.epochs} epochs")  # fmt: skip
+    print(
+        f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads; mfeat six views, "
+        f"{len(train)} training samples, concat MLP depth {DEPTH}, batch {BATCH}, {args.epochs} epochs"
+    )
 
     loops = {
         "tight loop": lambda: tight_loop(specs, train, args.epochs, device),

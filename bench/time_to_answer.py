@@ -53,8 +53,16 @@ VARIANTS = {
 def run(variant: str, workdir: str) -> tuple[float, str]:
     """Wall seconds of one `run` from an empty store, and its breakdown lines (workers' time by category,
     summed over workers, and the latency pass)."""
-    command = [sys.executable, "-m", "benchmark", "run", *SLICE, *VARIANTS[variant], f"workdir={workdir}",
-               "--no-progress"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "benchmark",
+        "run",
+        *SLICE,
+        *VARIANTS[variant],
+        f"workdir={workdir}",
+        "--no-progress",
+    ]
     start = time.perf_counter()
     output = subprocess.run(command, cwd=REPO, check=True, capture_output=True, text=True).stdout
     lines = [line for line in output.splitlines() if line.startswith(("time:", "latency:"))]
@@ -140,9 +148,11 @@ def main() -> None:
         pruned = sum(p for _, p, _ in results[variant])
         total = sum(n for _, _, n in results[variant])
         tau = statistics.median(taus) if taus else float("nan")
-        print(f"{variant:<20} {statistics.median(wall):7.1f} ({min(wall):.1f}-{max(wall):.1f})"
-              f"{base / statistics.median(wall):12.2f}x  {pruned:5d}/{total:<6d}   {tau:10.2f} "
-              f"(min {min(taus, default=float('nan')):.2f})                          {same}/{tasks}")  # fmt: skip
+        print(
+            f"{variant:<20} {statistics.median(wall):7.1f} ({min(wall):.1f}-{max(wall):.1f})"
+            f"{base / statistics.median(wall):12.2f}x  {pruned:5d}/{total:<6d}   {tau:10.2f} "
+            f"(min {min(taus, default=float('nan')):.2f})                          {same}/{tasks}"
+        )
 
 
 if __name__ == "__main__":

@@ -34,13 +34,25 @@ from benchmark.tasks import Fold, Split, build_task  # noqa: E402
 from benchmark.training import TrainSettings, fit, seed_everything, steps_per_epoch  # noqa: E402
 
 SLICE = {  # task -> (build keywords, outer folds, cells: (modalities, fusion))
-    "nutrimouse": ({}, 3, [(("lipid",), "none"), (("gene",), "none"), (("gene", "lipid"), "concat"),
-                           (("gene", "lipid"), "late_vote")]),
+    "nutrimouse": (
+        {},
+        3,
+        [
+            (("lipid",), "none"),
+            (("gene",), "none"),
+            (("gene", "lipid"), "concat"),
+            (("gene", "lipid"), "late_vote"),
+        ],
+    ),
     "watch": ({}, 3, [(("acc",), "none"), (("acc", "gyro"), "concat"), (("acc", "gyro"), "late_vote")]),
     "basic-motions": ({}, 3, [(("acc",), "none"), (("acc", "gyro"), "concat")]),
-    "synth-mixed": ({"n_samples": 1000}, 3, [(("img", "seq", "vec"), "concat"), (("img", "seq", "vec"), "gated")]),
+    "synth-mixed": (
+        {"n_samples": 1000},
+        3,
+        [(("img", "seq", "vec"), "concat"), (("img", "seq", "vec"), "gated")],
+    ),
     "synth-redundancy": ({"n_samples": 1000}, 3, [(("img",), "none"), (("img", "seq", "vec"), "concat")]),
-}  # fmt: skip
+}
 DEFAULT = {"lr": 1e-3, "weight_decay": 1e-4, "width": 64, "dropout": 0.1}
 
 
@@ -59,11 +71,23 @@ def restrict(split: Split, modalities: tuple[str, ...]) -> Split:
 def train_once(task, modalities: tuple[str, ...], fusion: str, budget: dict, seed: int) -> dict:
     train, val, test = (restrict(task.splits[s], modalities) for s in ("train", "val", "test"))
     batch = train_batch_size(128, 8, len(train))
-    settings = TrainSettings(lr=DEFAULT["lr"], weight_decay=DEFAULT["weight_decay"], batch_size=batch,
-                             metric="f1_macro", class_weight="balanced", **budget)  # fmt: skip
+    settings = TrainSettings(
+        lr=DEFAULT["lr"],
+        weight_decay=DEFAULT["weight_decay"],
+        batch_size=batch,
+        metric="f1_macro",
+        class_weight="balanced",
+        **budget,
+    )
     seed_everything(seed)
-    model = build_model({m: task.modalities[m] for m in modalities}, fusion=fusion, num_classes=task.num_classes,
-                        depth=1, width=DEFAULT["width"], dropout=DEFAULT["dropout"])  # fmt: skip
+    model = build_model(
+        {m: task.modalities[m] for m in modalities},
+        fusion=fusion,
+        num_classes=task.num_classes,
+        depth=1,
+        width=DEFAULT["width"],
+        dropout=DEFAULT["dropout"],
+    )
     start = time.perf_counter()
     result = fit(model, train, val, settings, num_classes=task.num_classes, seed=seed)
     seconds = time.perf_counter() - start
@@ -109,8 +133,10 @@ def main() -> None:
                 )
                 overall[variant].extend(rows)
     for variant, rows in overall.items():
-        print(f"all cells {variant:5}: median seconds per training {statistics.median(r['seconds'] for r in rows):.2f}"
-              f", total {sum(r['seconds'] for r in rows):.0f} s")  # fmt: skip
+        print(
+            f"all cells {variant:5}: median seconds per training {statistics.median(r['seconds'] for r in rows):.2f}"
+            f", total {sum(r['seconds'] for r in rows):.0f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -32,8 +32,17 @@ STUDY = [
 
 def run(workers: int, trials: int) -> tuple[float, int]:
     with tempfile.TemporaryDirectory() as workdir:
-        command = [sys.executable, "-m", "benchmark", "run", *STUDY, f"tuning.trials={trials}",
-                   f"workers={workers}", f"workdir={workdir}", "--no-progress"]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "benchmark",
+            "run",
+            *STUDY,
+            f"tuning.trials={trials}",
+            f"workers={workers}",
+            f"workdir={workdir}",
+            "--no-progress",
+        ]
         start = time.perf_counter()
         output = subprocess.run(command, cwd=REPO, check=True, capture_output=True, text=True).stdout
         seconds = time.perf_counter() - start
@@ -53,8 +62,11 @@ def main() -> None:
         seconds, combinations = run(workers, args.trials)
         trials = combinations * args.trials
         rates[workers] = 60 * trials / seconds
-        print(f"workers={workers}: {combinations} combinations, {trials} trials (+{combinations} final seeds) "
-              f"in {seconds:.1f} s = {rates[workers]:.1f} trials/min", flush=True)  # fmt: skip
+        print(
+            f"workers={workers}: {combinations} combinations, {trials} trials (+{combinations} final seeds) "
+            f"in {seconds:.1f} s = {rates[workers]:.1f} trials/min",
+            flush=True,
+        )
     base = rates[args.workers[0]]
     for workers, rate in rates.items():
         print(f"  {workers} worker(s): {rate / base:.2f}x the throughput of {args.workers[0]}")

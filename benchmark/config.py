@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    ConfigDict,
     Field,
     SkipValidation,
     Strict,
@@ -28,6 +27,19 @@ from pydantic.dataclasses import dataclass
 
 from benchmark import scores
 from benchmark.catalog import catalog
+from benchmark.config_types import (
+    SCHEMA,
+    Count,
+    Device,
+    Flag,
+    Int,
+    Name,
+    NonNegative,
+    Number,
+    Text,
+    listed,
+    unique,
+)
 from benchmark.errors import ConfigError, one_line
 from benchmark.params import ParamSpec
 from benchmark.space import DEFAULT_SPACE, parse_space
@@ -35,27 +47,6 @@ from benchmark.subsets import ModalitySelection, parse_modalities
 from benchmark.uris import STORAGE_ENV, STORAGE_SCHEMES, TRACKING_ENV, TRACKING_SCHEMES, check_uri, redact_uri
 
 MODALITY_KINDS = ("vector", "image", "sequence", "tokens")
-SCHEMA = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
-
-Int = Annotated[int, Strict()]
-Count = Annotated[int, Strict(), Field(ge=1)]
-NonNegative = Annotated[int, Strict(), Field(ge=0)]
-Number = Annotated[float, Strict()]
-Flag = Annotated[bool, Strict()]
-Text = Annotated[str, Strict(), Field(min_length=1)]
-# errors.one_line completes "<key> <description>; got <value>" when the pattern does not match
-# A study name is a folder name under report_dir: never '.', '..', hidden, or holding a path separator.
-Name = Annotated[Text, Field(pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$", description="must use letters, digits, '_' or '-', with '.' only between them")]  # fmt: skip
-Device = Annotated[Text, Field(pattern=r"^(auto|cpu|cuda(:\d+)?)$", description="must be one of auto, cpu, cuda, cuda:N")]  # fmt: skip
-
-
-def _listed(value: Any) -> Any:
-    """A scalar is a one-element list (``grid.depth=2``)."""
-    return [value] if isinstance(value, str | int | float) and not isinstance(value, bool) else value
-
-
-def _unique(values: Any) -> Any:
-    return tuple(dict.fromkeys(values)) if isinstance(values, list | tuple) else values
 
 
 @dataclass(frozen=True, config=SCHEMA)
@@ -72,7 +63,7 @@ class TaskSpec:
     # the task's score is the mean over folds. A synthetic task draws fresh data per fold instead.
     splits: Count = 1
 
-    _list = field_validator("depth", mode="before")(lambda value: _unique(_listed(value)))
+    _list = field_validator("depth", mode="before")(lambda value: unique(listed(value)))
 
     @property
     def kwargs(self) -> dict[str, Any]:
@@ -92,7 +83,7 @@ class GridConfig:
     modalities: ModalitySelection = ModalitySelection()
     fusion: Annotated[tuple[Text, ...], Field(min_length=1)] = ("concat", "attention", "late_vote")
 
-    _list = field_validator("depth", "fusion", mode="before")(lambda value: _unique(_listed(value)))
+    _list = field_validator("depth", "fusion", mode="before")(lambda value: unique(listed(value)))
 
     @field_validator("fusion")
     @classmethod
@@ -100,8 +91,10 @@ class GridConfig:
         known = catalog()
         for fusion in fusions:
             if fusion not in known.fusions and fusion not in known.references:
-                raise ConfigError(f"unknown fusion {fusion!r}; registered fusion methods: {', '.join(sorted(known.fusions))}; "
-                                  f"reference models: {', '.join(sorted(known.references))}")  # fmt: skip
+                raise ConfigError(
+                    f"unknown fusion {fusion!r}; registered fusion methods: {', '.join(sorted(known.fusions))}; "
+                    f"reference models: {', '.join(sorted(known.references))}"
+                )
         return fusions
 
     @field_validator("modalities", mode="plain")
@@ -188,7 +181,7 @@ class RobustnessConfig:
     missing: Flag = True
     noise: tuple[Annotated[float, Strict(), Field(gt=0)], ...] = (0.5, 1.0, 2.0)
 
-    _list = field_validator("noise", mode="before")(_listed)
+    _list = field_validator("noise", mode="before")(listed)
 
 
 @dataclass(frozen=True, config=SCHEMA)
@@ -283,7 +276,9 @@ class StudyConfig:
     def _storage(cls, storage: str | None) -> str | None:
         scheme = storage.split("://", 1)[0] if storage and "://" in storage else None
         if scheme is not None and scheme not in STORAGE_SCHEMES:
-            raise ConfigError(f"storage must be a journal file path or a database URL (postgresql://...); got {scheme}://")  # fmt: skip
+            raise ConfigError(
+                f"storage must be a journal file path or a database URL (postgresql://...); got {scheme}://"
+            )
         if scheme is not None:
             check_uri(storage, "storage", STORAGE_SCHEMES)
         elif storage is not None and Path(storage).expanduser().is_dir():
@@ -315,8 +310,12 @@ class StudyConfig:
     def to_dict(self) -> dict[str, Any]:
         """A plain, YAML-able view of the resolved config (credentials masked)."""
         out = {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
-        out.update(workdir=str(self.workdir_path), tracking_uri=redact_uri(self.resolved_tracking_uri),
-                   storage=redact_uri(self.resolved_storage), report_dir=str(self.report_path.parent))  # fmt: skip
+        out.update(
+            workdir=str(self.workdir_path),
+            tracking_uri=redact_uri(self.resolved_tracking_uri),
+            storage=redact_uri(self.resolved_storage),
+            report_dir=str(self.report_path.parent),
+        )
         return out
 
 
@@ -347,7 +346,7 @@ def task_entries(value: Any) -> Any:
         raise ConfigError(f"tasks is required; registered tasks: {', '.join(sorted(catalog().tasks))}")
     if value == []:
         raise ConfigError("tasks must be a non-empty list, got []")
-    return [_task_entry(entry, f"tasks[{i}]") for i, entry in enumerate(_listed(value))]
+    return [_task_entry(entry, f"tasks[{i}]") for i, entry in enumerate(listed(value))]
 
 
 def _task_entry(entry: Any, where: str) -> Any:
@@ -365,7 +364,9 @@ def _task_entry(entry: Any, where: str) -> Any:
     for key in params:
         if key not in known.task_parameters(name):
             allowed = ", ".join(sorted(known.task_parameters(name)))
-            raise ConfigError(f"task {name!r} has no parameter {key!r}; allowed: label, subsets, depth, splits, {allowed}")  # fmt: skip
+            raise ConfigError(
+                f"task {name!r} has no parameter {key!r}; allowed: label, subsets, depth, splits, {allowed}"
+            )
     if "subsets" in own:
         own["subsets"] = parse_modalities(own["subsets"], f"{where}.subsets")
     return {"name": name, "params": tuple(sorted(params.items())), "label": name, **own}

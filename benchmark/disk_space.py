@@ -119,8 +119,10 @@ def describe(path: Path, workdir: Path, done: int, left: int, free: int) -> str:
     mib = 1024.0 * 1024.0
     if done:
         per = store_bytes(workdir) / done
-        need = f"about {(per * left + RESERVE_BYTES) / mib:.0f} MB for the {left} combination(s) left " \
-               f"({per / mib:.1f} MB each so far)"  # fmt: skip
+        need = (
+            f"about {(per * left + RESERVE_BYTES) / mib:.0f} MB for the {left} combination(s) left "
+            f"({per / mib:.1f} MB each so far)"
+        )
     else:
         need = f"at least {RESERVE_BYTES / mib:.0f} MB, and more for every combination"
     return (

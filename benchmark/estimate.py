@@ -65,18 +65,28 @@ class CostEstimate:
         return STARTUP_SECONDS + work + self.saved_models * LATENCY_SECONDS
 
     def describe(self) -> str:
-        lines = [f"estimated cost on this machine ({self.workers} worker(s); probes took "
-                 f"{self.probe_seconds:.0f} s):"]  # fmt: skip
+        lines = [
+            f"estimated cost on this machine ({self.workers} worker(s); probes took "
+            f"{self.probe_seconds:.0f} s):"
+        ]
         for label, seconds in sorted(self.worker_seconds.items(), key=lambda kv: -kv[1]):
-            lines.append(f"  {label:<24} {self.combinations[label]:4d} combinations  "
-                         f"{seconds / 60:6.1f} worker-minutes")  # fmt: skip
-        lines.append(f"  about {self.wall_seconds / 60:.0f} minutes of wall time (latency pass and start-up "
-                     f"included; a planning figure: see `python -m benchmark run --help`)")  # fmt: skip
+            lines.append(
+                f"  {label:<24} {self.combinations[label]:4d} combinations  "
+                f"{seconds / 60:6.1f} worker-minutes"
+            )
+        lines.append(
+            f"  about {self.wall_seconds / 60:.0f} minutes of wall time (latency pass and start-up "
+            f"included; a planning figure: see `python -m benchmark run --help`)"
+        )
         return "\n".join(lines)
 
 
-def estimate_cost(config: StudyConfig, tasks: dict[tuple[str, int | None], Task],
-                  combinations: list[Combination], threads: int) -> CostEstimate:  # fmt: skip
+def estimate_cost(
+    config: StudyConfig,
+    tasks: dict[tuple[str, int | None], Task],
+    combinations: list[Combination],
+    threads: int,
+) -> CostEstimate:
     """Probe each distinct cell once and extrapolate to the whole grid (see the module's docstring)."""
     start = time.perf_counter()
     previous_threads = torch.get_num_threads()
@@ -119,8 +129,12 @@ def _probe(task: Task, combination: Combination, config: StudyConfig, settings: 
     method = method_of(combination.fusion)
     if not method.uses_depth:  # one fit
         specs = {m: task.modalities[m] for m in combination.modalities}
-        small = Task(task.name, specs, {"train": _head(train, rows), "val": _head(val, rows),
-                     "test": _head(val, 1)}, task.num_classes)  # fmt: skip
+        small = Task(
+            task.name,
+            specs,
+            {"train": _head(train, rows), "val": _head(val, rows), "test": _head(val, 1)},
+            task.num_classes,
+        )
         typical = {name: _typical(spec) for name, spec in method.search_space(config.tuning.space).items()}
         start = time.perf_counter()
         method.train(

@@ -73,8 +73,13 @@ def train_batch_size(batch_size: int, min_batches: int, train_size: int) -> int:
     return max(2, min(batch_size, math.ceil(train_size / min_batches)))
 
 
-def build_network(task: Task, combination: Combination, hparams: Hyperparameters, settings: RunSettings,
-           device: torch.device) -> torch.nn.Module:  # fmt: skip
+def build_network(
+    task: Task,
+    combination: Combination,
+    hparams: Hyperparameters,
+    settings: RunSettings,
+    device: torch.device,
+) -> torch.nn.Module:
     model = build_model(
         {m: task.modalities[m] for m in combination.modalities},
         fusion=combination.fusion,
@@ -125,9 +130,14 @@ def run_once(
     seed_everything(seed)
     model = build_network(task, combination, hparams, settings, device)
     result = fit(
-        model, train, val, train_settings(hparams, settings, len(train)), num_classes=task.num_classes,
-        seed=seed, on_epoch_end=on_epoch_end,
-    )  # fmt: skip
+        model,
+        train,
+        val,
+        train_settings(hparams, settings, len(train)),
+        num_classes=task.num_classes,
+        seed=seed,
+        on_epoch_end=on_epoch_end,
+    )
     start = time.perf_counter()
     eval_batch = settings.train.eval_batch_size
     measurement = Measurement(
@@ -143,8 +153,15 @@ def run_once(
     return measurement
 
 
-def _test_and_robustness(measurement: Measurement, model: torch.nn.Module, task: Task,
-                         hparams: Hyperparameters, settings: RunSettings, train: Split, test: Split) -> None:  # fmt: skip
+def _test_and_robustness(
+    measurement: Measurement,
+    model: torch.nn.Module,
+    task: Task,
+    hparams: Hyperparameters,
+    settings: RunSettings,
+    train: Split,
+    test: Split,
+) -> None:
     """Test scores, then the same model with each modality missing and under noise."""
     eval_batch, metric = settings.train.eval_batch_size, settings.metric
     labels = test.labels.cpu().numpy()

@@ -122,9 +122,11 @@ class CombinationFits:
             with heartbeat(study, trial), tracker.run(run_id) as handle:
                 # One log_batch per run, at its end: params, metrics, per-epoch curves and tags together.
                 measurement, failure = self._train_or_failure(
-                    run_id, self.settings(params), seed=config.tuning.seed + trial.number,
+                    run_id,
+                    self.settings(params),
+                    seed=config.tuning.seed + trial.number,
                     on_epoch_end=pruning_callback(trial, self.timer),
-                )  # fmt: skip
+                )
                 if failure is not None:
                     handle.status = "FAILED"
                     tracker.log(run_id, params=params, tags={TRIAL_STATE: "FAIL", FAIL_REASON: failure})
@@ -191,8 +193,13 @@ class CombinationFits:
                 ceiling = self.task.bayes_accuracy.get(combination.modalities_tag)
                 if ceiling is not None:  # synthetic tasks: the Bayes-optimal test accuracy of this subset
                     metrics[CEILING] = ceiling
-                tracker.log(run_id, metrics=metrics, series=_history(measurement, config), params=run_params,
-                            tags=run_tags)  # fmt: skip
+                tracker.log(
+                    run_id,
+                    metrics=metrics,
+                    series=_history(measurement, config),
+                    params=run_params,
+                    tags=run_tags,
+                )
                 if measurement.test_predictions is not None:
                     tracker.log_predictions(run_id, *measurement.test_predictions)
                 # Saved for the latency pass (latency.py), which times it once no worker is training.
@@ -234,8 +241,9 @@ class CombinationFits:
 
     def _train(self, settings: Hyperparameters | ReferenceParams, **kwargs: Any) -> Measurement:
         """One training with ``settings`` on this combination (a network, or a reference model)."""
-        return self.method.train(self.task, self.combination, settings, self.run_settings,
-                                 device=self.context.device, **kwargs)  # fmt: skip
+        return self.method.train(
+            self.task, self.combination, settings, self.run_settings, device=self.context.device, **kwargs
+        )
 
 
 def _outcome(measurement: Measurement, metric: str) -> TrialOutcome:

@@ -119,8 +119,9 @@ def _finals_by_parent(tracker: Tracker) -> dict[str, list[Any]]:
     return finals
 
 
-def _time_model(model: Any, test: Any, device: torch.device, warmup: int, repeats: int,
-                eval_batch_size: int) -> tuple[dict[str, float], dict[str, Any]]:  # fmt: skip
+def _time_model(
+    model: Any, test: Any, device: torch.device, warmup: int, repeats: int, eval_batch_size: int
+) -> tuple[dict[str, float], dict[str, Any]]:
     """One sample and one evaluation batch; how many cores other processes kept busy meanwhile."""
     busy = _OtherProcesses()
     single = measure_latency(model, test, 1, device, warmup=warmup, repeats=repeats)
@@ -137,8 +138,11 @@ def _time_model(model: Any, test: Any, device: torch.device, warmup: int, repeat
         OTHER_BUSY: busy.cores(),
         LATENCY_LOAD: os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan"),
     }
-    params = {"latency.batch_size": batch.batch_size, "latency.threads": single.threads,
-              "latency.repeats": single.repeats}  # fmt: skip
+    params = {
+        "latency.batch_size": batch.batch_size,
+        "latency.threads": single.threads,
+        "latency.repeats": single.repeats,
+    }
     return metrics, params
 
 

@@ -42,8 +42,13 @@ class ReferenceParams:
 _FEATURES: dict[tuple[int, tuple[str, ...], bool], tuple[Any, FeatureBuilder]] = {}
 
 
-def _features(task: Any, modalities: tuple[str, ...], dense: bool, specs: dict[str, Any],
-              inputs: dict[str, torch.Tensor]) -> FeatureBuilder:  # fmt: skip
+def _features(
+    task: Any,
+    modalities: tuple[str, ...],
+    dense: bool,
+    specs: dict[str, Any],
+    inputs: dict[str, torch.Tensor],
+) -> FeatureBuilder:
     """The fitted feature builder of (task, modalities): deterministic given the train split, so every
     trial and seed of a combination reuses it (the SVD of a text modality costs seconds)."""
     key = (id(task), modalities, dense)
@@ -72,8 +77,9 @@ def _early_stopping_that_fits(model: Any, labels: np.ndarray) -> None:
         model.set_params(early_stopping=False)
 
 
-def run_reference(task: Any, combination: Any, params: ReferenceParams, settings: Any, *, seed: int,
-                  final: bool = False) -> Any:  # fmt: skip
+def run_reference(
+    task: Any, combination: Any, params: ReferenceParams, settings: Any, *, seed: int, final: bool = False
+) -> Any:
     """Fit on train, score on validation (and on test, with the memory the run added, when ``final``;
     the fitted features + model then become ``Measurement.model``, one scikit-learn pipeline)."""
     reference = REFERENCES.get(combination.fusion)
@@ -94,9 +100,15 @@ def run_reference(task: Any, combination: Any, params: ReferenceParams, settings
         val.labels.cpu().numpy(), pipeline.predict(val.inputs), task.num_classes
     )
     metric = settings.metric
-    fit = FitResult(best_epoch=1, epochs_run=1, best_val_score=val_scores[metric], stop_reason="fitted",
-                    history=[(1, float("nan"), val_scores[metric])], train_seconds=train_seconds,
-                    eval_seconds=time.perf_counter() - start)  # fmt: skip
+    fit = FitResult(
+        best_epoch=1,
+        epochs_run=1,
+        best_val_score=val_scores[metric],
+        stop_reason="fitted",
+        history=[(1, float("nan"), val_scores[metric])],
+        train_seconds=train_seconds,
+        eval_seconds=time.perf_counter() - start,
+    )
     measurement = Measurement(fit=fit, val=val_scores, n_params=_parameter_count(model))
     if not final:
         return measurement

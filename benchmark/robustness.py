@@ -69,8 +69,10 @@ def _corrupted(
 ) -> Split:
     x = split.inputs[modality]
     if not x.is_floating_point():
-        return Split({**split.inputs, modality: corrupt_tokens(x, token_fraction(level), vocab_size or 0, generator)},
-                     split.labels)  # fmt: skip
+        return Split(
+            {**split.inputs, modality: corrupt_tokens(x, token_fraction(level), vocab_size or 0, generator)},
+            split.labels,
+        )
     noise = torch.randn(x.shape, generator=generator, dtype=torch.float32).to(device=x.device, dtype=x.dtype)
     return Split({**split.inputs, modality: x + level * noise}, split.labels)
 

@@ -148,8 +148,10 @@ class StudyRunner:
     def _repair_journal(self, path: Path) -> None:
         kept = repair_journal(path)
         if kept is not None:
-            self.write(f"the Optuna journal's last record was torn (a crash or a full disk): set aside as {kept}; "
-                       f"resuming from the record before it")  # fmt: skip
+            self.write(
+                f"the Optuna journal's last record was torn (a crash or a full disk): set aside as {kept}; "
+                f"resuming from the record before it"
+            )
 
     def sweep_stale(self) -> None:
         """One host and no worker alive: whatever is RUNNING was left by a killed process."""
@@ -222,10 +224,17 @@ class StudyRunner:
         # Workers start at different places in the grid, so they rarely wait on each other.
         shift = (self.worker_index * len(combos)) // max(1, self.config.workers)
         context = WorkContext(
-            config=self.config, device=self.device, tasks=self.tasks, tracker=self.tracker, storage=self.storage,
-            pruner=self.pruner, timer=self.timer, worker_index=self.worker_index, env_tags=self.env_tags,
+            config=self.config,
+            device=self.device,
+            tasks=self.tasks,
+            tracker=self.tracker,
+            storage=self.storage,
+            pruner=self.pruner,
+            timer=self.timer,
+            worker_index=self.worker_index,
+            env_tags=self.env_tags,
             config_yaml=self.config_yaml,
-        )  # fmt: skip
+        )
         pending = [CombinationWork(context, self, c) for c in combos[shift:] + combos[:shift]]
         per_combination = self.config.tuning.trials + self.config.final.seeds
         self.bar = tqdm(

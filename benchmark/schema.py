@@ -31,8 +31,16 @@ GPU_MEMORY = TAG + "gpu_memory"  # why GPU memory was not measured, where it was
 WORKER, PID = TAG + "worker", TAG + "pid"
 
 # ---- where it ran (every run) ----------------------------------------------------------------------------
-ENVIRONMENT = ("device", "device_name", "threads", "version", "git_revision", "torch_version", "python_version",
-               "host")  # fmt: skip
+ENVIRONMENT = (
+    "device",
+    "device_name",
+    "threads",
+    "version",
+    "git_revision",
+    "torch_version",
+    "python_version",
+    "host",
+)
 
 
 def environment_tag(name: str) -> str:

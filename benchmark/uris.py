@@ -88,7 +88,9 @@ def check_uri(uri: str, key: str, schemes: tuple[str, ...]) -> None:
     """A URI's scheme, host and port, checked before anything is written (one line, exit 2)."""
     parts = urlsplit(uri)
     if parts.scheme not in schemes:
-        raise ConfigError(f"{key}: scheme {parts.scheme or '(none)'}:// is not supported; use one of: {', '.join(schemes)}")  # fmt: skip
+        raise ConfigError(
+            f"{key}: scheme {parts.scheme or '(none)'}:// is not supported; use one of: {', '.join(schemes)}"
+        )
     try:
         parts.port  # noqa: B018 - urllib checks the port only when it is read
     except ValueError:

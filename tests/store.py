@@ -77,9 +77,12 @@ def build_store(workdir: Path, study: str, combinations: list[dict]) -> str:
     }
     for entry in combinations:
         combo = Combination(
-            entry["task"], entry["depth"], tuple(sorted(entry["modalities"])), entry["fusion"],
+            entry["task"],
+            entry["depth"],
+            tuple(sorted(entry["modalities"])),
+            entry["fusion"],
             split=entry.get("split"),
-        )  # fmt: skip
+        )
         parent = tracker.create_run(combo.name, {**combination_tags(combo, "combination"), **env})
         statuses = entry.get("seed_status", ["FINISHED"] * len(entry["seeds"]))
         for i, (metrics, status) in enumerate(zip(entry["seeds"], statuses, strict=True)):

@@ -44,17 +44,34 @@ class Recorder:
 
 
 def _context(tmp_path: Path, storage: optuna.storages.BaseStorage) -> tuple[WorkContext, list]:
-    config = load_study("smoke", [TINY_TASKS, "tuning.trials=3", "final.seeds=2", "train.max_epochs=2",
-                                  "train.min_steps=0", "grid.fusion=[concat]", "workers=1"])  # fmt: skip
+    config = load_study(
+        "smoke",
+        [
+            TINY_TASKS,
+            "tuning.trials=3",
+            "final.seeds=2",
+            "train.max_epochs=2",
+            "train.min_steps=0",
+            "grid.fusion=[concat]",
+            "workers=1",
+        ],
+    )
     prepared = prepare(config)
     tracker = Tracker(
         f"sqlite:///{tmp_path / 'mlflow.db'}", config.name, artifact_root=tmp_path / "artifacts"
     )
     context = WorkContext(
-        config=prepared.config, device=torch.device("cpu"), tasks=prepared.tasks, tracker=tracker,
-        storage=storage, pruner=make_pruner(config.tuning, config.train.max_epochs), timer=TimeBreakdown(),
-        worker_index=0, env_tags={}, config_yaml="",
-    )  # fmt: skip
+        config=prepared.config,
+        device=torch.device("cpu"),
+        tasks=prepared.tasks,
+        tracker=tracker,
+        storage=storage,
+        pruner=make_pruner(config.tuning, config.train.max_epochs),
+        timer=TimeBreakdown(),
+        worker_index=0,
+        env_tags={},
+        config_yaml="",
+    )
     fused = [c for c in prepared.plan.combinations if c.fusion == "concat"]
     return context, fused
 

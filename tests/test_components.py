@@ -138,10 +138,24 @@ def test_tensor_fusion_refuses_more_than_three_modalities_and_low_rank_takes_its
     assert "at most 3" in FUSIONS.get("tensor").unsupported_reason(4)
     assert FUSIONS.get("low_rank").unsupported_reason(6) is None
     assert "rank" in FUSIONS.get("low_rank").hyperparameters
-    small = build_model(MULTI_SPECS, fusion="low_rank", num_classes=3, depth=1, width=32, dropout=0.0,
-                        fusion_options={"rank": 2})  # fmt: skip
-    large = build_model(MULTI_SPECS, fusion="low_rank", num_classes=3, depth=1, width=32, dropout=0.0,
-                        fusion_options={"rank": 8})  # fmt: skip
+    small = build_model(
+        MULTI_SPECS,
+        fusion="low_rank",
+        num_classes=3,
+        depth=1,
+        width=32,
+        dropout=0.0,
+        fusion_options={"rank": 2},
+    )
+    large = build_model(
+        MULTI_SPECS,
+        fusion="low_rank",
+        num_classes=3,
+        depth=1,
+        width=32,
+        dropout=0.0,
+        fusion_options={"rank": 8},
+    )
     assert sum(p.numel() for p in large.parameters()) > sum(p.numel() for p in small.parameters())
 
 

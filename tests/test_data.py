@@ -179,8 +179,14 @@ def test_table_task_from_csv_and_parquet(tmp_path):
 def test_arrays_task_infers_kinds_and_checks_rows(tmp_path):
     rng = np.random.default_rng(0)
     labels = np.repeat(["cat", "dog"], 20)
-    np.savez(tmp_path / "d.npz", label=labels, v=rng.normal(size=(40, 5)), s=rng.normal(size=(40, 7, 2)),
-             i=rng.normal(size=(40, 1, 4, 4)), w=rng.integers(0, 9, size=(40, 6)))  # fmt: skip
+    np.savez(
+        tmp_path / "d.npz",
+        label=labels,
+        v=rng.normal(size=(40, 5)),
+        s=rng.normal(size=(40, 7, 2)),
+        i=rng.normal(size=(40, 1, 4, 4)),
+        w=rng.integers(0, 9, size=(40, 6)),
+    )
     task = build_task("arrays", path=str(tmp_path / "d.npz"), tokens=["w"])
     kinds = {name: spec.kind for name, spec in task.modalities.items()}
     assert kinds == {"v": "vector", "s": "sequence", "i": "image", "w": "tokens"}

@@ -58,8 +58,22 @@ def tracking_server(tmp_path):
     with _admin() as admin, admin.cursor() as cursor:
         cursor.execute(f"CREATE DATABASE {name}")
     port = _free_port()
-    command = [PYTHON, "-m", "mlflow", "server", "--backend-store-uri", f"{PG}/{name}", "--host", "127.0.0.1",
-               "--port", str(port), "--artifacts-destination", str(tmp_path / "artifacts"), "--workers", "2"]  # fmt: skip
+    command = [
+        PYTHON,
+        "-m",
+        "mlflow",
+        "server",
+        "--backend-store-uri",
+        f"{PG}/{name}",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--artifacts-destination",
+        str(tmp_path / "artifacts"),
+        "--workers",
+        "2",
+    ]
     log = (tmp_path / "server.log").open("w")
     server = subprocess.Popen(
         command, stdout=log, stderr=subprocess.STDOUT, env=cli_env(), start_new_session=True
@@ -86,8 +100,13 @@ def tracking_server(tmp_path):
 
 def _worker(workdir: Path, *extra: str) -> subprocess.Popen:
     command = [PYTHON, "-m", "benchmark", "run", *tiny_overrides(workdir, *GRID, *extra), "--no-progress"]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=cli_env() | {"PYTHONUNBUFFERED": "1"})  # fmt: skip
+    return subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=cli_env() | {"PYTHONUNBUFFERED": "1"},
+    )
 
 
 def assert_exact(store: Store) -> None:
@@ -198,8 +217,11 @@ def test_unreachable_storage_or_server_fails_fast_with_exit_2(tmp_path, override
     start = time.monotonic()
     result = subprocess.run(
         [PYTHON, "-m", "benchmark", "run", *tiny_overrides(tmp_path / "w", override), "--no-progress"],
-        capture_output=True, text=True, env=cli_env(), timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=120,
+    )
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr.startswith("error: cannot reach") and result.stderr.count("\n") == 1
     assert time.monotonic() - start < 30
@@ -209,8 +231,9 @@ def test_unreachable_storage_or_server_fails_fast_with_exit_2(tmp_path, override
 def test_credentials_never_reach_output_or_mlflow(tmp_path, database):
     secret = "s3cr3t-pw"
     storage = database.replace("postgres@", f"postgres:{secret}@")  # trust auth ignores the password
-    worker = _worker(tmp_path, f"storage={storage}", "tasks=[{name:synth-synergy,n_samples:240}]",
-                     "grid.fusion=[concat]")  # fmt: skip
+    worker = _worker(
+        tmp_path, f"storage={storage}", "tasks=[{name:synth-synergy,n_samples:240}]", "grid.fusion=[concat]"
+    )
     output = worker.communicate(timeout=300)[0]
     assert worker.returncode == 0, output
     assert secret not in output and "postgres:***@" in output
@@ -244,8 +267,9 @@ def test_runs_of_a_worker_that_died_around_its_mlflow_writes_are_closed(tmp_path
     study, created = create_or_load(optuna.storages.RDBStorage(database), combination.study_name)
     assert created
     tracker = Tracker(config.resolved_tracking_uri, config.name, artifact_root=tmp_path / "artifacts")
-    parent = tracker.create_run(combination.name, {"benchmark.kind": "combination",
-                                                   "benchmark.combination_id": combination.id})  # fmt: skip
+    parent = tracker.create_run(
+        combination.name, {"benchmark.kind": "combination", "benchmark.combination_id": combination.id}
+    )
     study.set_user_attr(PARENT_RUN, parent)
     dead = subprocess.Popen(["true"])
     dead.wait()
@@ -271,8 +295,13 @@ def _worker_elsewhere(workdir: Path, *extra: str) -> subprocess.Popen:
     only its heartbeat tells the others it is alive (as for a worker on another machine)."""
     command = [PYTHON, "-m", "benchmark", "run", *tiny_overrides(workdir, *GRID, *extra), "--no-progress"]
     script = "hostname fusionbench-elsewhere && exec " + " ".join(f"'{part}'" for part in command)
-    return subprocess.Popen(["unshare", "--uts", "sh", "-c", script], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=cli_env())  # fmt: skip
+    return subprocess.Popen(
+        ["unshare", "--uts", "sh", "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=cli_env(),
+    )
 
 
 def _unshare_works() -> bool:

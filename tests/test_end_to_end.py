@@ -21,9 +21,12 @@ COMBINATIONS = 10  # 2 tasks x (2 unimodal + 3 fusions of the pair)
 TRIALS, SEEDS = 2, 2
 # Kill tests: 4 combinations with trials long enough (~0.5 s) that a signal lands inside one.
 SLOW_TRIALS = (
-    "train.max_epochs=25", "train.patience=25", "tuning.pruner=none",
-    "grid.modalities=[[img,vec]]", "grid.fusion=[concat,late_vote]",
-)  # fmt: skip
+    "train.max_epochs=25",
+    "train.patience=25",
+    "tuning.pruner=none",
+    "grid.modalities=[[img,vec]]",
+    "grid.fusion=[concat,late_vote]",
+)
 KILL_COMBINATIONS = 4
 
 
@@ -72,10 +75,17 @@ def test_smoke_run_records_everything(smoke_store):
     fusions = sorted(p.data.tags["benchmark.fusion"] for p in parents)
     assert fusions == sorted(["none"] * 4 + ["concat", "attention", "late_vote"] * 2)
     required_tags = [
-        "benchmark.task", "benchmark.depth", "benchmark.modalities", "benchmark.fusion", "benchmark.kind",
-        "benchmark.combination_id", "benchmark.device", "benchmark.version", "benchmark.git_revision",
+        "benchmark.task",
+        "benchmark.depth",
+        "benchmark.modalities",
+        "benchmark.fusion",
+        "benchmark.kind",
+        "benchmark.combination_id",
+        "benchmark.device",
+        "benchmark.version",
+        "benchmark.git_revision",
         "benchmark.torch_version",
-    ]  # fmt: skip
+    ]
     for run in store.runs():
         if run.data.tags["benchmark.kind"] == "session":  # one per invocation: the time breakdown
             assert "time/training_s" in run.data.metrics and "time/wall_s" in run.data.metrics
@@ -89,8 +99,15 @@ def test_smoke_run_records_everything(smoke_store):
         assert all("val/f1_macro" in t.data.metrics for t in trials)
         for final in finals:
             metrics = final.data.metrics
-            for name in ("test/accuracy", "test/recall_macro", "test/f1_macro", "val/f1_macro",
-                         "memory/cpu_added_mb", "model/parameters", "time/train_s"):  # fmt: skip
+            for name in (
+                "test/accuracy",
+                "test/recall_macro",
+                "test/f1_macro",
+                "val/f1_macro",
+                "memory/cpu_added_mb",
+                "model/parameters",
+                "time/train_s",
+            ):
                 assert name in metrics, name
             assert 0.0 <= metrics["test/accuracy"] <= 1.0
             # Latency (a property of the architecture, not of the weights) on the first seed only.
@@ -333,8 +350,18 @@ def test_a_torn_journal_tail_is_set_aside_and_the_study_resumes_exactly(tmp_path
 
 
 def test_a_damaged_journal_body_is_one_line_saying_how_to_recover(tmp_path, capsys):
-    assert main(["run", *tiny_overrides(tmp_path, "grid.fusion=[concat]", "grid.modalities=[[img,vec]]"),
-                 "--no-progress", "--no-report", "--no-latency"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "run",
+                *tiny_overrides(tmp_path, "grid.fusion=[concat]", "grid.modalities=[[img,vec]]"),
+                "--no-progress",
+                "--no-report",
+                "--no-latency",
+            ]
+        )
+        == 0
+    )
     journal = tmp_path / "optuna.journal"
     lines = journal.read_bytes().splitlines(keepends=True)
     lines[3] = b'{"op_code": \x00broken\n'

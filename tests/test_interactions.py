@@ -25,9 +25,16 @@ def _cell(task: str, modalities: tuple, fusion: str, errors: int, val: float | N
     for label in (0, 1):
         predicted[np.flatnonzero(label == LABELS)[:errors]] = 1 - label
     test = 1 - errors / 50
-    return {"task": task, "depth": 1, "modalities": modalities, "fusion": fusion,
-            "predictions": [(LABELS, predicted)],
-            "seeds": [{"test/f1_macro": test, "val/f1_macro": test if val is None else val, "test/accuracy": test}]}  # fmt: skip
+    return {
+        "task": task,
+        "depth": 1,
+        "modalities": modalities,
+        "fusion": fusion,
+        "predictions": [(LABELS, predicted)],
+        "seeds": [
+            {"test/f1_macro": test, "val/f1_macro": test if val is None else val, "test/accuracy": test}
+        ],
+    }
 
 
 def _profile(tmp_path, entries: list[dict]) -> pd.DataFrame:
@@ -36,10 +43,14 @@ def _profile(tmp_path, entries: list[dict]) -> pd.DataFrame:
 
 
 def test_profile_formulas_on_known_scores(tmp_path):
-    entries = [_cell("t", ("a",), "none", 10), _cell("t", ("b",), "none", 15),  # 0.8 and 0.7
-               _cell("t", ("a", "b"), "additive", 8), _cell("t", ("a", "b"), "late_vote", 7),  # 0.84, 0.86
-               _cell("t", ("a", "b"), "concat", 3, val=0.9),  # 0.94
-               _cell("t", ("a", "b"), "gated", 0, val=0.5)]  # fmt: skip  # gated: best on test, never chosen
+    entries = [
+        _cell("t", ("a",), "none", 10),
+        _cell("t", ("b",), "none", 15),  # 0.8 and 0.7
+        _cell("t", ("a", "b"), "additive", 8),
+        _cell("t", ("a", "b"), "late_vote", 7),  # 0.84, 0.86
+        _cell("t", ("a", "b"), "concat", 3, val=0.9),  # 0.94
+        _cell("t", ("a", "b"), "gated", 0, val=0.5),
+    ]  # gated: best on test, never chosen
     profile = _profile(tmp_path, entries)
     chance = 0.5  # macro F1 of guessing by the priors on two classes (a constant reaches only 1/3)
     assert profile["chance"].iloc[0] == pytest.approx(chance)
@@ -58,8 +69,13 @@ def test_profile_formulas_on_known_scores(tmp_path):
 
 
 def test_an_entry_whose_sets_did_not_all_run_is_nan_and_says_why(tmp_path):
-    entries = [_cell("u", ("a",), "none", 10), _cell("u", ("b",), "none", 15), _cell("u", ("c",), "none", 20),
-               _cell("u", ("a", "b", "c"), "concat", 3), _cell("u", ("a", "b", "c"), "additive", 5)]  # fmt: skip
+    entries = [
+        _cell("u", ("a",), "none", 10),
+        _cell("u", ("b",), "none", 15),
+        _cell("u", ("c",), "none", 20),
+        _cell("u", ("a", "b", "c"), "concat", 3),
+        _cell("u", ("a", "b", "c"), "additive", 5),
+    ]
     profile = _profile(tmp_path, entries)
     drops = profile[profile.entry == "drop_one_loss"]
     assert drops["value"].isna().all() and "a+b" in drops["missing"].iloc[0]
@@ -73,11 +89,19 @@ def test_the_profile_finds_what_each_generator_built(tmp_path):
     # these tiny budgets learn what each generator built and the test is about the profile's formulas:
     # every ceiling here is 0.965 or more (synergy and mixed at 0.1: image noise std 0.48, as before
     # the per-kind calibration); uniqueness keeps its training-only shortcut.
-    tasks = ("tasks=[{name:synth-redundancy,n_samples:1000,noise:0.4},{name:synth-uniqueness,n_samples:1000,noise:0.4},"
-             "{name:synth-synergy,n_samples:1000,noise:0.1},{name:synth-mixed,n_samples:1000,noise:0.1}]")  # fmt: skip
-    overrides = tiny_overrides(tmp_path, tasks, "grid.fusion=[concat,additive]", "train.max_epochs=20",
-                               "train.min_steps=300",  # mixed's XOR across three modalities needs the floor
-                               "final.seeds=1", "robustness.noise=[]")  # fmt: skip
+    tasks = (
+        "tasks=[{name:synth-redundancy,n_samples:1000,noise:0.4},{name:synth-uniqueness,n_samples:1000,noise:0.4},"
+        "{name:synth-synergy,n_samples:1000,noise:0.1},{name:synth-mixed,n_samples:1000,noise:0.1}]"
+    )
+    overrides = tiny_overrides(
+        tmp_path,
+        tasks,
+        "grid.fusion=[concat,additive]",
+        "train.max_epochs=20",
+        "train.min_steps=300",  # mixed's XOR across three modalities needs the floor
+        "final.seeds=1",
+        "robustness.noise=[]",
+    )
     assert main(["run", *overrides, "--no-progress"]) == 0
     runs = collect(f"sqlite:///{tmp_path / 'mlflow.db'}", "smoke")
     profile = interaction_profile(

@@ -123,8 +123,9 @@ def _memory_added_by_identical_runs() -> dict[str, float]:
         hparams = Hyperparameters(lr=1e-3, weight_decay=0.0, width=width, dropout=0.0)
         measured = []
         for _ in range(3):
-            measurement = run_once(task, combination, hparams, settings, device=torch.device("cpu"), seed=1,
-                                   final=True)  # fmt: skip
+            measurement = run_once(
+                task, combination, hparams, settings, device=torch.device("cpu"), seed=1, final=True
+            )
             assert measurement.cpu_added_mb is not None and measurement.gpu_added_mb is None
             measured.append(measurement.cpu_added_mb)
         return statistics.median(measured)
@@ -143,8 +144,9 @@ def test_memory_of_two_identical_runs_in_one_process_agrees():
     The runs happen in a fresh process, as a worker's do: inside pytest, after the slow tests have
     trained hundreds of models, the heap's history (not the run) decided the figure."""
     code = "import json; from tests.test_latency import _memory_added_by_identical_runs as m; print(json.dumps(m()))"
-    done = subprocess.run([PYTHON, "-c", code], env=cli_env(), cwd=REPO, capture_output=True, text=True,
-                          timeout=600)  # fmt: skip
+    done = subprocess.run(
+        [PYTHON, "-c", code], env=cli_env(), cwd=REPO, capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     added = json.loads(done.stdout.strip().splitlines()[-1])
     first, second = added["first"], added["second"]

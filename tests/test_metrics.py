@@ -75,8 +75,15 @@ def test_bf16_autocast_training_runs_and_learns():
     model = build_model(
         task.modalities, fusion="concat", num_classes=task.num_classes, depth=1, width=32, dropout=0.0
     )
-    settings = TrainSettings(lr=3e-3, weight_decay=0.0, batch_size=64, max_epochs=8, patience=8, metric="accuracy",
-                             precision="bf16")  # fmt: skip
+    settings = TrainSettings(
+        lr=3e-3,
+        weight_decay=0.0,
+        batch_size=64,
+        max_epochs=8,
+        patience=8,
+        metric="accuracy",
+        precision="bf16",
+    )
     result = fit(
         model, task.splits["train"], task.splits["val"], settings, num_classes=task.num_classes, seed=0
     )

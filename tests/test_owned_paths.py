@@ -149,15 +149,33 @@ def test_the_reported_reproduction_leaves_a_clone_intact(store, tmp_path):
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
     before = _tree(clone)
-    command = [PYTHON, "-m", "benchmark", "run", "study=smoke", "name=..", "workdir=W", "tuning.trials=1",
-               "final.seeds=1", "train.max_epochs=1"]  # fmt: skip
+    command = [
+        PYTHON,
+        "-m",
+        "benchmark",
+        "run",
+        "study=smoke",
+        "name=..",
+        "workdir=W",
+        "tuning.trials=1",
+        "final.seeds=1",
+        "train.max_epochs=1",
+    ]
     env = {**cli_env(), "FUSIONBENCH_STUDIES": str(clone / "studies")}
     result = subprocess.run(command, cwd=clone, capture_output=True, text=True, env=env)
     assert result.returncode == 2 and result.stderr.startswith("error: name must use letters")
     assert _tree(clone) == before and sorted(p.name for p in tmp_path.iterdir()) == ["clone"]
     for out in (".", ".."):  # a report aimed at the checkout or above it, from a store that exists
-        report = [PYTHON, "-m", "benchmark", "report", "study=smoke", "name=rep", f"tracking_uri={store}",
-                  f"--out={out}"]  # fmt: skip
+        report = [
+            PYTHON,
+            "-m",
+            "benchmark",
+            "report",
+            "study=smoke",
+            "name=rep",
+            f"tracking_uri={store}",
+            f"--out={out}",
+        ]
         result = subprocess.run(report, cwd=clone, capture_output=True, text=True, env=env)
         assert result.returncode == 2 and "which no report wrote" in result.stderr
         assert _tree(clone) == before and sorted(p.name for p in tmp_path.iterdir()) == ["clone"]

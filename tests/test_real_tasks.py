@@ -38,8 +38,14 @@ def _watch_file(path, subjects: int = 5, per_class: int = 2, classes: int = 3) -
                 X.append(RNG.normal(size=(steps, 6)) + c)
                 y.append(c)
                 subject.append(s)
-    data = {"X": X, "y": np.array(y), "subject": np.array(subject), "side": np.zeros(len(y)),
-            "X_labels": ["ax", "ay", "az", "wx", "wy", "wz"], "y_labels": ["A", "B", "C"]}  # fmt: skip
+    data = {
+        "X": X,
+        "y": np.array(y),
+        "subject": np.array(subject),
+        "side": np.zeros(len(y)),
+        "X_labels": ["ax", "ay", "az", "wx", "wy", "wz"],
+        "y_labels": ["A", "B", "C"],
+    }
     np.save(path, np.array(data, dtype=object), allow_pickle=True)
 
 
@@ -73,15 +79,34 @@ def test_watch_checks_its_channels(tmp_path):
 
 
 def _movielens(users: int = 30, movies: int = 40, ratings: int = 600):
-    data = pd.DataFrame({"user_id": RNG.integers(1, users + 1, ratings), "movie_id": RNG.integers(1, movies + 1, ratings),
-                         "rating": RNG.integers(1, 6, ratings), "timestamp": 0})  # fmt: skip
-    items = pd.DataFrame({"movie_id": range(1, movies + 1),
-                          "movie_title": [f"Film {i} (199{i % 10})" for i in range(1, movies + 1)],
-                          "release_date": "01-Jan-1995", "video_release_date": None, "IMDb_URL": ""})  # fmt: skip
+    data = pd.DataFrame(
+        {
+            "user_id": RNG.integers(1, users + 1, ratings),
+            "movie_id": RNG.integers(1, movies + 1, ratings),
+            "rating": RNG.integers(1, 6, ratings),
+            "timestamp": 0,
+        }
+    )
+    items = pd.DataFrame(
+        {
+            "movie_id": range(1, movies + 1),
+            "movie_title": [f"Film {i} (199{i % 10})" for i in range(1, movies + 1)],
+            "release_date": "01-Jan-1995",
+            "video_release_date": None,
+            "IMDb_URL": "",
+        }
+    )
     for genre in GENRES:
         items[genre] = RNG.integers(0, 2, movies)
-    people = pd.DataFrame({"user_id": range(1, users + 1), "age": RNG.integers(15, 70, users),
-                           "gender": RNG.choice(["M", "F"], users), "occupation": "writer", "zip_code": "0"})  # fmt: skip
+    people = pd.DataFrame(
+        {
+            "user_id": range(1, users + 1),
+            "age": RNG.integers(15, 70, users),
+            "gender": RNG.choice(["M", "F"], users),
+            "occupation": "writer",
+            "zip_code": "0",
+        }
+    )
     return data, items, people
 
 
@@ -110,8 +135,15 @@ def test_movielens_label_tokens_and_train_only_vocabulary():
 def _birds_file(path, rows: int) -> None:
     columns: dict = {f"audio-ssd{i}": RNG.random(rows) for i in range(153)}
     columns |= {f"cluster{i}": RNG.integers(0, 3, rows).astype(float) for i in range(1, 99)}
-    for stat in ("segments", "mean_rect_width", "std_rect_width", "mean_rect_height", "std_rect_height",
-                 "mean_rect_volume", "std_rect_volume"):  # fmt: skip
+    for stat in (
+        "segments",
+        "mean_rect_width",
+        "std_rect_width",
+        "mean_rect_height",
+        "std_rect_height",
+        "mean_rect_volume",
+        "std_rect_volume",
+    ):
         columns[stat] = RNG.random(rows)
     columns["hasSegments"] = [b"1"] * rows
     columns["location"] = [str(i % 4).encode() for i in range(rows)]
@@ -128,8 +160,10 @@ def test_birds_detection_of_one_species_with_three_modalities(tmp_path):
     frame = read_birds(tmp_path)
     task = build_birds(frame, seed=0, species="Swainson's Thrush")
     assert {n: s.shape for n, s in task.modalities.items()} == {
-        "audio": (153,), "segments": (105,), "location": (4,)
-    }  # fmt: skip
+        "audio": (153,),
+        "segments": (105,),
+        "location": (4,),
+    }
     labels = torch.cat([s.labels for s in task.splits.values()])
     assert len(labels) == 120 and int(labels.sum()) == 30
     assert set(task.splits["train"].inputs["location"].unique().tolist()) == {0.0, 1.0}  # one-hot, unscaled
@@ -150,7 +184,7 @@ def test_nutrimouse_views_and_both_labels(tmp_path):
     pd.DataFrame({"diet": np.repeat(["coc", "fish", "lin", "ref", "sun"], 8)}).to_csv(
         tmp_path / "diet.csv", index=False
     )
-    pd.DataFrame({"genotype": np.tile(["ppar", "wt"], 20)}).to_csv(tmp_path / "genotype.csv", index=False)  # fmt: skip
+    pd.DataFrame({"genotype": np.tile(["ppar", "wt"], 20)}).to_csv(tmp_path / "genotype.csv", index=False)
     diet = build_nutrimouse(*read_nutrimouse(tmp_path, "diet"), seed=0)
     assert diet.num_classes == 5 and _parts(diet) == {"train": 24, "val": 8, "test": 8}
     assert torch.bincount(diet.splits["train"].labels).tolist() in (
@@ -171,8 +205,14 @@ def test_nutrimouse_views_and_both_labels(tmp_path):
 
 
 def _ts_file(path, per_class: int = 5) -> None:
-    lines = ["#comment", "@problemName BasicMotions", "@dimensions 6", "@seriesLength 100",
-             "@classLabel true Standing Running Walking Badminton", "@data"]  # fmt: skip
+    lines = [
+        "#comment",
+        "@problemName BasicMotions",
+        "@dimensions 6",
+        "@seriesLength 100",
+        "@classLabel true Standing Running Walking Badminton",
+        "@data",
+    ]
     for c, label in enumerate(["Standing", "Running", "Walking", "Badminton"]):
         for _ in range(per_class):
             dims = [",".join(f"{v:.3f}" for v in RNG.normal(c, 1, 100)) for _ in range(6)]

@@ -27,15 +27,24 @@ REFERENCE_RUN = ("grid.fusion=[concat,ref_logreg,ref_gbdt]", "grid.modalities=[[
 def test_reference_models_run_end_to_end_and_match_scikit_learn(tmp_path):
     assert main(["run", *tiny_overrides(tmp_path, *REFERENCE_RUN), "--no-progress"]) == 0
     store = Store(tmp_path)
-    parents = {(p.data.tags["benchmark.fusion"], p.data.tags["benchmark.modalities"]): p
-               for p in store.runs("combination")}  # fmt: skip
+    parents = {
+        (p.data.tags["benchmark.fusion"], p.data.tags["benchmark.modalities"]): p
+        for p in store.runs("combination")
+    }
     for reference in ("ref_logreg", "ref_gbdt"):
         for modalities in ("img+vec", "vec"):
             parent = parents[(reference, modalities)]
             assert parent.data.tags["benchmark.depth"] == "0"  # depth does not apply: one run per subset
             assert parent.data.tags["benchmark.status"] == "finished"
-            for key in ("test/f1_macro_mean", "test/accuracy_mean", "val/f1_macro_mean", "latency/p50_ms_mean",
-                        "latency/batch_p50_ms_mean", "memory/cpu_added_mb_mean", "model/parameters_mean"):  # fmt: skip
+            for key in (
+                "test/f1_macro_mean",
+                "test/accuracy_mean",
+                "val/f1_macro_mean",
+                "latency/p50_ms_mean",
+                "latency/batch_p50_ms_mean",
+                "memory/cpu_added_mb_mean",
+                "model/parameters_mean",
+            ):
                 assert key in parent.data.metrics, (reference, key)
     assert not [k for k in parents if k[0].startswith("ref_") and k[1] == "img"]  # only the asked subsets
     # the same scikit-learn model fitted directly on the same split scores the same

@@ -53,12 +53,32 @@ ENTRIES = [
     for (t, d, m, f), values in F1.items()
 ]
 PARTIAL = [
-    {"task": "v", "depth": 2, "modalities": ("x", "y"), "fusion": "concat", "parent_status": "RUNNING",
-     "state": None, "seeds": [_metrics(0.5, "concat", 2)]},
-    {"task": "v", "depth": 2, "modalities": ("x", "y"), "fusion": "attention", "state": "failed", "seeds": []},
-    {"task": "v", "depth": 2, "modalities": ("x",), "fusion": "none", "seed_status": ["FINISHED", "FAILED"],
-     "seeds": [_metrics(0.33, "none", 2), _metrics(0.0, "none", 2)]},
-]  # fmt: skip
+    {
+        "task": "v",
+        "depth": 2,
+        "modalities": ("x", "y"),
+        "fusion": "concat",
+        "parent_status": "RUNNING",
+        "state": None,
+        "seeds": [_metrics(0.5, "concat", 2)],
+    },
+    {
+        "task": "v",
+        "depth": 2,
+        "modalities": ("x", "y"),
+        "fusion": "attention",
+        "state": "failed",
+        "seeds": [],
+    },
+    {
+        "task": "v",
+        "depth": 2,
+        "modalities": ("x",),
+        "fusion": "none",
+        "seed_status": ["FINISHED", "FAILED"],
+        "seeds": [_metrics(0.33, "none", 2), _metrics(0.0, "none", 2)],
+    },
+]
 
 
 @pytest.fixture(scope="module")
@@ -148,10 +168,16 @@ def test_pareto_front_matches_brute_force(summary):
 
 def test_identical_points_are_both_on_the_front():
     frame = pd.DataFrame(
-        {"task": ["t"] * 4, "depth": [1, 1, 2, 2], "modalities": ["a", "b", "c", "d"], "fusion": ["x"] * 4,
-         "val/f1_macro_mean": [0.9, 0.9, 0.8, 0.95], "test/f1_macro_mean": [0.5, 0.6, 0.99, 0.7],
-         "latency/p50_ms_mean": [1.0, 1.0, 2.0, 3.0]}
-    )  # fmt: skip
+        {
+            "task": ["t"] * 4,
+            "depth": [1, 1, 2, 2],
+            "modalities": ["a", "b", "c", "d"],
+            "fusion": ["x"] * 4,
+            "val/f1_macro_mean": [0.9, 0.9, 0.8, 0.95],
+            "test/f1_macro_mean": [0.5, 0.6, 0.99, 0.7],
+            "latency/p50_ms_mean": [1.0, 1.0, 2.0, 3.0],
+        }
+    )
     # chosen on validation: c's test score of 0.99 does not put it on the front
     assert tables.pareto_front(frame)["on_front"].tolist() == [True, True, False, True]
 
@@ -182,8 +208,17 @@ def test_report_files_are_deterministic_and_complete(store, tmp_path):
     for name in names:
         if name.endswith((".md", ".csv", ".png")):
             assert (first / name).read_bytes() == (second / name).read_bytes(), name
-    assert {"README.md", "report.html", "leaderboard.csv", "significance.csv", "accuracy_latency.png",
-            "score_by_fusion_depth.png", "modality_ablation.png", "pareto.csv", "runs.csv"} <= set(names)  # fmt: skip
+    assert {
+        "README.md",
+        "report.html",
+        "leaderboard.csv",
+        "significance.csv",
+        "accuracy_latency.png",
+        "score_by_fusion_depth.png",
+        "modality_ablation.png",
+        "pareto.csv",
+        "runs.csv",
+    } <= set(names)
     assert {"best.csv", "ranks.csv", "tables.tex", "findings.md"} <= set(names)
     markdown = (first / "README.md").read_text()
     assert "## Partial or failed combinations" in markdown and "failed: no trial completed" in markdown
@@ -230,8 +265,14 @@ def test_direct_sql_read_matches_mlflow_search_runs(store):
 
 
 def _robust(score: float, without_a: float, without_b: float, noisy: dict[str, list[float]]) -> dict:
-    metrics = {"test/accuracy": score, "test/f1_macro": score, "test/recall_macro": score, "val/f1_macro": score,
-               "robust/missing/a/f1_macro": without_a, "robust/missing/b/f1_macro": without_b}  # fmt: skip
+    metrics = {
+        "test/accuracy": score,
+        "test/f1_macro": score,
+        "test/recall_macro": score,
+        "val/f1_macro": score,
+        "robust/missing/a/f1_macro": without_a,
+        "robust/missing/b/f1_macro": without_b,
+    }
     for modality, values in noisy.items():
         for level, value in zip((0.5, 1.0), values, strict=True):
             metrics[f"robust/noise/{modality}/{level:g}/accuracy"] = value
@@ -245,15 +286,36 @@ def _robust(score: float, without_a: float, without_b: float, noisy: dict[str, l
 
 def test_robustness_table_noise_curves_and_their_place_in_the_report(tmp_path):
     entries = [
-        {"task": "r", "depth": 1, "modalities": ("a", "b"), "fusion": "concat",
-         "seeds": [_robust(0.9, 0.3, 0.8, {"a": [0.8, 0.6], "b": [0.9, 0.85]}),
-                   _robust(0.8, 0.5, 0.7, {"a": [0.6, 0.4], "b": [0.8, 0.75]})]},
-        {"task": "r", "depth": 1, "modalities": ("a",), "fusion": "none",
-         "seeds": [{"test/accuracy": 0.7, "test/f1_macro": 0.7, "val/f1_macro": 0.7,
-                    "robust/noise/a/0.5/f1_macro": 0.6, "robust/noise/a/0.5/accuracy": 0.6,
-                    "robust/noise/a/1/f1_macro": 0.5, "robust/noise/a/1/accuracy": 0.5,
-                    "robust/noise/a/retention": 0.55 / 0.7, "robust/noise_retention": 0.55 / 0.7}]},
-    ]  # fmt: skip
+        {
+            "task": "r",
+            "depth": 1,
+            "modalities": ("a", "b"),
+            "fusion": "concat",
+            "seeds": [
+                _robust(0.9, 0.3, 0.8, {"a": [0.8, 0.6], "b": [0.9, 0.85]}),
+                _robust(0.8, 0.5, 0.7, {"a": [0.6, 0.4], "b": [0.8, 0.75]}),
+            ],
+        },
+        {
+            "task": "r",
+            "depth": 1,
+            "modalities": ("a",),
+            "fusion": "none",
+            "seeds": [
+                {
+                    "test/accuracy": 0.7,
+                    "test/f1_macro": 0.7,
+                    "val/f1_macro": 0.7,
+                    "robust/noise/a/0.5/f1_macro": 0.6,
+                    "robust/noise/a/0.5/accuracy": 0.6,
+                    "robust/noise/a/1/f1_macro": 0.5,
+                    "robust/noise/a/1/accuracy": 0.5,
+                    "robust/noise/a/retention": 0.55 / 0.7,
+                    "robust/noise_retention": 0.55 / 0.7,
+                }
+            ],
+        },
+    ]
     uri = build_store(tmp_path, "rob", entries)
     runs = collect(uri, "rob")
     table = robustness_tables.robustness_table(runs)

@@ -101,8 +101,14 @@ def test_retention_is_one_for_a_model_that_ignores_the_noised_modality():
     with torch.no_grad():  # a model that ignores ``a``: its encoder's output does not depend on it
         for p in model.encoders["a"].parameters():
             p.zero_()
-    kwargs = {"batch_size": 32, "num_classes": 3, "metric": "accuracy", "missing": False, "noise_levels": [0.5, 2.0],
-              "vocab_sizes": {"w": 50}}  # fmt: skip
+    kwargs = {
+        "batch_size": 32,
+        "num_classes": 3,
+        "metric": "accuracy",
+        "missing": False,
+        "noise_levels": [0.5, 2.0],
+        "vocab_sizes": {"w": 50},
+    }
     with torch.no_grad():  # labelled by the model itself: clean accuracy 1, well above chance
         test = Split(test.inputs, model(test.inputs).logits.argmax(1))
         clean = 1.0

@@ -17,8 +17,9 @@ from tests.store import Store
 def _balanced_accuracy(confusion: np.ndarray) -> np.ndarray:
     """Mean recall over the classes present in the labels (scikit-learn's balanced_accuracy_score)."""
     support = confusion.sum(axis=2)
-    recall = np.divide(np.diagonal(confusion, axis1=1, axis2=2), support, out=np.zeros_like(support),
-                       where=support > 0)  # fmt: skip
+    recall = np.divide(
+        np.diagonal(confusion, axis1=1, axis2=2), support, out=np.zeros_like(support), where=support > 0
+    )
     present = (support > 0).sum(axis=1)
     return np.divide(recall.sum(axis=1), present, out=np.zeros(len(confusion)), where=present > 0)
 
@@ -53,8 +54,9 @@ def test_a_registered_formula_is_what_the_engine_and_the_bootstrap_compute(balan
 
 def test_chance_levels_of_the_built_in_scores():
     labels = np.array([0] * 6 + [1] * 3 + [2])
-    assert scores.chance_scores(labels, 3) == pytest.approx({"accuracy": 0.6, "recall_macro": 1 / 3,
-                                                              "f1_macro": 1 / 3})  # fmt: skip
+    assert scores.chance_scores(labels, 3) == pytest.approx(
+        {"accuracy": 0.6, "recall_macro": 1 / 3, "f1_macro": 1 / 3}
+    )
 
 
 def test_a_score_name_must_fit_in_a_metric_name():

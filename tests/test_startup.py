@@ -12,7 +12,7 @@ from tests.conftest import PYTHON, REPO, cli_env, load_bench
 from tests.store import build_store
 from tests.test_report import ENTRIES
 
-NO_MODELS = "assert not [m for m in sys.modules if m == 'torch' or m.startswith(('benchmark.encoders', 'benchmark.fusions', 'benchmark.tasks'))], sorted(sys.modules)"  # fmt: skip
+NO_MODELS = "assert not [m for m in sys.modules if m == 'torch' or m.startswith(('benchmark.encoders', 'benchmark.fusions', 'benchmark.tasks'))], sorted(sys.modules)"
 
 
 def _run_without_models(*arguments: str) -> subprocess.CompletedProcess:

@@ -23,13 +23,24 @@ SEED_NOISE = (0.0, 0.01, -0.01)  # the same per-seed offsets for every combinati
 
 
 def _metrics(test: float, val: float | None = None) -> dict[str, float]:
-    return {"test/f1_macro": test, "test/accuracy": test, "test/recall_macro": test,
-            "val/f1_macro": test if val is None else val, "val/accuracy": test}  # fmt: skip
+    return {
+        "test/f1_macro": test,
+        "test/accuracy": test,
+        "test/recall_macro": test,
+        "val/f1_macro": test if val is None else val,
+        "val/accuracy": test,
+    }
 
 
 def _entry(task: str, modalities: tuple[str, ...], fusion: str, scores: list[float], **extra) -> dict:
-    return {"task": task, "depth": 1, "modalities": modalities, "fusion": fusion,
-            "seeds": [_metrics(s) for s in scores], **extra}  # fmt: skip
+    return {
+        "task": task,
+        "depth": 1,
+        "modalities": modalities,
+        "fusion": fusion,
+        "seeds": [_metrics(s) for s in scores],
+        **extra,
+    }
 
 
 def _summary(tmp_path, entries: list[dict]) -> pd.DataFrame:
@@ -46,9 +57,11 @@ def _family(significance: pd.DataFrame, method: str, group: str = "real") -> pd.
 def _frame(scores: dict[tuple[str, str], float]) -> pd.DataFrame:
     """A per-combination summary with one block per task: {(task, method): test score}."""
     return pd.DataFrame(
-        [{"task": t, "depth": 1, "modalities": "x+y", "fusion": m, "test/f1_macro_mean": v}
-         for (t, m), v in scores.items()]
-    )  # fmt: skip
+        [
+            {"task": t, "depth": 1, "modalities": "x+y", "fusion": m, "test/f1_macro_mean": v}
+            for (t, m), v in scores.items()
+        ]
+    )
 
 
 def test_small_consistent_differences_are_equivalent_not_significant(tmp_path):
@@ -80,8 +93,10 @@ def test_a_clear_difference_is_significant_and_better(tmp_path):
     for task in range(6):
         for block, modalities in enumerate((("x", "y"), ("x", "z"))):
             b = [0.6 + 0.03 * task + 0.01 * block + n for n in SEED_NOISE]
-            entries += [_entry(f"task{task}", modalities, "B", b),
-                        _entry(f"task{task}", modalities, "A", [x + 0.05 for x in b])]  # fmt: skip
+            entries += [
+                _entry(f"task{task}", modalities, "B", b),
+                _entry(f"task{task}", modalities, "A", [x + 0.05 for x in b]),
+            ]
     ranks, significance, omnibus = tables.method_comparison(_summary(tmp_path, entries), baseline="B")
     row = _family(significance, "A")
     assert row["n"] == 6 and row["p_holm"] < 0.05
@@ -188,8 +203,11 @@ def test_the_minimum_detectable_effect_matches_a_brute_force_simulation():
 
 
 def test_real_and_synthetic_tasks_are_analysed_apart_and_ties_stay_ties():
-    scores = {(f"t{i}", m): 0.7 + 0.01 * i + d for i in range(6)
-              for m, d in (("concat", 0.0), ("gated", 0.0), ("late_vote", -0.05))}  # fmt: skip
+    scores = {
+        (f"t{i}", m): 0.7 + 0.01 * i + d
+        for i in range(6)
+        for m, d in (("concat", 0.0), ("gated", 0.0), ("late_vote", -0.05))
+    }
     frame = _frame(scores)
     frame["ceiling/bayes_accuracy_mean"] = np.nan
     synthetic = _frame({(f"s{i}", m): 0.9 for i in range(3) for m in ("concat", "gated", "late_vote")})
@@ -204,18 +222,42 @@ def test_real_and_synthetic_tasks_are_analysed_apart_and_ties_stay_ties():
 
 def test_best_is_chosen_on_validation_not_test(tmp_path):
     entries = [
-        {"task": "t", "depth": 1, "modalities": ("x", "y"), "fusion": "concat",
-         "seeds": [_metrics(0.95, val=0.80)] * 3},  # highest test, lower validation
-        {"task": "t", "depth": 2, "modalities": ("x", "y"), "fusion": "gated",
-         "seeds": [_metrics(0.90, val=0.85)] * 3},
-        {"task": "t", "depth": 1, "modalities": ("x",), "fusion": "none", "seeds": [_metrics(0.99, val=0.5)] * 3},
-    ]  # fmt: skip
+        {
+            "task": "t",
+            "depth": 1,
+            "modalities": ("x", "y"),
+            "fusion": "concat",
+            "seeds": [_metrics(0.95, val=0.80)] * 3,
+        },  # highest test, lower validation
+        {
+            "task": "t",
+            "depth": 2,
+            "modalities": ("x", "y"),
+            "fusion": "gated",
+            "seeds": [_metrics(0.90, val=0.85)] * 3,
+        },
+        {
+            "task": "t",
+            "depth": 1,
+            "modalities": ("x",),
+            "fusion": "none",
+            "seeds": [_metrics(0.99, val=0.5)] * 3,
+        },
+    ]
     summary = _summary(tmp_path, entries)
     best = tables.best_per_task(summary)
     assert best.loc[0, "fusion"] == "gated" and best.loc[0, "depth"] == 2
     assert best.loc[0, "test_f1_macro_mean"] == pytest.approx(0.90)
-    assert list(best.columns[:8]) == ["task", "depth", "modalities", "fusion", "val_f1_macro_mean",
-                                      "test_f1_macro_mean", "test_f1_macro_ci_low", "test_f1_macro_ci_high"]  # fmt: skip
+    assert list(best.columns[:8]) == [
+        "task",
+        "depth",
+        "modalities",
+        "fusion",
+        "val_f1_macro_mean",
+        "test_f1_macro_mean",
+        "test_f1_macro_ci_low",
+        "test_f1_macro_ci_high",
+    ]
     ablation = tables.modality_ablation(summary).set_index("modalities")
     assert ablation.loc["x+y", "fusion"] == "gated"
     assert ablation.loc["x+y", "gain_over_best_single"] == pytest.approx(0.90 - 0.99)
@@ -267,14 +309,32 @@ def test_report_intervals_unstable_flags_and_files(tmp_path):
     stable = [predicted(0.8)] * 3
     shaky = [predicted(0.9), predicted(0.9), predicted(0.4)]
     entries = [
-        {"task": "t", "depth": 1, "modalities": ("x", "y"), "fusion": "concat", "predictions": stable,
-         "seeds": [_metrics(f1_score(*p, average="macro")) for p in stable]},
-        {"task": "t", "depth": 1, "modalities": ("x", "y"), "fusion": "attention", "predictions": shaky,
-         "seeds": [_metrics(f1_score(*p, average="macro")) for p in shaky]},
+        {
+            "task": "t",
+            "depth": 1,
+            "modalities": ("x", "y"),
+            "fusion": "concat",
+            "predictions": stable,
+            "seeds": [_metrics(f1_score(*p, average="macro")) for p in stable],
+        },
+        {
+            "task": "t",
+            "depth": 1,
+            "modalities": ("x", "y"),
+            "fusion": "attention",
+            "predictions": shaky,
+            "seeds": [_metrics(f1_score(*p, average="macro")) for p in shaky],
+        },
         # the same test spread, but the seeds agree on validation: the flag is judged there
-        {"task": "t", "depth": 1, "modalities": ("x", "y"), "fusion": "gated", "predictions": shaky,
-         "seeds": [_metrics(f1_score(*p, average="macro"), val=0.5) for p in shaky]},
-    ]  # fmt: skip
+        {
+            "task": "t",
+            "depth": 1,
+            "modalities": ("x", "y"),
+            "fusion": "gated",
+            "predictions": shaky,
+            "seeds": [_metrics(f1_score(*p, average="macro"), val=0.5) for p in shaky],
+        },
+    ]
     uri = build_store(tmp_path, "ci", entries)
     out = generate_report(uri, "ci", tmp_path / "report", settings=ReportSettings(bootstrap=500)).directory
     best = pd.read_csv(out / "best.csv")
@@ -289,8 +349,19 @@ def test_report_intervals_unstable_flags_and_files(tmp_path):
     tex = (out / "tables.tex").read_text()
     assert "\\toprule" in tex and "\\textbf{concat}" in tex and "\\textbf{attention}" not in tex
     significance = pd.read_csv(out / "significance.csv")
-    assert list(significance.columns[:11]) == ["method_a", "method_b", "unit", "n", "statistic", "p_value",
-                                               "p_a_better", "p_equivalent", "p_b_better", "p_holm", "conclusion"]  # fmt: skip
+    assert list(significance.columns[:11]) == [
+        "method_a",
+        "method_b",
+        "unit",
+        "n",
+        "statistic",
+        "p_value",
+        "p_a_better",
+        "p_equivalent",
+        "p_b_better",
+        "p_holm",
+        "conclusion",
+    ]
     ranks = pd.read_csv(out / "ranks.csv")
     assert {"unit", "method", "average_rank", "units", "critical_difference"} <= set(ranks.columns)
 
@@ -304,12 +375,21 @@ def test_neural_against_reference_is_a_paired_comparison_on_the_same_test_sample
         return labels, np.where(flip, 1 - labels, labels)
 
     def entry(fusion: str, depth: int, runs: list, val: float) -> dict:
-        return {"task": "t", "depth": depth, "modalities": ("x", "y"), "fusion": fusion, "predictions": runs,
-                "seeds": [_metrics(f1_score(*p, average="macro"), val=val) for p in runs]}  # fmt: skip
+        return {
+            "task": "t",
+            "depth": depth,
+            "modalities": ("x", "y"),
+            "fusion": fusion,
+            "predictions": runs,
+            "seeds": [_metrics(f1_score(*p, average="macro"), val=val) for p in runs],
+        }
 
     same = [predicted(0.8, 7)] * 3
-    entries = [entry("concat", 1, [predicted(0.9, s) for s in range(3)], 0.9),
-               entry("gated", 1, same, 0.5), entry("ref_logreg", 0, same, 0.8)]  # fmt: skip
+    entries = [
+        entry("concat", 1, [predicted(0.9, s) for s in range(3)], 0.9),
+        entry("gated", 1, same, 0.5),
+        entry("ref_logreg", 0, same, 0.8),
+    ]
     uri = build_store(tmp_path, "versus", entries)
     runs = collect(uri, "versus")
     summary = tables.combination_summary(runs)
@@ -344,15 +424,25 @@ def test_disjoint_folds_are_averaged_and_each_keeps_its_own_sampling_error(tmp_p
     assert bootstrap_interval([easy], "accuracy") == alone  # one fold: the single-split interval
 
     def entry(fusion: str, modalities: tuple, split: int, runs: list, val: float) -> dict:
-        return {"task": "t", "depth": 1, "modalities": modalities, "fusion": fusion, "split": split,
-                "predictions": runs, "seeds": [_metrics(f1_score(*p, average="macro"), val=val) for p in runs]}  # fmt: skip
+        return {
+            "task": "t",
+            "depth": 1,
+            "modalities": modalities,
+            "fusion": fusion,
+            "split": split,
+            "predictions": runs,
+            "seeds": [_metrics(f1_score(*p, average="macro"), val=val) for p in runs],
+        }
 
     def better(runs: list, accuracy: float) -> list:  # the same test samples, more of them right
         return [(y, np.where(rng.random(len(y)) < accuracy, y, 1 - y)) for y, _ in runs]
 
-    entries = [entry("none", ("x",), 0, easy, 0.8), entry("none", ("x",), 1, hard, 0.8),
-               entry("concat", ("x", "y"), 0, better(easy, 0.97), 0.9),
-               entry("concat", ("x", "y"), 1, better(hard, 0.8), 0.9)]  # fmt: skip
+    entries = [
+        entry("none", ("x",), 0, easy, 0.8),
+        entry("none", ("x",), 1, hard, 0.8),
+        entry("concat", ("x", "y"), 0, better(easy, 0.97), 0.9),
+        entry("concat", ("x", "y"), 1, better(hard, 0.8), 0.9),
+    ]
     runs = collect(build_store(tmp_path, "splits", entries), "splits")
     summary = tables.combination_summary(runs)
     assert len(summary) == 2 and (summary["splits"] == 2).all()
@@ -369,11 +459,23 @@ def test_a_constant_predictor_is_flagged(tmp_path):
     constant = [(labels, np.zeros(120, dtype=int))] * 2
     varied = [(labels, labels.copy())] * 2
     entries = [
-        {"task": "t", "depth": 1, "modalities": ("x", "y"), "fusion": "concat", "predictions": constant,
-         "seeds": [_metrics(f1_score(*p, average="macro")) for p in constant]},
-        {"task": "t", "depth": 1, "modalities": ("x", "y"), "fusion": "gated", "predictions": varied,
-         "seeds": [_metrics(1.0)] * 2},
-    ]  # fmt: skip
+        {
+            "task": "t",
+            "depth": 1,
+            "modalities": ("x", "y"),
+            "fusion": "concat",
+            "predictions": constant,
+            "seeds": [_metrics(f1_score(*p, average="macro")) for p in constant],
+        },
+        {
+            "task": "t",
+            "depth": 1,
+            "modalities": ("x", "y"),
+            "fusion": "gated",
+            "predictions": varied,
+            "seeds": [_metrics(1.0)] * 2,
+        },
+    ]
     uri = build_store(tmp_path, "const", entries)
     out = generate_report(uri, "const", tmp_path / "report", settings=ReportSettings(bootstrap=200)).directory
     board = pd.read_csv(out / "leaderboard.csv").set_index("fusion")

@@ -72,8 +72,10 @@ def test_bad_task_parameters_are_rejected():
 def test_synthetic_splits_are_stratified():
     for name in SYNTHETIC:
         task = build_task(name, n_samples=400)
-        shares = [torch.bincount(task.splits[s].labels, minlength=task.num_classes) / len(task.splits[s])
-                  for s in SPLITS]  # fmt: skip
+        shares = [
+            torch.bincount(task.splits[s].labels, minlength=task.num_classes) / len(task.splits[s])
+            for s in SPLITS
+        ]
         assert max(float((a - b).abs().max()) for a in shares for b in shares) < 0.03, name
 
 
@@ -92,7 +94,7 @@ def _raw_split_ceilings(structure: str, seed: int, n: int, noise: float, n_class
     return {
         part: bayes_accuracies(
             structure, splits[part].inputs, splits[part].labels, layout, n_codes, noise, prototypes, n_classes
-        )  # fmt: skip
+        )
         for part in ("train", "test")
     }
 

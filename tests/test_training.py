@@ -19,8 +19,9 @@ def _tiny(n: int, seed: int) -> Split:
 def _steps_taken(settings: TrainSettings, n: int = 24) -> tuple[int, int]:
     """(optimizer steps, epochs) of a fit on ``n`` random samples whose validation never improves much."""
     seed_everything(0)
-    model = build_model({"x": ModalitySpec("x", "vector", (4,))}, fusion="none", num_classes=2, depth=1,
-                        width=8, dropout=0.0)  # fmt: skip
+    model = build_model(
+        {"x": ModalitySpec("x", "vector", (4,))}, fusion="none", num_classes=2, depth=1, width=8, dropout=0.0
+    )
     steps = 0
 
     def count(module, args) -> None:  # forward pre-hook

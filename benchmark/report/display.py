@@ -41,9 +41,11 @@ def leaderboard_display(board: pd.DataFrame, metric: str, metric_label: str) -> 
 
     def method(fusion: str, reference: bool, unstable: bool, constant: int) -> str:
         return (
-            fusion + (" (reference)" if reference else "") + (" ⚠ seeds disagree" if unstable else "")
+            fusion
+            + (" (reference)" if reference else "")
+            + (" ⚠ seeds disagree" if unstable else "")
             + (f" ⚠ constant predictions ({constant} seed{'s' if constant > 1 else ''})" if constant else "")
-        )  # fmt: skip
+        )
 
     val = tables.validation(metric)
     return pd.DataFrame(
@@ -59,7 +61,7 @@ def leaderboard_display(board: pd.DataFrame, metric: str, metric_label: str) -> 
                     board["unstable"],
                     board["constant_seeds"],
                     strict=True,
-                )  # fmt: skip
+                )
             ],
             "state": board["state"],
             f"val {metric_label}": [number(v, 3) for v in board[mean_of(val)]],
@@ -71,7 +73,7 @@ def leaderboard_display(board: pd.DataFrame, metric: str, metric_label: str) -> 
                     board[f"{metric}_ci_low"],
                     board[f"{metric}_ci_high"],
                     strict=True,
-                )  # fmt: skip
+                )
             ],
             # every other registered score, mean ± seed std
             **{
@@ -91,7 +93,7 @@ def leaderboard_display(board: pd.DataFrame, metric: str, metric_label: str) -> 
                     board[mean_of(CEILING)],
                     strict=True,
                 )
-            ],  # fmt: skip
+            ],
             "latency p50 ms": [number(v, 3) for v in board[mean_of(LATENCY_P50)]],
             "latency p95 ms": [number(v, 3) for v in board[mean_of(LATENCY_P95)]],
             "GPU MB added": [gpu(row) for _, row in board.iterrows()],
@@ -115,7 +117,7 @@ def pivot_display(table: pd.DataFrame) -> pd.DataFrame:
                 table["ci_high"],
                 table["modalities"],
                 strict=True,
-            )  # fmt: skip
+            )
         ]
     )
     pivot = cells.pivot(index="fusion", columns="depth", values="cell").fillna("–")
@@ -230,7 +232,7 @@ def best_display(best: pd.DataFrame, metric: str) -> pd.DataFrame:
                     best["gap_ci_high"],
                     strict=True,
                 )
-            ],  # fmt: skip
+            ],
             "test [95 % CI]": [
                 f"{number(v, 3)} {interval(lo, hi)}"
                 for v, lo, hi in zip(
@@ -238,7 +240,7 @@ def best_display(best: pd.DataFrame, metric: str) -> pd.DataFrame:
                     best[f"test_{name}_ci_low"],
                     best[f"test_{name}_ci_high"],
                     strict=True,
-                )  # fmt: skip
+                )
             ],
         }
     )
@@ -246,13 +248,17 @@ def best_display(best: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 def _val_and_test(frame: pd.DataFrame, side: str) -> list[str]:
     """ "name (val / test)" of one side of a paired comparison (columns side, side_val, side_test)."""
-    return [f"{n} ({number(v, 3)} / {number(t, 3)})"
-            for n, v, t in zip(frame[side], frame[f"{side}_val"], frame[f"{side}_test"], strict=True)]  # fmt: skip
+    return [
+        f"{n} ({number(v, 3)} / {number(t, 3)})"
+        for n, v, t in zip(frame[side], frame[f"{side}_val"], frame[f"{side}_test"], strict=True)
+    ]
 
 
 def _test_difference(frame: pd.DataFrame) -> list[str]:
-    return [f"{signed(d)} {interval(lo, hi)}"
-            for d, lo, hi in zip(frame["difference"], frame["ci_low"], frame["ci_high"], strict=True)]  # fmt: skip
+    return [
+        f"{signed(d)} {interval(lo, hi)}"
+        for d, lo, hi in zip(frame["difference"], frame["ci_low"], frame["ci_high"], strict=True)
+    ]
 
 
 def versus_display(versus: pd.DataFrame) -> pd.DataFrame:
@@ -278,7 +284,7 @@ def gate_display(gate: pd.DataFrame) -> pd.DataFrame:
             "test difference [95 % CI]": _test_difference(gate),
             "gate (on validation)": gate["gate"],
         }
-    )  # fmt: skip
+    )
 
 
 def single_display(versus: pd.DataFrame) -> pd.DataFrame:
@@ -286,18 +292,34 @@ def single_display(versus: pd.DataFrame) -> pd.DataFrame:
         {
             "task": versus["task"],
             "best fusion: val / test [95 % CI]": [
-                f"{n}: {number(v, 3)} / {number(t, 3)} {interval(lo, hi)}" for n, v, t, lo, hi in
-                zip(versus["fusion"], versus["fusion_val"], versus["fusion_test"], versus["fusion_ci_low"],
-                    versus["fusion_ci_high"], strict=True)],
+                f"{n}: {number(v, 3)} / {number(t, 3)} {interval(lo, hi)}"
+                for n, v, t, lo, hi in zip(
+                    versus["fusion"],
+                    versus["fusion_val"],
+                    versus["fusion_test"],
+                    versus["fusion_ci_low"],
+                    versus["fusion_ci_high"],
+                    strict=True,
+                )
+            ],
             "best single modality: val / test [95 % CI]": [
-                f"{n}: {number(v, 3)} / {number(t, 3)} {interval(lo, hi)}" for n, v, t, lo, hi in
-                zip(versus["single"], versus["single_val"], versus["single_test"], versus["single_ci_low"],
-                    versus["single_ci_high"], strict=True)],
-            "test difference [95 % CI]": [f"{signed(d)} {interval(lo, hi)}" for d, lo, hi in
-                                          zip(versus["difference"], versus["ci_low"], versus["ci_high"], strict=True)],
+                f"{n}: {number(v, 3)} / {number(t, 3)} {interval(lo, hi)}"
+                for n, v, t, lo, hi in zip(
+                    versus["single"],
+                    versus["single_val"],
+                    versus["single_test"],
+                    versus["single_ci_low"],
+                    versus["single_ci_high"],
+                    strict=True,
+                )
+            ],
+            "test difference [95 % CI]": [
+                f"{signed(d)} {interval(lo, hi)}"
+                for d, lo, hi in zip(versus["difference"], versus["ci_low"], versus["ci_high"], strict=True)
+            ],
             "conclusion": versus["conclusion"],
         }
-    )  # fmt: skip
+    )
 
 
 def profile_display(profile: pd.DataFrame) -> pd.DataFrame:
@@ -323,15 +345,17 @@ def profile_display(profile: pd.DataFrame) -> pd.DataFrame:
     out = []
     for task, rows in profile.groupby("task", sort=True):
         first = rows.iloc[0]
-        out.append({
-            "task": task,
-            "depth": str(first["depth"]),
-            "chance": number(first["chance"], 3),
-            "alone (over chance)": per_modality(rows, "alone"),
-            "drop-one loss": per_modality(rows, "drop_one_loss"),
-            "redundancy": single(rows, "redundancy"),
-            "synergy (over additive)": single(rows, "synergy"),
-            "full set (chosen on validation)": f"{first['full_fusion']} on {first['full']}: {number(first['full_score'], 3)}",
-            "additive on the full set": number(first["additive_score"], 3),
-        })  # fmt: skip
+        out.append(
+            {
+                "task": task,
+                "depth": str(first["depth"]),
+                "chance": number(first["chance"], 3),
+                "alone (over chance)": per_modality(rows, "alone"),
+                "drop-one loss": per_modality(rows, "drop_one_loss"),
+                "redundancy": single(rows, "redundancy"),
+                "synergy (over additive)": single(rows, "synergy"),
+                "full set (chosen on validation)": f"{first['full_fusion']} on {first['full']}: {number(first['full_score'], 3)}",
+                "additive on the full set": number(first["additive_score"], 3),
+            }
+        )
     return pd.DataFrame(out)

@@ -50,8 +50,21 @@ from benchmark.scores import chance_scores
 ADDITIVE = "additive"  # the jointly trained additive reference
 NON_INTERACTING = frozenset({ADDITIVE, "late_vote"})  # fusions that cannot model how modalities interact
 ENTRIES = ("alone", "drop_one_loss", "redundancy", "synergy")
-COLUMNS = ["task", "depth", "full", "full_fusion", "full_score", "additive_score", "chance", "entry",
-           "modality", "value", "ci_low", "ci_high", "missing"]  # fmt: skip
+COLUMNS = [
+    "task",
+    "depth",
+    "full",
+    "full_fusion",
+    "full_score",
+    "additive_score",
+    "chance",
+    "entry",
+    "modality",
+    "value",
+    "ci_low",
+    "ci_high",
+    "missing",
+]
 
 
 @dataclass(frozen=True)
@@ -70,7 +83,7 @@ def _chosen(rows: pd.DataFrame, metric: str) -> dict[str, Cell]:
         m: Cell(f, float(s), c)
         for m, f, s, c in zip(
             best["modalities"], best["fusion"], best[mean_of(metric)], best["combination_id"], strict=True
-        )  # fmt: skip
+        )
     }
 
 
@@ -81,17 +94,31 @@ def _without(members: list[str], dropped: str) -> str:
 class _Entries:
     """Builds one task's entries: each a function of some cells' scores, with its joint interval."""
 
-    def __init__(self, context: dict, cell_runs: Callable[[Cell], dict[int, Runs]], score: str,
-                 replicates: int) -> None:  # fmt: skip
+    def __init__(
+        self, context: dict, cell_runs: Callable[[Cell], dict[int, Runs]], score: str, replicates: int
+    ) -> None:
         self.context, self.cell_runs, self.score, self.replicates = context, cell_runs, score, replicates
         self.rows: list[dict] = []
 
-    def add(self, entry: str, modality: str, cells: list[Cell | None], needs: list[str],
-            value: Callable[[np.ndarray], np.ndarray]) -> None:  # fmt: skip
+    def add(
+        self,
+        entry: str,
+        modality: str,
+        cells: list[Cell | None],
+        needs: list[str],
+        value: Callable[[np.ndarray], np.ndarray],
+    ) -> None:
         """``value`` maps (R, J) scores of ``cells`` to (R,) entry values; a None cell is missing
         (``needs`` names what each cell is, for the reason)."""
-        row = {**self.context, "entry": entry, "modality": modality, "value": math.nan, "ci_low": math.nan,
-               "ci_high": math.nan, "missing": ""}  # fmt: skip
+        row = {
+            **self.context,
+            "entry": entry,
+            "modality": modality,
+            "value": math.nan,
+            "ci_low": math.nan,
+            "ci_high": math.nan,
+            "missing": "",
+        }
         absent = [need for cell, need in zip(cells, needs, strict=True) if cell is None]
         if absent:
             row["missing"] = "did not run: " + ", ".join(absent)
@@ -120,9 +147,12 @@ def _task_chance(cells: list[dict[int, Runs]], score: str, num_classes: int) -> 
 
 
 def interaction_profile(
-    summary: pd.DataFrame, seeds: pd.DataFrame, predictions: dict[str, tuple[np.ndarray, np.ndarray]],
-    metric: str = TEST_F1, replicates: int = 2000,
-) -> pd.DataFrame:  # fmt: skip
+    summary: pd.DataFrame,
+    seeds: pd.DataFrame,
+    predictions: dict[str, tuple[np.ndarray, np.ndarray]],
+    metric: str = TEST_F1,
+    replicates: int = 2000,
+) -> pd.DataFrame:
     """One row per task with at least two modalities and entry (see the module docstring)."""
     scored = scored_rows(summary, metric)
     scored = scored[~scored["fusion"].map(is_reference).astype(bool)]
@@ -142,8 +172,13 @@ def _cell_runs(
     return runs_by_split(seeds, predictions, cell.combination_id)
 
 
-def _task_entries(of_task: pd.DataFrame, metric: str, num_classes: int,
-                  runs_of: Callable[[Cell], dict[int, Runs]], replicates: int) -> list[dict]:  # fmt: skip
+def _task_entries(
+    of_task: pd.DataFrame,
+    metric: str,
+    num_classes: int,
+    runs_of: Callable[[Cell], dict[int, Runs]],
+    replicates: int,
+) -> list[dict]:
     """The entries of one task at its best depth."""
     score = metric.split("/", 1)[1]
     best = chosen_on_validation(of_task, metric, ["task"]).iloc[0]
@@ -155,25 +190,43 @@ def _task_entries(of_task: pd.DataFrame, metric: str, num_classes: int,
     additive = _chosen(on_full[on_full["fusion"] == ADDITIVE], metric).get(full)
     interacting = _chosen(on_full[~on_full["fusion"].isin(NON_INTERACTING)], metric).get(full)
     chance = _task_chance([runs_of(c) for c in sets.values()], score, num_classes)
-    context = {"task": best["task"], "depth": int(best["depth"]), "full": full, "full_fusion": sets[full].fusion,
-               "full_score": sets[full].score, "additive_score": additive.score if additive else math.nan,
-               "chance": chance}  # fmt: skip
+    context = {
+        "task": best["task"],
+        "depth": int(best["depth"]),
+        "full": full,
+        "full_fusion": sets[full].fusion,
+        "full_score": sets[full].score,
+        "additive_score": additive.score if additive else math.nan,
+        "chance": chance,
+    }
     entries = _Entries(context, runs_of, score, replicates)
     singles = [sets.get(m) for m in members]
     for i, m in enumerate(members):
         entries.add("alone", m, singles, members, lambda s, i=i: s[:, i] - chance)
     rests = [sets.get(_without(members, m)) for m in members]
     for i, m in enumerate(members):
-        entries.add("drop_one_loss", m, [sets[full], *rests], [full, *(_without(members, x) for x in members)],
-                    lambda s, i=i: s[:, 0] - s[:, 1 + i])  # fmt: skip
+        entries.add(
+            "drop_one_loss",
+            m,
+            [sets[full], *rests],
+            [full, *(_without(members, x) for x in members)],
+            lambda s, i=i: s[:, 0] - s[:, 1 + i],
+        )
     extra = len(members) - 1
     entries.add(
-        "redundancy", "", [*singles, additive], [*members, f"{ADDITIVE} on {full}"],
+        "redundancy",
+        "",
+        [*singles, additive],
+        [*members, f"{ADDITIVE} on {full}"],
         lambda s: (np.maximum(0, s[:, :-1] - chance).sum(axis=1) - np.maximum(0, s[:, -1] - chance)) / extra,
-    )  # fmt: skip
-    entries.add("synergy", "", [interacting, additive],
-                [f"an interaction-capable fusion on {full}", f"{ADDITIVE} on {full}"],
-                lambda s: s[:, 0] - s[:, 1])  # fmt: skip
+    )
+    entries.add(
+        "synergy",
+        "",
+        [interacting, additive],
+        [f"an interaction-capable fusion on {full}", f"{ADDITIVE} on {full}"],
+        lambda s: s[:, 0] - s[:, 1],
+    )
     return entries.rows
 
 

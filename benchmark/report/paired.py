@@ -17,11 +17,36 @@ from benchmark.schema import (
     mean_of,
 )
 
-REFERENCE_COLUMNS = ["task", "neural", "neural_val", "neural_test", "reference", "reference_val",
-                     "reference_test", "difference", "ci_low", "ci_high", "conclusion"]  # fmt: skip
-SINGLE_COLUMNS = ["task", "fusion", "fusion_val", "fusion_test", "fusion_ci_low", "fusion_ci_high", "single",
-                  "single_val", "single_test", "single_ci_low", "single_ci_high", "difference", "ci_low",
-                  "ci_high", "conclusion"]  # fmt: skip
+REFERENCE_COLUMNS = [
+    "task",
+    "neural",
+    "neural_val",
+    "neural_test",
+    "reference",
+    "reference_val",
+    "reference_test",
+    "difference",
+    "ci_low",
+    "ci_high",
+    "conclusion",
+]
+SINGLE_COLUMNS = [
+    "task",
+    "fusion",
+    "fusion_val",
+    "fusion_test",
+    "fusion_ci_low",
+    "fusion_ci_high",
+    "single",
+    "single_val",
+    "single_test",
+    "single_ci_low",
+    "single_ci_high",
+    "difference",
+    "ci_low",
+    "ci_high",
+    "conclusion",
+]
 
 
 def _paired_choices(
@@ -70,8 +95,21 @@ def _chosen_pair(
 
 
 GATE_MARGIN = 0.02  # a unimodal network this far below the reference on its modality is encoder-limited
-GATE_COLUMNS = ["task", "modality", "network", "network_val", "network_test", "reference", "reference_val",
-                "reference_test", "difference", "ci_low", "ci_high", "val_difference", "gate"]  # fmt: skip
+GATE_COLUMNS = [
+    "task",
+    "modality",
+    "network",
+    "network_val",
+    "network_test",
+    "reference",
+    "reference_val",
+    "reference_test",
+    "difference",
+    "ci_low",
+    "ci_high",
+    "val_difference",
+    "gate",
+]
 
 
 def unimodal_gate(
@@ -96,13 +134,23 @@ def unimodal_gate(
             continue
         a, b, difference, low, high = _chosen_pair(networks, references, seeds, predictions, metric)
         val_difference = a[val] - b[val]
-        rows.append({
-            "task": task, "modality": modality, "network": f"depth {a['depth']}", "network_val": a[val],
-            "network_test": a[mean_of(metric)], "reference": b["fusion"], "reference_val": b[val],
-            "reference_test": b[mean_of(metric)], "difference": difference, "ci_low": low, "ci_high": high,
-            "val_difference": val_difference,
-            "gate": "holds" if val_difference >= -GATE_MARGIN - 1e-12 else "encoder-limited",
-        })  # fmt: skip
+        rows.append(
+            {
+                "task": task,
+                "modality": modality,
+                "network": f"depth {a['depth']}",
+                "network_val": a[val],
+                "network_test": a[mean_of(metric)],
+                "reference": b["fusion"],
+                "reference_val": b[val],
+                "reference_test": b[mean_of(metric)],
+                "difference": difference,
+                "ci_low": low,
+                "ci_high": high,
+                "val_difference": val_difference,
+                "gate": "holds" if val_difference >= -GATE_MARGIN - 1e-12 else "encoder-limited",
+            }
+        )
     return pd.DataFrame(rows, columns=GATE_COLUMNS)
 
 
@@ -127,16 +175,23 @@ def neural_against_reference(
     for task, neural, reference, difference, low, high in _paired_choices(
         summary, seeds, predictions, metric, sides
     ):
-        rows.append({
-            "task": task,
-            "neural": f"{neural['fusion']}, depth {neural['depth']}, {neural['modalities']}",
-            "neural_val": neural[mean_of(validation(metric))], "neural_test": neural[mean_of(metric)],
-            "reference": f"{reference['fusion']}, {reference['modalities']}",
-            "reference_val": reference[mean_of(validation(metric))],
-            "reference_test": reference[mean_of(metric)],
-            "difference": difference, "ci_low": low, "ci_high": high,
-            "conclusion": paired_conclusion(difference, low, high, rope, "the neural fusion", "the reference"),
-        })  # fmt: skip
+        rows.append(
+            {
+                "task": task,
+                "neural": f"{neural['fusion']}, depth {neural['depth']}, {neural['modalities']}",
+                "neural_val": neural[mean_of(validation(metric))],
+                "neural_test": neural[mean_of(metric)],
+                "reference": f"{reference['fusion']}, {reference['modalities']}",
+                "reference_val": reference[mean_of(validation(metric))],
+                "reference_test": reference[mean_of(metric)],
+                "difference": difference,
+                "ci_low": low,
+                "ci_high": high,
+                "conclusion": paired_conclusion(
+                    difference, low, high, rope, "the neural fusion", "the reference"
+                ),
+            }
+        )
     return pd.DataFrame(rows, columns=REFERENCE_COLUMNS)
 
 
@@ -158,19 +213,25 @@ def fusion_against_single(
     for task, fused, single, difference, low, high in _paired_choices(
         summary, seeds, predictions, metric, sides
     ):
-        rows.append({
-            "task": task,
-            "fusion": f"{fused['fusion']}, depth {fused['depth']}, {fused['modalities']}",
-            "fusion_val": fused[mean_of(validation(metric))], "fusion_test": fused[mean_of(metric)],
-            "fusion_ci_low": fused.get(f"{metric}_ci_low", math.nan),
-            "fusion_ci_high": fused.get(f"{metric}_ci_high", math.nan),
-            "single": f"{single['modalities']}, depth {single['depth']}",
-            "single_val": single[mean_of(validation(metric))], "single_test": single[mean_of(metric)],
-            "single_ci_low": single.get(f"{metric}_ci_low", math.nan),
-            "single_ci_high": single.get(f"{metric}_ci_high", math.nan),
-            "difference": difference, "ci_low": low, "ci_high": high,
-            "conclusion": paired_conclusion(difference, low, high, rope, "fusion", "the single modality"),
-        })  # fmt: skip
+        rows.append(
+            {
+                "task": task,
+                "fusion": f"{fused['fusion']}, depth {fused['depth']}, {fused['modalities']}",
+                "fusion_val": fused[mean_of(validation(metric))],
+                "fusion_test": fused[mean_of(metric)],
+                "fusion_ci_low": fused.get(f"{metric}_ci_low", math.nan),
+                "fusion_ci_high": fused.get(f"{metric}_ci_high", math.nan),
+                "single": f"{single['modalities']}, depth {single['depth']}",
+                "single_val": single[mean_of(validation(metric))],
+                "single_test": single[mean_of(metric)],
+                "single_ci_low": single.get(f"{metric}_ci_low", math.nan),
+                "single_ci_high": single.get(f"{metric}_ci_high", math.nan),
+                "difference": difference,
+                "ci_low": low,
+                "ci_high": high,
+                "conclusion": paired_conclusion(difference, low, high, rope, "fusion", "the single modality"),
+            }
+        )
     return pd.DataFrame(rows, columns=SINGLE_COLUMNS)
 
 

@@ -25,8 +25,20 @@ FUSION_COLORS = {
 }
 # Methods without a colour of their own (reference models, a user's new fusion) take these in the
 # order of their names: none of them is a colour above, so a new method never looks like a known one.
-_EXTRA_COLORS = ["#bcbd22", "#17becf", "#ff7f0e", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173",
-                 "#3182bd", "#e6550d", "#31a354", "#756bb1"]  # fmt: skip
+_EXTRA_COLORS = [
+    "#bcbd22",
+    "#17becf",
+    "#ff7f0e",
+    "#393b79",
+    "#637939",
+    "#8c6d31",
+    "#843c39",
+    "#7b4173",
+    "#3182bd",
+    "#e6550d",
+    "#31a354",
+    "#756bb1",
+]
 # No timestamps or version strings inside the files: the same store gives the same PNG bytes.
 PNG_METADATA = {"Software": None}
 
@@ -91,8 +103,14 @@ def accuracy_latency(points: pd.DataFrame, path: Path, metric: str) -> None:
             if len(sub):
                 ax.scatter(sub["latency_ms"], sub["score"], s=22, color=_color(fusion, order), label=fusion)
         front = rows[rows["on_front"]].sort_values("latency_ms")
-        ax.step(front["latency_ms"], front["score"], where="post", color="black", lw=1,
-                label="Pareto front (validation)")  # fmt: skip
+        ax.step(
+            front["latency_ms"],
+            front["score"],
+            where="post",
+            color="black",
+            lw=1,
+            label="Pareto front (validation)",
+        )
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
         ax.xaxis.set_minor_formatter(ticker.NullFormatter())
@@ -181,8 +199,9 @@ def interaction_profile(profile: pd.DataFrame, path: Path, metric: str) -> None:
         # clipped at 0: the value is the logged scores', the interval the predictions' (equal in a real run)
         low = np.maximum(0, np.nan_to_num(values - rows["ci_low"].to_numpy()))
         high = np.maximum(0, np.nan_to_num(rows["ci_high"].to_numpy() - values))
-        ax.barh(range(len(rows)), values, xerr=[low, high], capsize=2,
-                color=[colours[e] for e in rows["entry"]])  # fmt: skip
+        ax.barh(
+            range(len(rows)), values, xerr=[low, high], capsize=2, color=[colours[e] for e in rows["entry"]]
+        )
         labels = [names[e].format(m) for e, m in zip(rows["entry"], rows["modality"], strict=True)]
         ax.set_yticks(range(len(rows)), labels, fontsize=7)
         ax.invert_yaxis()

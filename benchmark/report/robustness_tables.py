@@ -24,8 +24,10 @@ def _robust_means(runs: StudyRuns) -> pd.DataFrame:
     """Per grid cell (finished seeds; with outer splits the mean of the split means): clean scores and
     every robustness metric."""
     finished = runs.finished_seeds
-    columns = [*(c for c in metric_columns() if c.startswith((TEST, VAL))),
-               *(c for c in finished.columns if c.startswith(ROBUST))]  # fmt: skip
+    columns = [
+        *(c for c in metric_columns() if c.startswith((TEST, VAL))),
+        *(c for c in finished.columns if c.startswith(ROBUST)),
+    ]
     means = cell_means(finished, columns)
     return runs.combinations[[*KEY, "n_modalities", "combination_id"]].merge(
         means, left_on="combination_id", right_index=True
@@ -37,8 +39,12 @@ def _alone(means: pd.DataFrame, row: pd.Series, without: str, score: str) -> flo
     for two or more modalities left, fusion method; one left: its unimodal network), if the grid has it."""
     rest = [m for m in row["modalities"].split("+") if m != without]
     fusion = UNIMODAL if len(rest) == 1 else row["fusion"]
-    match = means[(means["task"] == row["task"]) & (means["depth"] == row["depth"])
-                  & (means["modalities"] == "+".join(rest)) & (means["fusion"] == fusion)]  # fmt: skip
+    match = means[
+        (means["task"] == row["task"])
+        & (means["depth"] == row["depth"])
+        & (means["modalities"] == "+".join(rest))
+        & (means["fusion"] == fusion)
+    ]
     return float(match[score].iloc[0]) if len(match) else math.nan
 
 
@@ -102,13 +108,23 @@ def noise_curves(runs: StudyRuns, metric: str = SCORE) -> pd.DataFrame:
     rows = []
     for _, row in best.iterrows():
         modalities = row["modalities"].split("+")
-        rows.append({**{k: row[k] for k in ("task", "fusion", "depth", "modalities")},
-                     "level": 0.0, "score": row[metric]})  # fmt: skip
+        rows.append(
+            {
+                **{k: row[k] for k in ("task", "fusion", "depth", "modalities")},
+                "level": 0.0,
+                "score": row[metric],
+            }
+        )
         for level in levels:
             values = [row.get(f"{NOISE}{m}/{level:g}/{score}", math.nan) for m in modalities]
             values = [v for v in values if pd.notna(v)]
             if values:
-                rows.append({**{k: row[k] for k in ("task", "fusion", "depth", "modalities")},
-                             "level": level, "score": float(np.mean(values))})  # fmt: skip
+                rows.append(
+                    {
+                        **{k: row[k] for k in ("task", "fusion", "depth", "modalities")},
+                        "level": level,
+                        "score": float(np.mean(values)),
+                    }
+                )
     frame = pd.DataFrame(rows, columns=columns)
     return frame.sort_values(["task", "fusion", "level"], kind="stable").reset_index(drop=True)

@@ -129,9 +129,13 @@ def omnibus(blocks: pd.DataFrame, group: str, alpha: float) -> Omnibus:
             result = autorank(scores, alpha=alpha, order="descending", force_mode="nonparametric")
         cd = float(result.cd) if result.cd is not None else math.nan
     return replace(
-        empty, test="friedman", statistic=chi_square,
-        p_value=iman_davenport(chi_square, len(scores), len(methods)), critical_difference=cd, result=result,
-    )  # fmt: skip
+        empty,
+        test="friedman",
+        statistic=chi_square,
+        p_value=iman_davenport(chi_square, len(scores), len(methods)),
+        critical_difference=cd,
+        result=result,
+    )
 
 
 def bayesian_signed_rank(a: np.ndarray, b: np.ndarray, rope: float) -> tuple[float, float, float]:
@@ -166,9 +170,15 @@ def detection_power(
 
 
 def minimum_detectable_effect(
-    n: int, sd: float, level: float, *, power: float = POWER, simulations: int = MDE_SIMULATIONS,
-    largest: float = 1.0, seed: int = 0,
-) -> float:  # fmt: skip
+    n: int,
+    sd: float,
+    level: float,
+    *,
+    power: float = POWER,
+    simulations: int = MDE_SIMULATIONS,
+    largest: float = 1.0,
+    seed: int = 0,
+) -> float:
     """The smallest uniform advantage detected with ``power`` by the Wilcoxon test at ``level`` over
     ``n`` tasks with per-task noise ``sd`` (bisection on common random numbers, to 0.001); ``inf``
     where no advantage up to ``largest`` (a score difference cannot exceed 1) reaches that power."""
@@ -201,9 +211,23 @@ def answer(p_better: float, p_equivalent: float, p_worse: float) -> str:
 
 
 SIGNIFICANCE_COLUMNS = [
-    "method_a", "method_b", "unit", "n", "statistic", "p_value", "p_a_better", "p_equivalent",
-    "p_b_better", "p_holm", "conclusion", "group", "mean_difference", "sd_difference", "mde", "answer",
-]  # fmt: skip
+    "method_a",
+    "method_b",
+    "unit",
+    "n",
+    "statistic",
+    "p_value",
+    "p_a_better",
+    "p_equivalent",
+    "p_b_better",
+    "p_holm",
+    "conclusion",
+    "group",
+    "mean_difference",
+    "sd_difference",
+    "mde",
+    "answer",
+]
 
 
 def baseline_family(
@@ -222,11 +246,20 @@ def baseline_family(
         scores = task_scores(blocks, [method, baseline])
         x, y = scores[method].to_numpy(), scores[baseline].to_numpy()
         diff = x - y
-        row = {"method_a": method, "method_b": baseline, "unit": "task", "n": len(diff), "group": group,
-               "mean_difference": float(diff.mean()) if len(diff) else math.nan,
-               "sd_difference": float(diff.std(ddof=1)) if len(diff) > 1 else math.nan,
-               "statistic": math.nan, "p_value": math.nan,
-               "p_a_better": math.nan, "p_equivalent": math.nan, "p_b_better": math.nan}  # fmt: skip
+        row = {
+            "method_a": method,
+            "method_b": baseline,
+            "unit": "task",
+            "n": len(diff),
+            "group": group,
+            "mean_difference": float(diff.mean()) if len(diff) else math.nan,
+            "sd_difference": float(diff.std(ddof=1)) if len(diff) > 1 else math.nan,
+            "statistic": math.nan,
+            "p_value": math.nan,
+            "p_a_better": math.nan,
+            "p_equivalent": math.nan,
+            "p_b_better": math.nan,
+        }
         if len(diff) >= 2 and np.any(diff != 0):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -259,8 +292,10 @@ def detectable(mde: float, n: int, level: float) -> str:
         return "power not computed"
     if math.isinf(mde):
         if smallest_exact_p(n) >= level:
-            return (f"this design cannot detect any effect: with {n} tasks the smallest exact p is "
-                    f"{smallest_exact_p(n):.3g}, above the family's first Holm level {level:.3g}")  # fmt: skip
+            return (
+                f"this design cannot detect any effect: with {n} tasks the smallest exact p is "
+                f"{smallest_exact_p(n):.3g}, above the family's first Holm level {level:.3g}"
+            )
         return "no uniform advantage up to 1.0 would be detected at this noise"
     return f"the smallest uniform advantage this design detects with 80 % power is {mde:.3f}"
 
@@ -276,7 +311,7 @@ def conclusion(row, alpha: float, rope: float, first_step: float) -> str:  # ite
         "worse": f"{b} better than {a} (P = {row.p_b_better:.2f} that it is by more than {rope:g})",
         "practically equivalent": f"{a} and {b} practically equivalent (P(|difference| < {rope:g}) = {row.p_equivalent:.2f})",
         "undecided": f"{a} vs {b} undecided (P(better) {row.p_a_better:.2f}, P(equivalent) {row.p_equivalent:.2f}, P(worse) {row.p_b_better:.2f})",
-    }[row.answer]  # fmt: skip
+    }[row.answer]
     if not math.isnan(row.p_holm) and row.p_holm < alpha:
         return f"{bayes}; Wilcoxon significant (Holm p = {row.p_holm:.3g}, {tasks})"
     p = "identical scores" if math.isnan(row.p_holm) else f"Holm p = {row.p_holm:.3g}"

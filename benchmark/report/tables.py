@@ -137,9 +137,20 @@ def best_per_task(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
     scored = scored_rows(summary, metric)
     scored = scored[~scored["fusion"].map(is_reference)]
     name = metric.split("/", 1)[1]
-    columns = [*BEST_COLUMNS, f"val_{name}_mean", f"test_{name}_mean", f"test_{name}_ci_low",
-               f"test_{name}_ci_high", "unstable", "test_accuracy_mean", "bayes_accuracy", "share_of_ceiling", "gap_to_ceiling",
-               "gap_ci_low", "gap_ci_high"]  # fmt: skip
+    columns = [
+        *BEST_COLUMNS,
+        f"val_{name}_mean",
+        f"test_{name}_mean",
+        f"test_{name}_ci_low",
+        f"test_{name}_ci_high",
+        "unstable",
+        "test_accuracy_mean",
+        "bayes_accuracy",
+        "share_of_ceiling",
+        "gap_to_ceiling",
+        "gap_ci_low",
+        "gap_ci_high",
+    ]
     if scored.empty:
         return pd.DataFrame(columns=columns)
     best = chosen_on_validation(scored, metric, ["task"])
@@ -181,8 +192,19 @@ def modality_ablation(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFram
     score, and the gain in test score over the task's best single modality (chosen on validation)."""
     scored = scored_rows(summary, metric)
     scored = scored[~scored["fusion"].map(is_reference)]
-    columns = ["task", "modalities", "n_modalities", "score", "std", "ci_low", "ci_high", "val_score",
-               "fusion", "depth", "gain_over_best_single"]  # fmt: skip
+    columns = [
+        "task",
+        "modalities",
+        "n_modalities",
+        "score",
+        "std",
+        "ci_low",
+        "ci_high",
+        "val_score",
+        "fusion",
+        "depth",
+        "gain_over_best_single",
+    ]
     if scored.empty:
         return pd.DataFrame(columns=columns)
     best = _score_columns(chosen_on_validation(scored, metric, ["task", "modalities"]), metric)
@@ -238,9 +260,13 @@ def task_group(summary: pd.DataFrame) -> pd.Series:
 
 
 def method_comparison(
-    summary: pd.DataFrame, metric: str = SCORE, *, alpha: float = 0.05, rope: float = 0.01,
+    summary: pd.DataFrame,
+    metric: str = SCORE,
+    *,
+    alpha: float = 0.05,
+    rope: float = 0.01,
     baseline: str = "concat",
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, statistics.Omnibus]]:  # fmt: skip
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, statistics.Omnibus]]:
     """(ranks, the declared family, omnibus per group) for the fusion methods, real and synthetic
     tasks apart, the data set (task) as the unit. See statistics.py."""
     methods = fusion_methods(summary)
@@ -254,9 +280,14 @@ def method_comparison(
         blocks = blocks[[m for m in blocks.columns if blocks[m].notna().any()]]
         omni = statistics.omnibus(blocks, group, alpha)
         omnibus[group] = omni
-        table = omni.ranks.assign(group=group, unit="task", units=omni.units,
-                                  critical_difference=omni.critical_difference,
-                                  test=omni.test or f"none: {omni.reason}", p_value=omni.p_value)  # fmt: skip
+        table = omni.ranks.assign(
+            group=group,
+            unit="task",
+            units=omni.units,
+            critical_difference=omni.critical_difference,
+            test=omni.test or f"none: {omni.reason}",
+            p_value=omni.p_value,
+        )
         ranks.append(table.sort_values(["average_rank", "method"], kind="stable"))
         significance.append(statistics.baseline_family(blocks, group, baseline, alpha, rope))
     rank_table = (
@@ -274,9 +305,13 @@ def method_comparison(
 
 
 def summary_sentences(
-    omnibus: dict[str, statistics.Omnibus], significance: pd.DataFrame, label: str, rope: float,
-    alpha: float = 0.05, baseline: str = "concat",
-) -> list[str]:  # fmt: skip
+    omnibus: dict[str, statistics.Omnibus],
+    significance: pd.DataFrame,
+    label: str,
+    rope: float,
+    alpha: float = 0.05,
+    baseline: str = "concat",
+) -> list[str]:
     """What the cross-task comparison concludes, in plain words: which test, on how many tasks, what it
     concludes and, beside every null, what the design could have detected."""
     if all(len(o.methods) < 2 for o in omnibus.values()):
@@ -298,8 +333,10 @@ def summary_sentences(
             continue
         answers = rows["answer"].value_counts()
         counts = ", ".join(f"{n} {a}" for a, n in answers.items())
-        lines.append(f"Against {baseline} over the {group} tasks ({counts}): "
-                     + " ".join(f"{c}." for c in rows["conclusion"]))  # fmt: skip
+        lines.append(
+            f"Against {baseline} over the {group} tasks ({counts}): "
+            + " ".join(f"{c}." for c in rows["conclusion"])
+        )
     return lines
 
 

@@ -47,9 +47,13 @@ def _patterns(runs: Runs) -> tuple[np.ndarray, np.ndarray, int]:
 
 
 def _seed_means(
-    patterns: np.ndarray, runs: range, weights: np.ndarray, num_classes: int, score: str,
+    patterns: np.ndarray,
+    runs: range,
+    weights: np.ndarray,
+    num_classes: int,
+    score: str,
     rng: np.random.Generator | None,
-) -> np.ndarray:  # fmt: skip
+) -> np.ndarray:
     """(R,) mean ``score`` over the ``runs`` (rows 1 + i of ``patterns``) under each weight row; with
     ``rng`` the runs themselves are drawn with replacement per replicate."""
     per_run = np.stack(
@@ -212,9 +216,14 @@ def _paired(
 
 
 def paired_difference_interval(
-    first: Runs | dict[int, Runs], second: Runs | dict[int, Runs], score: str, *, replicates: int = 2000,
-    level: float = 0.95, seed: int = 0,
-) -> tuple[float, float, float]:  # fmt: skip
+    first: Runs | dict[int, Runs],
+    second: Runs | dict[int, Runs],
+    score: str,
+    *,
+    replicates: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float]:
     """(difference, low, high): the seed-mean ``score`` of ``first`` minus that of ``second`` on the
     same test split, with a 95 % percentile-bootstrap interval that resamples the test samples jointly
     for both (a paired comparison) and each side's seeds. With outer splits (dicts split -> runs) the

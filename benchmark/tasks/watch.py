@@ -64,5 +64,6 @@ def build_watch(data: dict, *, seed: int, length: int, grouped: bool) -> Task:
 
 @TASKS.register("watch")
 def watch(*, seed: int = 0, data_dir: str | None = None, length: int = 128, grouped: bool = True) -> Task:
-    return build_watch(read_watch(dataset_path("watch", data_dir) / MEMBER), seed=seed, length=length,
-                       grouped=grouped)  # fmt: skip
+    return build_watch(
+        read_watch(dataset_path("watch", data_dir) / MEMBER), seed=seed, length=length, grouped=grouped
+    )

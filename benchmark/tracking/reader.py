@@ -112,7 +112,7 @@ def _read_runs_sql(tracking_uri: str, experiment_id: str, kinds: tuple[str, ...]
                     "end_time": end,
                     "tags": {},
                     "metrics": {},
-                }  # fmt: skip
+                }
                 for run_id, name, artifact_uri, status, start, end in query(
                     "SELECT run_uuid, name, artifact_uri, status, start_time, end_time FROM runs "
                     f"WHERE run_uuid IN ({selected})"

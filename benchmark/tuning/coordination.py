@@ -100,8 +100,11 @@ def close_dead_trials(study: optuna.Study) -> list[FrozenTrial]:
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         pid = trial.user_attrs.get(WORKER_PID)
         gone_here = (
-            trial.user_attrs.get(WORKER_HOST) == host and pid is not None and pid != me and not process_alive(int(pid))
-        )  # fmt: skip
+            trial.user_attrs.get(WORKER_HOST) == host
+            and pid is not None
+            and pid != me
+            and not process_alive(int(pid))
+        )
         if trial_id(trial) not in stale and not gone_here:
             continue
         try:
