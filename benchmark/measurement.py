@@ -69,4 +69,4 @@ def restrict(split: Split, modalities: tuple[str, ...]) -> Split:
 
 def combination_splits(task: Task, combination: Combination) -> tuple[Split, Split, Split]:
     """Train, validation and test, restricted to the combination's modalities."""
-    return tuple(restrict(task.splits[s], combination.modalities) for s in ("train", "val", "test"))  # type: ignore[return-value]
+    return tuple(restrict(task.splits[s], combination.modalities) for s in ("train", "val", "test"))

@@ -69,7 +69,7 @@ def command_report(args: argparse.Namespace) -> int:
         from benchmark.report import FINDINGS
 
         readme = Path(args.readme)
-        start, end = findings_block(readme, config.name)  # type: ignore[misc]
+        start, end = findings_block(readme, config.name)
         text = readme.read_text()
         write_text_atomic(readme, text[:start] + "\n" + (directory / FINDINGS).read_text() + text[end:])
         print(f"findings copied into {readme}")

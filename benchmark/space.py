@@ -40,7 +40,7 @@ def default_configuration(space: dict[str, ParamSpec]) -> dict[str, Any]:
             choices = list(spec.choices)
             chosen[name] = wanted if wanted in choices else choices[len(choices) // 2]
             continue
-        low, high = float(spec.low), float(spec.high)  # type: ignore[arg-type]
+        low, high = float(spec.low), float(spec.high)
         middle = math.sqrt(low * high) if spec.log else (low + high) / 2
         value = min(high, max(low, wanted if wanted is not None else middle))
         chosen[name] = int(round(value)) if spec.kind == "int" else value

@@ -1,4 +1,4 @@
-"""Conformance tests every registered encoder and fusion method must pass."""
+"""Conformance tests every registered encoder, fusion method, task and reference model must pass."""
 
 import pytest
 import torch
@@ -6,7 +6,8 @@ import torch
 from benchmark.encoders import ENCODERS, build_encoder, encoder_kinds
 from benchmark.fusions import FUSIONS, UNIMODAL
 from benchmark.model import build_model
-from benchmark.tasks import ModalitySpec
+from benchmark.references import REFERENCES
+from benchmark.tasks import TASKS, ModalitySpec
 from benchmark.training import seed_everything
 
 SPECS = {
@@ -169,3 +170,111 @@ def test_modality_dropout_hides_at_the_asked_rate_and_never_everything():
     assert kept.any(dim=1).all()
     # P(hidden) = 0.3, less the rescued samples that would have lost all three (0.3^3 = 2.7 %).
     assert abs((~kept).float().mean().item() - (0.3 - 0.3**3 / 3)) < 0.01
+
+
+# ---- every registered task ---------------------------------------------------------------------------
+def _own_data_arguments(name: str, folder) -> dict | None:
+    """Arguments for a bring-your-own-data task (a small generated file), None for the others."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 20)
+    if name == "table":
+        frame = pd.DataFrame(
+            {
+                "y": labels,
+                "a": rng.normal(size=60) + labels,
+                "b": rng.choice(["u", "v"], 60),
+                "note": [f"word{k} other" for k in labels],
+            }
+        )
+        frame.to_csv(folder / "t.csv", index=False)
+        modalities = {"x": {"numeric": ["a"], "categorical": ["b"]}, "words": {"text": ["note"]}}
+        return {"path": str(folder / "t.csv"), "target": "y", "modalities": modalities}
+    if name == "arrays":
+        np.savez(folder / "d.npz", label=labels, v=rng.normal(size=(60, 4)), s=rng.normal(size=(60, 8, 2)))
+        return {"path": str(folder / "d.npz"), "target": "label"}
+    return None
+
+
+@pytest.mark.parametrize("name", TASKS.names())
+def test_every_registered_task_is_well_formed(name, tmp_path):
+    """Shapes as declared, dtypes by kind, token ids inside the vocabulary, labels in range with every class
+    in train, and three disjoint, non-empty parts. A public data set runs where its cache is present (the
+    slow tests fetch it); the generators at a small size; your-data tasks from a generated file."""
+    from benchmark.data import SOURCES, is_cached
+    from benchmark.tasks import build_task, task_parameters
+
+    arguments = _own_data_arguments(name, tmp_path)
+    if arguments is None and name in SOURCES:
+        if not is_cached(name, None):
+            pytest.skip(f"{name}: data not fetched here (python -m benchmark data fetch {name})")
+        arguments = {}
+    elif arguments is None:
+        arguments = {"n_samples": 150} if "n_samples" in task_parameters(name) else {}
+    task = build_task(name, seed=0, **arguments)
+    assert set(task.splits) == {"train", "val", "test"} and all(len(s) for s in task.splits.values())
+    for part in task.splits.values():
+        assert part.labels.dtype == torch.int64
+        assert int(part.labels.min()) >= 0 and int(part.labels.max()) < task.num_classes
+        for modality, spec in task.modalities.items():
+            x = part.inputs[modality]
+            assert tuple(x.shape[1:]) == spec.shape and len(x) == len(part.labels), (modality, x.shape)
+            if spec.kind == "tokens":
+                assert not x.is_floating_point() and int(x.min()) >= 0 and int(x.max()) < spec.vocab_size
+            else:
+                assert x.is_floating_point() and torch.isfinite(x).all(), modality
+    assert set(task.splits["train"].labels.tolist()) == set(range(task.num_classes))
+
+
+# ---- every registered reference model ----------------------------------------------------------------
+@pytest.mark.parametrize("name", REFERENCES.names())
+def test_every_reference_model_fits_scores_and_its_saved_pipeline_reproduces_its_predictions(name):
+    """On a generated task with an image and a vector modality: one final fit through the
+    method protocol gives validation and test scores of every registered score, predictions that the saved
+    pipeline reproduces, and the same result for the same seed."""
+    import numpy as np
+
+    from benchmark import scores
+    from benchmark.experiment import RunSettings
+    from benchmark.grid import Combination
+    from benchmark.methods import REFERENCE_DEPTH
+    from benchmark.studies import load_study
+    from benchmark.tasks import build_task
+    from benchmark.trainers import method_of
+
+    task = build_task("synth-mixed", seed=0, n_samples=240)
+    # image and vector: a sequence's MiniRocket features (about 10,000) make gradient boosting take minutes
+    combination = Combination("synth-mixed", REFERENCE_DEPTH, ("img", "vec"), name)
+    config = load_study("smoke", ["tasks=[synth-mixed]"])
+    method = method_of(name)
+    space = method.search_space(config.tuning.space)
+    params = {
+        k: s.choices[0]
+        if s.kind in ("categorical", "fixed")
+        else (s.low * s.high) ** 0.5
+        if s.log
+        else (s.low + s.high) / 2
+        for k, s in space.items()
+    }
+    params = {k: int(round(v)) if space[k].kind == "int" else v for k, v in params.items()}
+    runs = [
+        method.train(
+            task,
+            combination,
+            method.settings(params),
+            RunSettings.of(config),
+            device=torch.device("cpu"),
+            seed=3,
+            final=True,
+        )
+        for _ in range(2)
+    ]
+    first, second = runs
+    assert set(first.val) == set(first.test) == set(scores.names())
+    assert all(0.0 <= v <= 1.0 for v in (*first.val.values(), *first.test.values()))
+    labels, predicted = first.test_predictions
+    assert len(labels) == len(task.splits["test"])
+    assert np.array_equal(first.model.predict(task.splits["test"].inputs), predicted)
+    assert first.test == second.test and np.array_equal(predicted, second.test_predictions[1])

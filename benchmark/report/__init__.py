@@ -25,7 +25,6 @@ UNSTABLE_SHOWN = 8  # the findings name this many unstable combinations (largest
 class ReportResult:
     directory: Path
     combinations: int
-    seed_runs: int
 
 
 def _state_counts(runs: StudyRuns) -> str:
@@ -337,7 +336,7 @@ def generate_report(
         (staging / "report.html").write_text(to_html(document, staging))
 
     replace_folder(out_dir, build)
-    return ReportResult(directory=out_dir, combinations=len(runs.combinations), seed_runs=len(runs.seeds))
+    return ReportResult(directory=out_dir, combinations=len(runs.combinations))
 
 
 def _flat(frame: pd.DataFrame) -> pd.DataFrame:

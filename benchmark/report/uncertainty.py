@@ -134,7 +134,7 @@ def bootstrap_interval(
     if not by_split or not by_split[0]:
         return (float("nan"), float("nan"))
     rng = np.random.default_rng(seed)
-    per_split = np.stack([_replicates(r, score, replicates, rng) for r in by_split])  # type: ignore[arg-type]
+    per_split = np.stack([_replicates(r, score, replicates, rng) for r in by_split])
     return _percentiles(_over_splits(per_split), level)
 
 
@@ -237,7 +237,7 @@ def paired_difference_interval(
     if not pairs:
         return (float("nan"),) * 3
     rng = np.random.default_rng(seed)
-    results = [_paired(a, b, score, replicates, rng) for a, b in pairs]  # type: ignore[arg-type]
+    results = [_paired(a, b, score, replicates, rng) for a, b in pairs]
     difference = float(np.mean([d for d, _ in results]))
     replicate = _over_splits(np.stack([r for _, r in results]))
     return (difference, *_percentiles(replicate, level))

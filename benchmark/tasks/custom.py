@@ -127,7 +127,7 @@ def _array_spec(name: str, array: np.ndarray, tokens: list[str]) -> ModalitySpec
     kinds = {2: "vector", 3: "sequence", 4: "image"}
     if array.ndim not in kinds:
         raise ValueError(f"arrays: {name!r} has shape {array.shape}; use (N, F), (N, T, C) or (N, C, H, W)")
-    return ModalitySpec(name, kinds[array.ndim], shape)  # type: ignore[arg-type]
+    return ModalitySpec(name, kinds[array.ndim], shape)
 
 
 @TASKS.register("arrays")

@@ -62,7 +62,7 @@ def read_movielens(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFra
         missing = [c for c in columns if c not in frame.columns]
         if missing:
             raise DataError(f"MovieLens100k_{part}: no column {missing[0]!r}")
-    return frames  # type: ignore[return-value]
+    return frames
 
 
 def user_tokens(users: pd.DataFrame) -> dict[int, list[str]]:

@@ -264,7 +264,7 @@ def make_synthetic(
     inputs, prototypes = {}, {}
     for (name, kind), code, k in zip(layout, codes, n_codes, strict=True):
         inputs[name], prototypes[name] = _RENDERERS[kind](code, k, noise * KIND_NOISE[kind], g)
-    specs = {name: ModalitySpec(name, kind, _SHAPES[kind]) for name, kind in layout}  # type: ignore[arg-type]
+    specs = {name: ModalitySpec(name, kind, _SHAPES[kind]) for name, kind in layout}
     splits = split_tensors(inputs, labels, parts)
     num_classes = {"synergy": 2, "mixed": 8}.get(structure, n_classes)
     # The ceiling, on the raw (unstandardized) test inputs the generator's model describes.
