@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
@@ -25,6 +24,7 @@ from benchmark.disk_space import (
 )
 from benchmark.disk_space import describe as describe_full_disk
 from benchmark.errors import ConfigError
+from benchmark.interrupts import raise_if_interrupted, stop_on_signals
 from benchmark.read_commands import (
     command_data,
     command_list,
@@ -157,9 +157,8 @@ def _command_run(args: argparse.Namespace) -> int:
         f"device {prepared.device}, {config.workers} worker(s)",
         flush=True,
     )
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        with _exclusive(config, "run"), _disk_reserve(config):
+        with stop_on_signals(), _exclusive(config, "run"), _disk_reserve(config):
             try:
                 return _run_and_finish(args, prepared)
             except Exception as err:
@@ -176,8 +175,6 @@ def _command_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _disk_reserve(config: StudyConfig) -> AbstractContextManager[None]:
@@ -232,6 +229,7 @@ def _run_and_finish(args: argparse.Namespace, prepared: PreparedStudy) -> int:
 
     config = prepared.config
     summary, runner = run_study(prepared, progress=not args.no_progress)
+    raise_if_interrupted()  # a signal whose exception Python dropped: not a finished run
     print(
         f"finished {len(summary.finished)}, skipped (already done) {len(summary.skipped)}, "
         f"failed {len(summary.failed)} in {summary.wall_seconds:.1f} s"
@@ -279,10 +277,6 @@ def _command_latency(args: argparse.Namespace) -> int:
         print("\ninterrupted: rerun the same command to time the models not timed yet", file=sys.stderr)
         return EXIT_INTERRUPTED
     return 0
-
-
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _print_plan(config: StudyConfig, plan: GridPlan) -> None:

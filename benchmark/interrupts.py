@@ -1,4 +1,5 @@
-"""Holding Ctrl-C and SIGTERM back while a step must not be cut in half."""
+"""Ctrl-C and SIGTERM: raised as KeyboardInterrupt, remembered so none is lost, and held back while a step
+must not be cut in half."""
 
 from __future__ import annotations
 
@@ -7,6 +8,38 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
+_RECEIVED: list[int] = []  # signals received under ``stop_on_signals``, in order
+
+
+def _note_and_raise(signum: int, frame: Any) -> None:
+    _RECEIVED.append(signum)
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Inside the block SIGINT and SIGTERM raise KeyboardInterrupt and are remembered. Python drops an
+    exception raised inside a finalizer (a database connection closed by the garbage collector, say) with
+    an "Exception ignored" line, so a Ctrl-C landing there would be lost and the run would go on to the
+    end; ``raise_if_interrupted`` between steps stops it there instead."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _RECEIVED.clear()
+    previous = {sig: signal.signal(sig, _note_and_raise) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        _RECEIVED.clear()
+
+
+def raise_if_interrupted() -> None:
+    """Raise the KeyboardInterrupt of a signal received earlier whose own exception was dropped."""
+    if _RECEIVED:
+        raise KeyboardInterrupt(f"signal {_RECEIVED[0]}")
 
 
 @contextmanager

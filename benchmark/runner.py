@@ -32,6 +32,7 @@ from benchmark.errors import ConfigError
 from benchmark.fits import WorkContext
 from benchmark.grid import GridPlan, expand_grid
 from benchmark.host import environment_tags, resolve_device, resolve_workers, usable_cores
+from benchmark.interrupts import raise_if_interrupted, stop_on_signals
 from benchmark.journal import repair_journal
 from benchmark.latency import LatencySummary, run_latency_pass
 from benchmark.measurement import Measurement
@@ -249,6 +250,7 @@ class StudyRunner:
                 progressed = False
                 for work in list(pending):
                     step = work.advance()
+                    raise_if_interrupted()
                     progressed |= step != WAITING
                     if step == DONE:
                         pending.remove(work)
@@ -286,7 +288,8 @@ def _worker_main(prepared: PreparedStudy, index: int, threads: int, results: Any
     runner = StudyRunner(prepared, progress=False, worker_index=index, sweep=False)
     outcome: StudySummary | tuple[str, str] | None
     try:
-        outcome = runner.run()
+        with stop_on_signals():
+            outcome = runner.run()
     except KeyboardInterrupt:
         outcome = None
     except Exception as err:
