@@ -19,10 +19,13 @@ def _note_and_raise(signum: int, frame: Any) -> None:
 
 @contextmanager
 def stop_on_signals() -> Iterator[None]:
-    """Inside the block SIGINT and SIGTERM raise KeyboardInterrupt and are remembered. Python drops an
-    exception raised inside a finalizer (a database connection closed by the garbage collector, say) with
-    an "Exception ignored" line, so a Ctrl-C landing there would be lost and the run would go on to the
-    end; ``raise_if_interrupted`` between steps stops it there instead."""
+    """Inside the block SIGINT and SIGTERM raise KeyboardInterrupt and are remembered.
+
+    Installed explicitly, because Python keeps SIGINT ignored when its process starts with it ignored, as
+    every command started in the background by a non-interactive shell does (``cmd &`` in a script or a
+    job runner): ``kill -INT`` then did nothing and the run went on to its end with exit 0. Remembered,
+    because Python drops an exception raised inside a finalizer with an "Exception ignored" line;
+    ``raise_if_interrupted`` between steps stops the run there instead."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return

@@ -160,8 +160,9 @@ def _running_trial_runs(workdir) -> int:
         return db.execute(query).fetchone()[0]
 
 
-def _stop_mid_trial(workdir, sig: int, *extra: str) -> int:
-    """Start the study, wait until one combination is done and a trial of the next is running, signal."""
+def _stop_mid_trial(workdir, sig: int, *extra: str, sigint_ignored: bool = False) -> int:
+    """Start the study, wait until one combination is done and a trial of the next is running, signal.
+    ``sigint_ignored``: the run starts with SIGINT ignored, as a background job of a script does."""
     env = cli_env() | {"PYTHONUNBUFFERED": "1"}
     # Longer trials than TINY so the signal surely lands inside one.
     command = [
@@ -172,7 +173,10 @@ def _stop_mid_trial(workdir, sig: int, *extra: str) -> int:
         *tiny_overrides(workdir, *SLOW_TRIALS, *extra),
         "--no-progress",
     ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, preexec_fn=ignore
+    )
     assert process.stdout is not None
     for line in process.stdout:
         if line.startswith("done "):
@@ -207,8 +211,9 @@ def test_resume_after_sigkill_repairs_and_completes(tmp_path, pruner):
     assert interrupted, "the trial running at the kill is closed as interrupted, then redone"
 
 
-def test_sigint_closes_runs_and_trials_then_resume_completes(tmp_path):
-    status = _stop_mid_trial(tmp_path, signal.SIGINT)
+@pytest.mark.parametrize("started_with", ["default handler", "SIGINT ignored"])
+def test_sigint_closes_runs_and_trials_then_resume_completes(tmp_path, started_with):
+    status = _stop_mid_trial(tmp_path, signal.SIGINT, sigint_ignored=started_with == "SIGINT ignored")
     assert status == 130
     store = Store(tmp_path)
     assert all(r.info.status != "RUNNING" for r in store.runs())
