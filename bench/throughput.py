@@ -146,13 +146,13 @@ def latency_repeatability(
 
 
 def study_overhead(study: str) -> str:
-    from benchmark.runner import StudyRunner, prepare
+    from benchmark.runner import StudyWorker, prepare
     from benchmark.studies import load_study
     from benchmark.timing import OVERHEAD, format_breakdown
 
     with tempfile.TemporaryDirectory() as workdir:
         config = load_study(study, [f"workdir={workdir}", "auto_report=false"])
-        summary = StudyRunner(prepare(config), progress=False, out=open("/dev/null", "w")).run()  # noqa: SIM115
+        summary = StudyWorker(prepare(config), progress=False, out=open("/dev/null", "w")).run()  # noqa: SIM115
     share = sum(summary.breakdown[k] for k in OVERHEAD) / summary.breakdown["wall"]
     return f"study={study}: {format_breakdown(summary.breakdown)}\n  overhead share {100 * share:.1f} %"
 

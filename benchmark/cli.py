@@ -187,18 +187,16 @@ def _disk_reserve(config: StudyConfig) -> AbstractContextManager[None]:
 def _stop_on_full_disk(prepared: PreparedStudy, err: BaseException) -> int:
     """The disk filled: free the reserve, then close what the run left open as a rerun's start-up would
     (a torn journal record cut and kept, trials closed as interrupted, runs KILLED), and say so in one line."""
-    import io
-
-    from benchmark.runner import StudyRunner
+    from benchmark.stores import open_stores
+    from benchmark.timing import TimeBreakdown
 
     config = prepared.config
     path = full_path(err, config.workdir_path)
     free = free_when_full(err, path)  # as the run met it, before the reserve is handed back
     release(config.workdir_path)
-    cleanup = StudyRunner(prepared, progress=False, out=io.StringIO())
-    try:
-        cleanup.open_stores()  # sweeps: nothing RUNNING is left
-        ended = cleanup.tracker.ended_combinations()
+    try:  # the sweep leaves nothing RUNNING; its lines (a torn journal record kept) are not the news
+        stores = open_stores(config, TimeBreakdown(), sweep=True, say=lambda line: None)
+        ended = stores.tracker.ended_combinations()
     except Exception as again:  # the reserve was not enough: the rerun's start-up sweeps
         if not is_disk_full(again):
             raise
@@ -226,16 +224,17 @@ def _run_and_finish(args: argparse.Namespace, prepared: PreparedStudy) -> int:
     """Train, then (one host) time the saved models and write the report. A Ctrl-C or SIGTERM anywhere in
     here reaches the caller as KeyboardInterrupt: exit 130, and a rerun resumes where it stopped."""
     from benchmark.runner import run_study
+    from benchmark.stores import describe_stores
 
     config = prepared.config
-    summary, runner = run_study(prepared, progress=not args.no_progress)
+    summary = run_study(prepared, progress=not args.no_progress)
     raise_if_interrupted()  # a signal whose exception Python dropped: not a finished run
     print(
         f"finished {len(summary.finished)}, skipped (already done) {len(summary.skipped)}, "
         f"failed {len(summary.failed)} in {summary.wall_seconds:.1f} s"
     )
     print(format_breakdown(summary.breakdown))
-    print(runner.describe_stores())
+    print(describe_stores(config))
     if not config.storage_is_shared and not args.no_latency:  # this machine's workers are done: time
         _latency_pass(prepared, progress=not args.no_progress)  # the saved models, one at a time
     else:  # deferred, or workers on other hosts may still be training

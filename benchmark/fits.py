@@ -6,6 +6,7 @@ combination.py's.
 
 from __future__ import annotations
 
+import contextlib
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from benchmark.schema import (
 )
 from benchmark.tasks import Task
 from benchmark.timing import TimeBreakdown
-from benchmark.tracking.writer import Tracker
+from benchmark.tracking.writer import RunHandle, Tracker
 from benchmark.trainers import method_of
 from benchmark.tuning.coordination import (
     complete_final_seed,
@@ -160,7 +161,7 @@ class CombinationFits:
         """One final seed (the queue's ``trial``): a fit with the tuned ``hparams``, recorded as a run under
         ``parent_id`` with its test predictions (and its model, for the latency pass); the seed goes back
         in the queue if this is interrupted."""
-        config, tracker, combination = self.config, self.tracker, self.combination
+        tracker, combination = self.tracker, self.combination
         tags = {
             **combination_tags(combination, FINAL_RUN),
             **self.context.env_tags,
@@ -171,51 +172,57 @@ class CombinationFits:
         record_run(trial, run_id)
         told = False
         try:
-            with heartbeat(finals, trial), tracker.run(run_id) as handle:
-                measurement, failure = self._train_or_failure(run_id, hparams, seed=seed, final=True)
+            with heartbeat(finals, trial):
+                with tracker.run(run_id) as handle:
+                    failure, val_score = self._final_fit(run_id, hparams, seed, handle)
+                # The run is closed before Optuna is told: a seed counts only once its run is FINISHED
+                # (told first, a stop between the two left a complete seed with a KILLED run).
                 if failure is not None:
-                    handle.status = "FAILED"
-                    tracker.log(
-                        run_id, params={**hparams.as_params(), "seed": seed}, tags={FAIL_REASON: failure}
-                    )
                     fail_final_seed(finals, trial, failure)
-                    told = True
-                    return
-                self.reporter.account(measurement)
-                run_tags = {STOP_REASON: measurement.fit.stop_reason}
-                run_params: dict[str, Any] = {**hparams.as_params(), "seed": seed}
-                if measurement.gpu_added_mb is None:
-                    run_tags[GPU_MEMORY] = f"not measured (device {self.context.device.type})"
-                if measurement.fit.failed:
-                    handle.status = "FAILED"
-                    run_tags[FAIL_REASON] = measurement.fit.stop_reason
-                metrics = measurement.metrics()
-                ceiling = self.task.bayes_accuracy.get(combination.modalities_tag)
-                if ceiling is not None:  # synthetic tasks: the Bayes-optimal test accuracy of this subset
-                    metrics[CEILING] = ceiling
-                tracker.log(
-                    run_id,
-                    metrics=metrics,
-                    series=_history(measurement, config),
-                    params=run_params,
-                    tags=run_tags,
-                )
-                if measurement.test_predictions is not None:
-                    tracker.log_predictions(run_id, *measurement.test_predictions)
-                # Saved for the latency pass (latency.py), which times it once no worker is training.
-                if measurement.model is not None and seed - config.final.seed_offset < config.latency.seeds:
-                    tracker.log_model(run_id, measurement.model)
-                if measurement.fit.failed:
-                    fail_final_seed(finals, trial, measurement.fit.stop_reason)
                 else:
-                    m = config.tuning.metric
-                    complete_final_seed(finals, trial, metrics.get(VAL + m, 0.0))
+                    complete_final_seed(finals, trial, val_score)
                 told = True
         except BaseException:
-            if not told:  # interrupted: close the claim and put the seed back for whoever resumes
+            if not told:  # interrupted: the run does not count, and the seed goes back for whoever resumes
+                with contextlib.suppress(Exception):  # (the tracker may be what failed)
+                    tracker.end(run_id, "KILLED")
                 fail_final_seed(finals, trial, INTERRUPTED, requeue=seed)
             raise
         self.reporter.progress(1)
+
+    def _final_fit(
+        self, run_id: str, hparams: Hyperparameters | ReferenceParams, seed: int, handle: RunHandle
+    ) -> tuple[str | None, float]:
+        """Train and record one final seed in its open run: (why it failed or None, validation score)."""
+        config, tracker, combination = self.config, self.tracker, self.combination
+        measurement, failure = self._train_or_failure(run_id, hparams, seed=seed, final=True)
+        if failure is not None:
+            handle.status = "FAILED"
+            tracker.log(run_id, params={**hparams.as_params(), "seed": seed}, tags={FAIL_REASON: failure})
+            return failure, 0.0
+        self.reporter.account(measurement)
+        run_tags = {STOP_REASON: measurement.fit.stop_reason}
+        run_params: dict[str, Any] = {**hparams.as_params(), "seed": seed}
+        if measurement.gpu_added_mb is None:
+            run_tags[GPU_MEMORY] = f"not measured (device {self.context.device.type})"
+        if measurement.fit.failed:
+            handle.status = "FAILED"
+            run_tags[FAIL_REASON] = measurement.fit.stop_reason
+        metrics = measurement.metrics()
+        ceiling = self.task.bayes_accuracy.get(combination.modalities_tag)
+        if ceiling is not None:  # synthetic tasks: the Bayes-optimal test accuracy of this subset
+            metrics[CEILING] = ceiling
+        tracker.log(
+            run_id, metrics=metrics, series=_history(measurement, config), params=run_params, tags=run_tags
+        )
+        if measurement.test_predictions is not None:
+            tracker.log_predictions(run_id, *measurement.test_predictions)
+        # Saved for the latency pass (latency.py), which times it once no worker is training.
+        if measurement.model is not None and seed - config.final.seed_offset < config.latency.seeds:
+            tracker.log_model(run_id, measurement.model)
+        if measurement.fit.failed:
+            return measurement.fit.stop_reason, 0.0
+        return None, metrics.get(VAL + config.tuning.metric, 0.0)
 
     def _train_or_failure(
         self, run_id: str, settings: Hyperparameters | ReferenceParams, **kwargs: Any

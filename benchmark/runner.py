@@ -1,6 +1,6 @@
 """Running a study: validate everything first, then work through the combinations.
 
-One process or many: ``StudyRunner`` is one worker; ``run_study`` starts ``workers`` of them on this
+One process or many: ``StudyWorker`` is one worker; ``run_study`` starts ``workers`` of them on this
 host (or one, in this process), and the same command started on other hosts against a shared
 PostgreSQL storage and MLflow server adds more workers to the same study. Resumable at every step:
 a finished combination is skipped; an unfinished one continues with the trials and seeds it lacks.
@@ -16,7 +16,7 @@ import queue
 import signal
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -33,16 +33,14 @@ from benchmark.fits import WorkContext
 from benchmark.grid import GridPlan, expand_grid
 from benchmark.host import environment_tags, resolve_device, resolve_workers, usable_cores
 from benchmark.interrupts import raise_if_interrupted, stop_on_signals
-from benchmark.journal import repair_journal
 from benchmark.latency import LatencySummary, run_latency_pass
-from benchmark.measurement import Measurement
-from benchmark.schema import KIND, OPTUNA_TRIAL, PID, SESSION_RUN, STUDY, TIME, WORKER
+from benchmark.progress import Progress, StudySummary
+from benchmark.schema import KIND, PID, SESSION_RUN, STUDY, TIME, WORKER
+from benchmark.stores import Stores, open_stores, sweep_stale
 from benchmark.tasks import Fold, Task, build_task
 from benchmark.timing import TimeBreakdown
 from benchmark.tracking.writer import Tracker
-from benchmark.tuning.coordination import process_alive, sweep_interrupted
-from benchmark.tuning.search import make_pruner, open_storage
-from benchmark.uris import redact_uri
+from benchmark.tuning.coordination import process_alive
 
 POLL_SECONDS = 0.5  # how often a worker with nothing to do looks again
 
@@ -55,15 +53,6 @@ class PreparedStudy:
     device: torch.device
     tasks: dict[tuple[str, int | None], Task]  # by (label, split); split None for a single-split task
     plan: GridPlan
-
-
-@dataclass
-class StudySummary:
-    finished: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-    wall_seconds: float = 0.0
-    breakdown: dict[str, float] = field(default_factory=dict)  # seconds per TimeBreakdown category
 
 
 def prepare(config: StudyConfig) -> PreparedStudy:
@@ -96,8 +85,11 @@ def prepare(config: StudyConfig) -> PreparedStudy:
     return PreparedStudy(config=config, device=device, tasks=tasks, plan=plan)
 
 
-class StudyRunner:
-    """One worker: works through every combination of the plan, sharing the work with any others."""
+class StudyWorker:
+    """One worker: works through every combination of the plan, sharing the work with any others.
+
+    ``lead``: no other worker of this host runs yet (one worker, or the lead of several before it starts
+    them), so opening the stores may repair what a killed run left; on a shared store never."""
 
     def __init__(
         self,
@@ -106,145 +98,69 @@ class StudyRunner:
         progress: bool = True,
         out: TextIO | None = None,
         worker_index: int = 0,
-        sweep: bool = True,
+        lead: bool = True,
     ) -> None:
         self.prepared = prepared
         self.config = prepared.config
-        self.device = prepared.device
-        self.show_progress = progress
-        self.out = out
         self.worker_index = worker_index
-        self.sweep = sweep and not prepared.config.storage_is_shared
-        self.summary = StudySummary()
+        self.lead = lead and not prepared.config.storage_is_shared
         self.timer = TimeBreakdown()
-        self.bar: tqdm | None = None
+        self.progress = Progress(self.timer, show=progress, out=out)
 
-    # ---- set-up -----------------------------------------------------------------------------------
-    def open_stores(self) -> None:
-        """Connect to (or create) both stores. Remote ones are checked first, so an unreachable
-        database or server fails within seconds, before anything is written."""
-        config = self.config
-        shared = config.storage_is_shared
-        artifact_root = config.workdir_path / "mlartifacts" if config.tracking_uri is None else None
-        if config.tracking_uri is None or not shared:
-            config.workdir_path.mkdir(parents=True, exist_ok=True)
-        with self.timer.section("tuning"):
-            if shared:
-                self.storage = open_storage(config.resolved_storage, config.heartbeat_seconds)
-        with self.timer.section("tracking"):  # the first open of a new SQLite store creates its schema
-            self.tracker = Tracker(
-                config.resolved_tracking_uri, config.name, artifact_root=artifact_root, timer=self.timer
-            )
-        with self.timer.section("tuning"):
-            if not shared:
-                if self.sweep:  # no worker of this host is running yet: a torn tail is safe to set aside
-                    self._repair_journal(Path(config.resolved_storage))
-                self.storage = open_storage(config.resolved_storage, config.heartbeat_seconds)
-            self.pruner = make_pruner(config.tuning, config.train.max_epochs)
-        if self.sweep:
-            self.sweep_stale()
-        self.env_tags = environment_tags(self.device)
-        self.config_yaml = yaml.safe_dump(config.to_dict(), sort_keys=False)
-
-    def _repair_journal(self, path: Path) -> None:
-        kept = repair_journal(path)
-        if kept is not None:
-            self.write(
-                f"the Optuna journal's last record was torn (a crash or a full disk): set aside as {kept}; "
-                f"resuming from the record before it"
-            )
-
-    def sweep_stale(self) -> None:
-        """One host and no worker alive: whatever is RUNNING was left by a killed process."""
-        self.tracker.sweep_stale_runs()
-        with self.timer.section("tuning"):
-            closed = sweep_interrupted(self.storage)
-        for key in closed:  # a run ended FINISHED whose trial was never told does not count either
-            self.tracker.kill_runs_tagged(OPTUNA_TRIAL, key)
-
-    # ---- what combinations report back ------------------------------------------------------------
-    def write(self, line: str) -> None:
-        tqdm.write(line, file=self.out)
-
-    def progress(self, steps: int) -> None:
-        if self.bar is not None:
-            self.bar.update(steps)
-
-    def describe_progress(self, text: str) -> None:
-        if self.bar is not None:
-            self.bar.set_postfix_str(text)
-
-    def account(self, measurement: Measurement) -> None:
-        self.timer.add("training", measurement.fit.train_seconds)
-        self.timer.add("evaluation", measurement.fit.eval_seconds + measurement.final_eval_seconds)
-
-    def outcome(self, name: str, kind: str, line: str | None = None) -> None:
-        """A combination ended in this worker: ``finished``, ``failed`` or ``skipped`` (done before)."""
-        {"finished": self.summary.finished, "failed": self.summary.failed, "skipped": self.summary.skipped}[
-            kind
-        ].append(name)
-        if line is not None:
-            self.write(line)
-
-    # ---- the study --------------------------------------------------------------------------------
     def run(self) -> StudySummary:
         start = time.perf_counter()
         if self.config.threads:
             torch.set_num_threads(self.config.threads)
-        self.open_stores()
+        stores = open_stores(self.config, self.timer, sweep=self.lead, say=self.progress.write)
+        if not self.lead:  # other workers may be running: close only the sessions of dead ones
+            stores.tracker.close_dead_sessions(socket.gethostname(), process_alive)
         # One run per worker invocation (kind "session") carries the time breakdown.
-        if not self.sweep:  # shared store: close the sessions of dead workers on this host
-            self.tracker.close_dead_sessions(socket.gethostname(), process_alive)
-        session_id = self.tracker.create_run(
+        session_id = stores.tracker.create_run(
             f"session-{socket.gethostname()}-{os.getpid()}",
             {
                 KIND: SESSION_RUN,
-                **self.env_tags,
+                **environment_tags(self.prepared.device),
                 STUDY: self.config.name,
                 WORKER: str(self.worker_index),
                 PID: str(os.getpid()),
             },
         )
-        with self.tracker.run(session_id):
+        summary = self.progress.summary
+        with stores.tracker.run(session_id):
             try:
-                self._work(start)
+                self._work(stores)
             finally:
-                if self.sweep:  # interrupted: leave nothing RUNNING behind (no one else is working)
-                    self.tracker.sweep_stale_runs(exclude=session_id)
-            self.tracker.log(
+                summary.wall_seconds = time.perf_counter() - start
+                summary.breakdown = self.timer.finish()
+                if self.lead:  # interrupted: leave nothing RUNNING behind (no one else is working)
+                    stores.tracker.sweep_stale_runs(exclude=session_id)
+            stores.tracker.log(
                 session_id,
-                metrics={f"{TIME}{k}_s": v for k, v in self.summary.breakdown.items()},
+                metrics={f"{TIME}{k}_s": v for k, v in summary.breakdown.items()},
                 params={"combinations": len(self.prepared.plan.combinations)},
             )
-        return self.summary
+        return summary
 
-    def _work(self, start: float) -> None:
-        # Task tensors move to the device once; every combination indexes into them.
-        self.tasks = {label: _task_to(task, self.device) for label, task in self.prepared.tasks.items()}
-        combos = list(self.prepared.plan.combinations)
-        # Workers start at different places in the grid, so they rarely wait on each other.
-        shift = (self.worker_index * len(combos)) // max(1, self.config.workers)
+    def _work(self, stores: Stores) -> None:
+        config, device = self.config, self.prepared.device
         context = WorkContext(
-            config=self.config,
-            device=self.device,
-            tasks=self.tasks,
-            tracker=self.tracker,
-            storage=self.storage,
-            pruner=self.pruner,
+            config=config,
+            device=device,
+            # Task tensors move to the device once; every combination indexes into them.
+            tasks={label: _task_to(task, device) for label, task in self.prepared.tasks.items()},
+            tracker=stores.tracker,
+            storage=stores.storage,
+            pruner=stores.pruner,
             timer=self.timer,
             worker_index=self.worker_index,
-            env_tags=self.env_tags,
-            config_yaml=self.config_yaml,
+            env_tags=environment_tags(device),
+            config_yaml=yaml.safe_dump(config.to_dict(), sort_keys=False),
         )
-        pending = [CombinationWork(context, self, c) for c in combos[shift:] + combos[:shift]]
-        per_combination = self.config.tuning.trials + self.config.final.seeds
-        self.bar = tqdm(
-            total=len(combos) * per_combination,
-            unit="fit",
-            dynamic_ncols=True,
-            disable=not self.show_progress,
-            desc=self.config.name,
-        )
+        combos = list(self.prepared.plan.combinations)
+        # Workers start at different places in the grid, so they rarely wait on each other.
+        shift = (self.worker_index * len(combos)) // max(1, config.workers)
+        pending = [CombinationWork(context, self.progress, c) for c in combos[shift:] + combos[:shift]]
+        self.progress.start(len(combos) * (config.tuning.trials + config.final.seeds), config.name)
         try:
             while pending:
                 progressed = False
@@ -257,15 +173,7 @@ class StudyRunner:
                 if pending and not progressed:
                     time.sleep(POLL_SECONDS)  # the remaining trials are held by other workers
         finally:
-            self.bar.close()
-            self.summary.wall_seconds = time.perf_counter() - start
-            self.summary.breakdown = self.timer.finish()
-
-    def describe_stores(self) -> str:
-        return (
-            f"MLflow: {redact_uri(self.config.resolved_tracking_uri)} (experiment {self.config.name!r})\n"
-            f"Optuna: {redact_uri(self.config.resolved_storage)}"
-        )
+            self.progress.close()
 
 
 def _task_to(task: Task, device: torch.device) -> Task:
@@ -285,7 +193,7 @@ def _task_to(task: Task, device: torch.device) -> Task:
 
 def _worker_main(prepared: PreparedStudy, index: int, threads: int, results: Any) -> None:
     torch.set_num_threads(threads)
-    runner = StudyRunner(prepared, progress=False, worker_index=index, sweep=False)
+    runner = StudyWorker(prepared, progress=False, worker_index=index, lead=False)
     outcome: StudySummary | tuple[str, str] | None
     try:
         with stop_on_signals():
@@ -315,7 +223,7 @@ def _stop_workers(processes: list[Any], signum: int = signal.SIGTERM, grace: flo
             process.join()
 
 
-def run_study(prepared: PreparedStudy, *, progress: bool = True) -> tuple[StudySummary, StudyRunner]:
+def run_study(prepared: PreparedStudy, *, progress: bool = True) -> StudySummary:
     """Run the study with ``config.workers`` processes on this host (in this process when 1).
 
     The stores are created (and swept, on one host) once before the workers start: concurrent
@@ -323,10 +231,11 @@ def run_study(prepared: PreparedStudy, *, progress: bool = True) -> tuple[StudyS
     sampler seed. Ctrl-C reaches every worker (one process group); SIGTERM is forwarded.
     """
     config = prepared.config
-    lead = StudyRunner(prepared, progress=progress)
     if config.workers == 1:
-        return lead.run(), lead
-    lead.open_stores()
+        return StudyWorker(prepared, progress=progress).run()
+    timer = TimeBreakdown()  # the lead's own time is not a worker's: not reported
+    local = not config.storage_is_shared
+    stores = open_stores(config, timer, sweep=local, say=lambda line: tqdm.write(line))
     threads = config.threads or max(1, usable_cores() // config.workers)
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
@@ -357,12 +266,13 @@ def run_study(prepared: PreparedStudy, *, progress: bool = True) -> tuple[StudyS
             summaries[index] = summary
     except KeyboardInterrupt:
         _stop_workers(processes)
-        lead.sweep_stale()
+        if local:
+            sweep_stale(stores, timer)
         raise
     for process in processes:
         process.join()
-    if lead.sweep:
-        lead.sweep_stale()
+    if local:
+        sweep_stale(stores, timer)
     crashed = [f"{p.name} (exit status {p.exitcode})" for p in processes if p.exitcode and p.exitcode > 0]
     if crashed:  # an error, not a signal: its traceback is above, and a rerun would meet it again
         raise RuntimeError(f"{', '.join(crashed)} stopped on an error (printed above)")
@@ -378,7 +288,7 @@ def run_study(prepared: PreparedStudy, *, progress: bool = True) -> tuple[StudyS
     # A combination finished by one worker is "skipped" by the others: count it once.
     done = set(merged.finished) | set(merged.failed)
     merged.skipped = sorted({n for s in summaries.values() if s for n in s.skipped} - done)
-    return merged, lead
+    return merged
 
 
 def time_saved_models(prepared: PreparedStudy, *, progress: bool = True) -> LatencySummary:

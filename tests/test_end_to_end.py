@@ -348,9 +348,27 @@ def test_a_torn_journal_tail_is_set_aside_and_the_study_resumes_exactly(tmp_path
     journal.write_bytes(torn)
     assert main(["run", *tiny_overrides(tmp_path, *SLOW_TRIALS), "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "the Optuna journal's last record was torn" in out
+    assert "the Optuna journal held a torn record" in out
     (kept,) = tmp_path.glob("optuna.journal.torn-*")
     assert kept.read_bytes() == torn[len(torn) - len(kept.read_bytes()) :] and kept.stat().st_size > 0
+    assert_complete_study(Store(tmp_path), KILL_COMBINATIONS)
+
+
+def test_a_torn_record_another_worker_wrote_after_is_set_aside_and_the_study_resumes_exactly(
+    tmp_path, capsys
+):
+    """Two workers and a full disk: one worker's append is cut, and the other's next record lands on the
+    same line (found in a two-worker full-disk run). The fragment is set aside; every complete record stays."""
+    assert _stop_mid_trial(tmp_path, signal.SIGKILL) == -signal.SIGKILL
+    journal = tmp_path / "optuna.journal"
+    lines = journal.read_bytes().splitlines(keepends=True)
+    fragment = lines[-3][: len(lines[-3]) // 2]  # a copy of a record, cut: as a torn append looks
+    journal.write_bytes(b"".join(lines[:-1]) + fragment + lines[-1])
+    assert main(["run", *tiny_overrides(tmp_path, *SLOW_TRIALS), "--no-progress"]) == 0
+    assert "the Optuna journal held a torn record" in capsys.readouterr().out
+    (kept,) = tmp_path.glob("optuna.journal.torn-*")
+    assert kept.read_bytes() == fragment
+    assert journal.read_bytes().startswith(b"".join(lines[:-1]))
     assert_complete_study(Store(tmp_path), KILL_COMBINATIONS)
 
 

@@ -140,12 +140,19 @@ class Tracker:
         try:
             yield handle
         except KeyboardInterrupt:
-            self.end(run_id, "KILLED")
+            self._end_on_the_way_out(run_id, "KILLED")
             raise
         except BaseException:
-            self.end(run_id, "FAILED")
+            self._end_on_the_way_out(run_id, "FAILED")
             raise
         self.end(run_id, handle.status)
+
+    def _end_on_the_way_out(self, run_id: str, status: str) -> None:
+        """End a run while an error or a stop propagates. If the store fails here too (a full disk, or a
+        lock a dying worker still holds: seen in a two-worker full-disk stop), the error already on its
+        way is the news; the run stays RUNNING and the start-up (or the lead's) sweep closes it."""
+        with contextlib.suppress(Exception):
+            self.end(run_id, status)
 
     @_timed
     def end(self, run_id: str, status: str = "FINISHED") -> None:
