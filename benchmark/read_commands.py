@@ -129,11 +129,12 @@ def command_data(args: argparse.Namespace) -> int:
         raise ConfigError(f"unknown data set {unknown[0]!r}; available: {', '.join(sorted(SOURCES))}")
     if args.action == "list":
         print(f"cache: {cache_dir(args.data_dir)}")
-        print(f"{'data set':<17} {'status':<12} {'size':<58} source")
         for name in names:
             source = SOURCES[name]
             status = "cached" if is_cached(name, args.data_dir) else "not fetched"
-            print(f"{name:<17} {status:<12} {source.size:<58} {source.requirement} ({source.origin})")
+            print(f"{name:<17} {status:<12} {source.size}")
+            print(f"{'':<17} source:  {source.origin}; {source.requirement}")
+            print(f"{'':<17} licence: {source.license}")
         return 0
     for name in names:
         try:

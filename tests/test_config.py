@@ -81,7 +81,7 @@ def test_omitted_keys_take_defaults_and_can_be_overridden():
             ["grid.fusion=[concat,magic]"],
             "unknown fusion 'magic'; registered fusion methods: additive, attention, concat",
         ),
-        (["tasks=[nope]"], "unknown task 'nope'; registered tasks: arrays, basic-motions, birds"),
+        (["tasks=[nope]"], "unknown task 'nope'; registered tasks: ad-csf, arrays, basic-motions"),
         (["tasks=[{name:synth-synergy,colour:1}]"], "task 'synth-synergy' has no parameter 'colour'"),
         (["tuning.metric=auc"], "tuning.metric must be one of accuracy, recall_macro, f1_macro"),
         (["device=tpu"], "device must be one of auto, cpu, cuda, cuda:N"),

@@ -221,7 +221,7 @@ def test_no_network_gives_instructions_and_leaves_no_cache(tmp_path, monkeypatch
 
 def test_unknown_data_set():
     with pytest.raises(
-        DataError, match="unknown data set 'x'; available: basic-motions, birds, clothing-reviews"
+        DataError, match="unknown data set 'x'; available: ad-csf, basic-motions, birds, caravan"
     ):
         dataset_path("x")
 

