@@ -26,6 +26,7 @@ from benchmark.disk_space import describe as describe_full_disk
 from benchmark.errors import ConfigError
 from benchmark.interrupts import raise_if_interrupted, stop_on_signals
 from benchmark.read_commands import (
+    again,
     command_data,
     command_list,
     command_report,
@@ -238,14 +239,12 @@ def _run_and_finish(args: argparse.Namespace, prepared: PreparedStudy) -> int:
     if not config.storage_is_shared and not args.no_latency:  # this machine's workers are done: time
         _latency_pass(prepared, progress=not args.no_progress)  # the saved models, one at a time
     else:  # deferred, or workers on other hosts may still be training
-        print(
-            f"to time the saved models once every worker is done: python -m benchmark latency study={config.name} ..."
-        )
+        print(f"to time the saved models once every worker is done: {again('latency', args.overrides)}")
     if not config.storage_is_shared and config.auto_report and not args.no_report:
         write_report(config, None)
     elif config.auto_report and not args.no_report:  # other workers may still be writing
-        print(f"when every worker is done: python -m benchmark report study={config.name} ...")
-    print(f"browse: python -m benchmark ui study={config.name}")
+        print(f"when every worker is done: {again('report', args.overrides)}")
+    print(f"browse: {again('ui', args.overrides)}")
     return 0  # failed combinations are recorded outcomes (with reasons), not errors of the run
 
 
@@ -267,7 +266,7 @@ def _command_latency(args: argparse.Namespace) -> int:
     uri = config.resolved_tracking_uri
     if uri.startswith("sqlite:///") and not os.path.exists(uri[len("sqlite:///") :]):
         raise ConfigError(
-            f"no MLflow store at {uri} yet; run the study first: python -m benchmark run study={config.name}"
+            f"no MLflow store at {uri} yet; run the study first: {again('run', args.overrides)}"
         )
     try:
         with _exclusive(config, "latency"):

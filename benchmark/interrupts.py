@@ -39,6 +39,11 @@ def stop_on_signals() -> Iterator[None]:
         _RECEIVED.clear()
 
 
+def interrupted() -> bool:
+    """A stop was asked for (inside ``stop_on_signals``)."""
+    return bool(_RECEIVED)
+
+
 def raise_if_interrupted() -> None:
     """Raise the KeyboardInterrupt of a signal received earlier whose own exception was dropped."""
     if _RECEIVED:

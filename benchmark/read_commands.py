@@ -19,6 +19,14 @@ if TYPE_CHECKING:
     from benchmark.config import StudyConfig
 
 
+def again(command: str, overrides: list[str]) -> str:
+    """The command that reaches this run's stores again: the user's own overrides, quoted for a shell, so a
+    ``workdir=``, a ``tracking_uri=`` or a study given as a path is kept (the study's name alone lost them)."""
+    import shlex
+
+    return " ".join(["python -m benchmark", command, *map(shlex.quote, overrides)])
+
+
 def load_config(arguments: list[str]) -> StudyConfig:
     study, overrides = split_study_argument(arguments)
     return load_study(study, overrides)
@@ -153,7 +161,7 @@ def command_ui(args: argparse.Namespace) -> int:
         return 0
     if uri.startswith("sqlite:///") and not os.path.exists(uri[len("sqlite:///") :]):
         raise ConfigError(
-            f"no MLflow store at {uri} yet; run the study first: python -m benchmark run study={config.name}"
+            f"no MLflow store at {uri} yet; run the study first: {again('run', args.overrides)}"
         )
     # Through this interpreter, so the UI is the MLflow this suite installed.
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", args.host]

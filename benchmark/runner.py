@@ -32,7 +32,7 @@ from benchmark.errors import ConfigError
 from benchmark.fits import WorkContext
 from benchmark.grid import GridPlan, expand_grid
 from benchmark.host import environment_tags, resolve_device, resolve_workers, usable_cores
-from benchmark.interrupts import raise_if_interrupted, stop_on_signals
+from benchmark.interrupts import interrupted, raise_if_interrupted, stop_on_signals
 from benchmark.latency import LatencySummary, run_latency_pass
 from benchmark.progress import Progress, StudySummary
 from benchmark.schema import KIND, PID, SESSION_RUN, STUDY, TIME, WORKER
@@ -197,18 +197,28 @@ def _worker_main(prepared: PreparedStudy, index: int, threads: int, results: Any
     outcome: StudySummary | tuple[str, str] | None
     try:
         with stop_on_signals():
-            outcome = runner.run()
+            outcome = _run_worker(runner, prepared)
     except KeyboardInterrupt:
         outcome = None
-    except Exception as err:
-        if not is_disk_full(err):
-            raise  # a crash: its traceback, and the lead reports the worker as failed
-        outcome = (DISK_FULL, str(full_path(err, prepared.config.workdir_path)))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # done: a stop sent now has nothing left to stop
     results.put((index, outcome))
 
 
 DISK_FULL = "disk_full"
+
+
+def _run_worker(runner: StudyWorker, prepared: PreparedStudy) -> StudySummary | tuple[str, str] | None:
+    """The worker's summary; (DISK_FULL, path) when it met a full disk; None when it was stopped."""
+    try:
+        return runner.run()
+    except Exception as err:
+        if is_disk_full(err):
+            return (DISK_FULL, str(full_path(err, prepared.config.workdir_path)))
+        if interrupted():  # the stores failed while this worker was being stopped (another worker's torn
+            return (
+                None  # journal record, a lock the dying one held): a consequence of the stop; the lead sweeps
+            )
+        raise  # a crash: its traceback, and the lead reports the worker as failed
 
 
 def _stop_workers(processes: list[Any], signum: int = signal.SIGTERM, grace: float | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
 import statistics
@@ -428,3 +429,39 @@ def test_a_second_start_on_one_workdir_is_refused_in_one_line_and_budgets_stay_e
     assert refused.count("\n") == 1 and "is in use by `python -m benchmark run study=smoke` (pid" in refused
     assert all("Traceback" not in err for _, _, err in results)
     assert_complete_study(Store(tmp_path), KILL_COMBINATIONS)
+
+
+def test_the_hints_a_run_prints_work_as_printed(tmp_path, capsys):
+    """After `run ... workdir=W` the browse hint keeps workdir=W (it once said `ui study=smoke`, which found
+    no store): the printed command, run as printed, serves the MLflow UI of this run's store."""
+    import shlex
+    import socket
+    import urllib.request
+
+    overrides = tiny_overrides(tmp_path / "my runs", "grid.fusion=[concat]", "grid.modalities=[[img,vec]]")
+    assert main(["run", *overrides, "--no-progress", "--no-report", "--no-latency"]) == 0
+    (hint,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("browse: ")]
+    command = shlex.split(hint.removeprefix("browse: "))
+    assert command[:3] == ["python", "-m", "benchmark"] and f"workdir={tmp_path / 'my runs'}" in command
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", 5000)) == 0:
+            pytest.skip("port 5000 is taken here")
+    server = subprocess.Popen([PYTHON, *command[1:]], env=cli_env(), start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:5000/health", timeout=2) as reply:
+                    assert reply.status == 200
+                    break
+            except OSError:
+                assert server.poll() is None, "the printed ui command exited"
+                assert time.monotonic() < deadline, "the printed ui command did not serve within 90 s"
+                time.sleep(1)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)
+    # and a store that is not there yet: the hint to create it keeps the overrides too
+    elsewhere = [o if not o.startswith("workdir=") else f"workdir={tmp_path / 'none'}" for o in overrides]
+    assert main(["ui", *elsewhere]) == 2
+    assert "run the study first: python -m benchmark run " in capsys.readouterr().err
