@@ -67,12 +67,21 @@ def git_revision() -> str:
         return "unknown"
 
 
+def cpu_model() -> str:
+    """The processor's model name (Linux: /proc/cpuinfo's ``model name``), else what ``platform`` knows
+    (on Linux that is only the architecture, ``x86_64``, which says nothing about speed)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and value.strip():
+                return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def environment_tags(device: torch.device) -> dict[str, str]:
-    name = (
-        torch.cuda.get_device_name(device)
-        if device.type == "cuda"
-        else platform.processor() or platform.machine()
-    )
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_model()
     return {
         environment_tag("device"): str(device),
         environment_tag("device_name"): name,

@@ -287,3 +287,21 @@ def test_a_cache_fetched_before_member_hashes_is_extracted_again(fetched):
     member.write_text("tampered")
     assert dataset_path("mfeat", folder.parent) == folder and (folder / MEMBERS).is_file()
     assert member.read_text() == "0.07 0.301\n0.5 0.6\n"
+
+
+def test_a_text_column_listed_as_numeric_is_one_line_before_any_work(tmp_path, capsys):
+    """It once gave a 20-line scikit-learn traceback in --dry-run and 'no trial completed' in a run."""
+    from benchmark.cli import main
+
+    frame = _reviews(60)
+    frame.loc[3, "Age"] = None  # an empty cell is a missing number: accepted
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    good = "{facts: {numeric: [Age]}, words: {text: [Title]}}"
+    bad = "{facts: {numeric: [Age, Title]}}"
+    for modalities, expected in ((good, 0), (bad, 2)):
+        task = f"tasks=[{{name: table, path: {tmp_path / 't.csv'}, target: Recommended IND, modalities: {modalities}}}]"
+        code = main(["run", "study=smoke", task, f"workdir={tmp_path / 'w'}", "--dry-run", "--no-progress"])
+        err = capsys.readouterr().err.strip()
+        assert code == expected, err
+    assert len(err.splitlines()) == 1 and "column 'Title' of modality 'facts' is listed as numeric" in err
+    assert "list it under categorical or text" in err and not (tmp_path / "w").exists()

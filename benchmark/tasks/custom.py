@@ -53,6 +53,22 @@ def _class_ids(values: pd.Series | np.ndarray, where: str) -> tuple[torch.Tensor
     return torch.tensor([index[v] for v in series.tolist()], dtype=torch.long), len(classes)
 
 
+def _check_numbers(frame: pd.DataFrame, columns: list[str], modality: str, name: str) -> None:
+    """A column listed as numeric holds numbers or nothing: a word in it is a wrong listing (a text or a
+    category), refused here in one line rather than read as missing. Empty cells are missing values, filled
+    with the train mean (0 after standardization), as the README says."""
+    for column in columns:
+        values = frame[column]
+        parsed = pd.to_numeric(values, errors="coerce")
+        words = values[parsed.isna() & values.notna() & (values.astype(str).str.strip() != "")]
+        if len(words):
+            raise ValueError(
+                f"{name}: column {column!r} of modality {modality!r} is listed as numeric but {len(words)} of "
+                f"{len(values)} values are not numbers (e.g. {str(words.iloc[0])[:40]!r}); list it under "
+                f"categorical or text"
+            )
+
+
 def _read_table(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise ValueError(f"no file at {path}")
@@ -90,6 +106,7 @@ def build_table_task(
             )
         if target in columns:
             raise ValueError(f"{name}: modality {modality!r} uses the label column {target!r} as a feature")
+        _check_numbers(frame, spec.get("numeric", []), modality, name)
         if spec.get("text"):
             tokens = [sum((tokenize(row[c]) for c in spec["text"]), []) for _, row in frame.iterrows()]
             vocabulary = build_vocabulary(
