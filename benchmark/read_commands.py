@@ -21,10 +21,24 @@ if TYPE_CHECKING:
 
 def again(command: str, overrides: list[str]) -> str:
     """The command that reaches this run's stores again: the user's own overrides, quoted for a shell, so a
-    ``workdir=``, a ``tracking_uri=`` or a study given as a path is kept (the study's name alone lost them)."""
+    ``workdir=``, a ``tracking_uri=`` or a study given as a path is kept (the study's name alone lost them).
+    A secret in an address is masked, as in every line the suite prints: give it through the environment."""
     import shlex
 
-    return " ".join(["python -m benchmark", command, *map(shlex.quote, overrides)])
+    return " ".join(["python -m benchmark", command, *(shlex.quote(_masked(o)) for o in overrides)])
+
+
+def _masked(override: str) -> str:
+    """``storage='postgresql://u:secret@h/db'`` -> the same with the secret masked, as every line is."""
+    key, sep, value = override.partition("=")
+    quoted = len(value) > 1 and value[0] in "'\"" and value.endswith(value[0])
+    inner = value[1:-1] if quoted else value
+    masked = redact_uri(inner)
+    return (
+        override
+        if not sep or masked == inner
+        else f"{key}={value[0] if quoted else ''}{masked}{value[0] if quoted else ''}"
+    )
 
 
 def load_config(arguments: list[str]) -> StudyConfig:
