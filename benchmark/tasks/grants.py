@@ -18,8 +18,8 @@ import pandas as pd
 
 from benchmark.tasks.base import TASKS, Task
 from benchmark.tasks.custom import build_table_task
-from benchmark.tasks.rdata import read_member_table, require_columns
-from benchmark.tasks.tabular import deduplicate
+from benchmark.tasks.rdata import read_member_table
+from benchmark.tasks.tabular import deduplicate, require_columns
 
 LABEL = "class"
 APPLICATION_PREFIXES = ("rfcd_", "seo_")

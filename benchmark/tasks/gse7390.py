@@ -16,9 +16,10 @@ from pathlib import Path
 import pandas as pd
 from scipy.io import arff
 
-from benchmark.data import DataError, dataset_path
+from benchmark.data import dataset_path
 from benchmark.tasks.base import TASKS, Task
 from benchmark.tasks.custom import build_table_task
+from benchmark.tasks.tabular import require_columns
 
 MEMBER = "sksurv/datasets/data/breast_cancer_GSE7390-metastasis.arff"
 LABEL = "e.tdm"
@@ -45,9 +46,7 @@ def gse7390_modalities(frame: pd.DataFrame) -> dict[str, dict[str, list[str]]]:
 
 
 def build_gse7390(frame: pd.DataFrame, *, seed: int) -> Task:
-    missing = [c for c in (LABEL, *CLINICAL_NUMBERS, *CLINICAL_CATEGORIES) if c not in frame.columns]
-    if missing:
-        raise DataError(f"gse7390: the file lacks column {missing[0]!r}")
+    require_columns(frame, (LABEL, *CLINICAL_NUMBERS, *CLINICAL_CATEGORIES), "gse7390")
     return build_table_task(frame, LABEL, gse7390_modalities(frame), seed, "gse7390")
 
 

@@ -19,7 +19,8 @@ import pandas as pd
 
 from benchmark.tasks.base import TASKS, Task
 from benchmark.tasks.custom import build_table_task
-from benchmark.tasks.rdata import read_member_table, require_columns
+from benchmark.tasks.rdata import read_member_table
+from benchmark.tasks.tabular import require_columns
 
 LABEL = "class"
 TIME_FREQ = ("minIntensity", "maxIntensity", "meanIntensity", "f1", "f2", "f3", "f4", "b1", "b2", "b3", "b4")

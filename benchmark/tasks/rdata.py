@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmark.data import DataError, dataset_path
+from benchmark.data import dataset_path
 from benchmark.data.fetch import parquet_member
 from benchmark.data.sources import SOURCES
 
@@ -15,9 +15,3 @@ def read_member_table(name: str, data_dir: str | None, member: str | None = None
     member = member or SOURCES[name].members[0]
     frame = pd.read_parquet(dataset_path(name, data_dir) / parquet_member(member))
     return frame.drop(columns=["rownames"], errors="ignore")
-
-
-def require_columns(frame: pd.DataFrame, columns: list[str] | tuple[str, ...], where: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise DataError(f"{where}: the file lacks column {missing[0]!r} ({len(missing)} missing)")

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from benchmark.data import DataError
+
 
 def encode_tabular(
     frame: pd.DataFrame,
@@ -48,3 +50,10 @@ def deduplicate(frame: pd.DataFrame, features: Sequence[str], target: str) -> pd
     conflicting = key.isin(labels_per_key.index[labels_per_key > 1]).to_numpy()
     kept = frame[~conflicting & ~key.duplicated().to_numpy()]
     return kept.reset_index(drop=True)
+
+
+def require_columns(frame: pd.DataFrame, columns: Sequence[str], where: str) -> None:
+    """A data set's file has the columns its task reads, else one line naming the first one missing."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DataError(f"{where}: the file lacks column {missing[0]!r} ({len(missing)} missing)")

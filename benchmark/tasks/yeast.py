@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmark.data import DataError, dataset_path
+from benchmark.data import dataset_path
 from benchmark.tasks.base import TASKS, Task
 from benchmark.tasks.custom import build_table_task
+from benchmark.tasks.tabular import require_columns
 
 MEMBER = "river/datasets/yeast.csv.gz"
 EXPRESSION = tuple(f"Att{i}" for i in range(1, 80))
@@ -24,9 +25,7 @@ LABELS = tuple(f"Class{i}" for i in range(1, 15))
 
 
 def build_yeast(frame: pd.DataFrame, *, seed: int, label: str) -> Task:
-    missing = [c for c in (*EXPRESSION, *PHYLOGENY, label) if c not in frame.columns]
-    if missing:
-        raise DataError(f"yeast: the file lacks column {missing[0]!r}")
+    require_columns(frame, (*EXPRESSION, *PHYLOGENY, label), "yeast")
     modalities = {"expression": {"numeric": list(EXPRESSION)}, "phylogeny": {"numeric": list(PHYLOGENY)}}
     return build_table_task(frame[[*EXPRESSION, *PHYLOGENY, label]], label, modalities, seed, "yeast")
 
