@@ -141,7 +141,10 @@ def run_once(
     start = time.perf_counter()
     eval_batch = settings.train.eval_batch_size
     measurement = Measurement(
-        fit=result, val=evaluate(model, val, eval_batch, task.num_classes), n_params=count_parameters(model)
+        fit=result,
+        val=evaluate(model, val, eval_batch, task.num_classes),
+        n_params=count_parameters(model),
+        fusion_params=count_parameters(getattr(model, "_orig_mod", model).fusion),
     )
     if final and not result.failed:
         _test_and_robustness(measurement, model, task, hparams, settings, train, test)

@@ -13,6 +13,7 @@ from benchmark.schema import (
     CPU_MEMORY_MB,
     EPOCHS,
     EVAL_SECONDS,
+    FUSION_PARAMETERS,
     GPU_MEMORY_MB,
     GPU_RESERVED_MB,
     PARAMETERS,
@@ -29,6 +30,7 @@ class Measurement:
     fit: FitResult
     val: dict[str, float]
     n_params: int
+    fusion_params: int | None = None  # a network's fusion head; None for a reference model
     test: dict[str, float] | None = None
     # (labels, predictions) on the test split, (N,) each: the report bootstraps test-set sampling error
     test_predictions: tuple[np.ndarray, np.ndarray] | None = None
@@ -46,6 +48,7 @@ class Measurement:
         out.update(
             {
                 PARAMETERS: float(self.n_params),
+                **({} if self.fusion_params is None else {FUSION_PARAMETERS: float(self.fusion_params)}),
                 EPOCHS: float(self.fit.epochs_run),
                 BEST_EPOCH: float(self.fit.best_epoch),
                 TRAIN_SECONDS: self.fit.train_seconds,

@@ -63,6 +63,8 @@ NOISE_RETENTION = ROBUST + "noise_retention"  # mean retention over modalities
 
 # What a run cost and how training went (experiment.Measurement)
 PARAMETERS = "model/parameters"
+# the fusion head alone (what combines the encoders' embeddings and classifies): capacity beside a score
+FUSION_PARAMETERS = "model/fusion_parameters"
 EPOCHS, BEST_EPOCH = "train/epochs", "train/best_epoch"
 TIME = "time/"  # + <category>_s: the session's wall time by category (timing.CATEGORIES)
 TRAIN_SECONDS, EVAL_SECONDS = TIME + "train_s", TIME + "eval_s"

@@ -111,6 +111,11 @@ def test_smoke_run_records_everything(smoke_store):
             ):
                 assert name in metrics, name
             assert 0.0 <= metrics["test/accuracy"] <= 1.0
+            # the fusion head's capacity beside the whole network's (references have no head)
+            if parent.data.tags["benchmark.fusion"].startswith("ref_"):
+                assert "model/fusion_parameters" not in metrics
+            else:
+                assert 0 < metrics["model/fusion_parameters"] < metrics["model/parameters"]
             # Latency (a property of the architecture, not of the weights) on the first seed only.
             if final.data.tags["benchmark.seed"] == "1000":
                 assert 0 < metrics["latency/p50_ms"] <= metrics["latency/p95_ms"]

@@ -151,3 +151,24 @@ def test_the_time_series_floor_sees_through_a_random_phase():
     assert np.array_equal(
         again.transform({"seq": test.inputs["seq"]}), builder.transform({"seq": test.inputs["seq"]})
     )
+
+
+def test_bigram_buckets_no_training_text_filled_stay_zero():
+    """Bigram vectors start at zero and words small: a bucket no training text hit adds nothing at test
+    (with N(0, 1) rows it added a random vector per unseen bigram to the mean)."""
+    spec = ModalitySpec("t", "tokens", (4,), vocab_size=10)
+    encoder = build_encoder("bag", spec, depth=1, width=8, dropout=0.0)
+    weight = encoder.embed.weight
+    assert torch.all(weight[10:] == 0) and 0 < weight[1:10].abs().max() <= 1 / 8
+    train = torch.tensor([[2, 3, 4, 0], [5, 6, 0, 0]])
+    seen = set(encoder.ngram_ids(train)[:, 4:].flatten().tolist()) - {0}
+    optimizer = torch.optim.AdamW(encoder.parameters(), lr=0.1, weight_decay=0.01)
+    for _ in range(5):
+        optimizer.zero_grad()
+        encoder(train).pow(2).sum().backward()
+        optimizer.step()
+    moved = {i for i in range(10, weight.shape[0]) if weight[i].abs().sum() > 0}
+    assert moved == seen  # only the buckets of training bigrams learned anything
+    unseen = torch.tensor([[7, 8, 9, 0]])  # words seen by no training text, bigrams nowhere
+    bigram = encoder.ngram_ids(unseen)[0, 4:6]
+    assert torch.all(weight[bigram] == 0)

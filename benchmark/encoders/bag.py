@@ -3,6 +3,11 @@ word embeddings and of hashed word-bigram embeddings, then ``depth - 1`` hidden 
 
 Order inside a text matters little for review sentiment; what a convolution over a short window buys,
 bigrams mostly buy too, at a fraction of the cost.
+
+Initialisation (as fastText's): word vectors start small (uniform in +-1/width), not N(0, 1), so the
+first steps move them rather than fight them; bigram vectors start at zero, so a bucket that no
+training text filled stays zero (Adam gives a never-seen row no update) and adds nothing at test, where
+N(0, 1) rows added a random vector per unseen bigram to the mean.
 """
 
 from __future__ import annotations
@@ -28,6 +33,10 @@ class BagOfNgramsEncoder(nn.Module):
         self.embed = nn.EmbeddingBag(
             spec.vocab_size + BIGRAM_BUCKETS, width, mode="mean", padding_idx=PAD_TOKEN
         )
+        with torch.no_grad():
+            self.embed.weight.uniform_(-1.0 / width, 1.0 / width)
+            self.embed.weight[PAD_TOKEN].zero_()
+            self.embed.weight[spec.vocab_size :].zero_()
         layers: list[nn.Module] = [nn.Dropout(dropout)]
         for _ in range(depth - 1):
             layers += [nn.Linear(width, width), nn.GELU(), nn.Dropout(dropout)]

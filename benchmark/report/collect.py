@@ -24,6 +24,7 @@ from benchmark.schema import (
     FAIL_REASON,
     FINAL_RUN,
     FUSION,
+    FUSION_PARAMETERS,
     GPU_MEMORY_MB,
     KIND,
     LATENCY_BATCH_P50,
@@ -52,6 +53,7 @@ COSTS = (
     GPU_MEMORY_MB,
     CPU_MEMORY_MB,
     PARAMETERS,
+    FUSION_PARAMETERS,
     TRAIN_SECONDS,
     CEILING,
 )

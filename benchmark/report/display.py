@@ -10,6 +10,7 @@ from benchmark.report.render import NOT_MEASURED, count, number, p_value, score,
 from benchmark.schema import (
     CEILING,
     CPU_MEMORY_MB,
+    FUSION_PARAMETERS,
     GPU_MEMORY_MB,
     LATENCY_P50,
     LATENCY_P95,
@@ -99,6 +100,7 @@ def leaderboard_display(board: pd.DataFrame, metric: str, metric_label: str) -> 
             "GPU MB added": [gpu(row) for _, row in board.iterrows()],
             "CPU MB added": [number(v, 1) for v in board[mean_of(CPU_MEMORY_MB)]],
             "parameters": [count(v) for v in board[mean_of(PARAMETERS)]],
+            "fusion head parameters": [count(v) for v in board[mean_of(FUSION_PARAMETERS)]],
             "train s": [number(v, 1) for v in board[mean_of(TRAIN_SECONDS)]],
         }
     )
