@@ -196,6 +196,8 @@ class ReportConfig:
     bootstrap: Annotated[int, Strict(), Field(ge=100)] = 2000  # bootstrap replicates of each interval
     # the declared family of the cross-task tests: every fusion method against this one (Holm over it)
     baseline: Name = "concat"
+    # a first look (study=quick): the report says at its top that it supports no cross-task claim
+    preview: bool = False
 
     @field_validator("rope", "alpha", "unstable_std")
     @classmethod

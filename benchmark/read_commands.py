@@ -57,6 +57,7 @@ def write_report(config: StudyConfig, out: str | None) -> Path:
         unstable_std=config.report.unstable_std,
         bootstrap=config.report.bootstrap,
         baseline=config.report.baseline,
+        preview=config.report.preview,
     )
     result = generate_report(
         config.resolved_tracking_uri,

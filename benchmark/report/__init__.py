@@ -205,7 +205,13 @@ def _tables(
 def _header(
     runs: StudyRuns, study: str, tracking_uri: str, settings: ReportSettings, label: str
 ) -> list[str]:
+    preview = [
+        "- ⚠ **A preview**: a few tasks, a small budget, for a first look at the results and their "
+        "cost. It supports no cross-task claim (too few independent data sets for any test to detect a "
+        "difference); the headline study (`study=fusion`) does."
+    ]
     return [
+        *(preview if settings.preview else []),
         f"- Study `{study}` in `{redact_uri(tracking_uri)}`; regenerate with `python -m benchmark report study={study}`.",
         f"- Combinations: {len(runs.combinations)} ({_state_counts(runs)}); finished final seed runs: "
         f"{len(runs.finished_seeds)} of {len(runs.seeds)}.",

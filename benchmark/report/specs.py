@@ -24,6 +24,7 @@ class ReportSettings:
     unstable_std: float = 0.03
     bootstrap: int = 2000
     baseline: str = "concat"
+    preview: bool = False
 
 
 DEFAULT_SETTINGS = ReportSettings()
