@@ -145,6 +145,28 @@ def test_run_regenerates_the_report(smoke_store):
     assert (report / "report.html").exists() and (report / "leaderboard.csv").exists()
 
 
+def test_the_report_command_prints_the_answer_per_task(smoke_store, capsys):
+    """Each task's line names the combination with the best validation mean and its test score, as the
+    leaderboard written beside it has them; a runner-up within the seeds' spread is called a tie."""
+    import pandas as pd
+
+    assert main(["report", *tiny_overrides(smoke_store)]) == 0
+    out = capsys.readouterr().out
+    assert "the answer per task (chosen on validation; test macro F1" in out
+    board = pd.read_csv(smoke_store / "reports" / "smoke" / "leaderboard.csv")
+    for task, rows in board.groupby("task"):
+        best = rows.sort_values("val/f1_macro_mean", ascending=False, kind="stable").iloc[0]
+        (line,) = [line for line in out.splitlines() if line.startswith(f"  {task}: ")]
+        assert line.startswith(
+            f"  {task}: {best['fusion']} d{best['depth']} {best['modalities']}, "
+            f"test {best['test/f1_macro_mean']:.3f} [{best['test/f1_macro_ci_low']:.3f}, "
+        )
+        runner_up = rows.sort_values("val/f1_macro_mean", ascending=False, kind="stable").iloc[1]
+        gap = best["val/f1_macro_mean"] - runner_up["val/f1_macro_mean"]
+        spread = max(best["val/f1_macro_std"], runner_up["val/f1_macro_std"])
+        assert ("a tie on validation with" in line) == (gap <= spread)
+
+
 def test_rerun_skips_finished_combinations(smoke_store, capsys):
     def counts() -> tuple[int, int]:
         runs = Store(smoke_store).runs()

@@ -25,6 +25,7 @@ UNSTABLE_SHOWN = 8  # the findings name this many unstable combinations (largest
 class ReportResult:
     directory: Path
     combinations: int
+    answers: list[str]  # per task: the combination chosen on validation, its test score, its ties
 
 
 def _state_counts(runs: StudyRuns) -> str:
@@ -342,7 +343,8 @@ def generate_report(
         (staging / "report.html").write_text(to_html(document, staging))
 
     replace_folder(out_dir, build)
-    return ReportResult(directory=out_dir, combinations=len(runs.combinations))
+    answers = tables.task_answers(csv["leaderboard"], settings.metric)  # the summary, ranked
+    return ReportResult(directory=out_dir, combinations=len(runs.combinations), answers=answers)
 
 
 def _flat(frame: pd.DataFrame) -> pd.DataFrame:

@@ -131,6 +131,31 @@ def leaderboard(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
 BEST_COLUMNS = ["task", "depth", "modalities", "fusion"]
 
 
+def task_answers(summary: pd.DataFrame, metric: str = SCORE) -> list[str]:
+    """One line per task: the combination chosen on validation (reference models included: they are
+    answers too) with its test score and 95 % interval, and the others it ties with on validation
+    (means closer than the larger of the two seed stds), which a rerun could put first."""
+    frame = scored_rows(summary, metric)
+    val, val_std = mean_of(validation(metric)), std_of(validation(metric))
+    lines = []
+    for task, rows in frame.groupby("task", sort=True):
+        ordered = chosen_on_validation(rows, metric, ["task", "depth", "modalities", "fusion"])
+        best = ordered.iloc[0]
+        spread = ordered[val_std].fillna(0).clip(lower=best[val_std] if best[val_std] == best[val_std] else 0)
+        tied = ordered.iloc[1:][(best[val] - ordered[val]).iloc[1:] <= spread.iloc[1:]]
+        name = f"{best['fusion']} d{best['depth']} {best['modalities']}"
+        line = (
+            f"{task}: {name}, test {best[mean_of(metric)]:.3f} "
+            f"[{best[f'{metric}_ci_low']:.3f}, {best[f'{metric}_ci_high']:.3f}]"
+        )
+        if len(tied):
+            others = ", ".join(f"{r.fusion} d{r.depth} {r.modalities}" for r in tied.head(3).itertuples())
+            more = f" and {len(tied) - 3} more" if len(tied) > 3 else ""
+            line += f"; a tie on validation with {others}{more}"
+        lines.append(line)
+    return lines
+
+
 def best_per_task(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
     """``best.csv``: per task, the combination (reference models excluded) with the best validation
     score, with its test mean and 95 % interval."""
