@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import re
 import sys
 from dataclasses import dataclass
 from functools import cache
@@ -33,7 +34,7 @@ CATALOG_FILE = PACKAGE / "catalog.json"
 class Catalog:
     """Registered names and their metadata, as plain data."""
 
-    tasks: dict[str, dict[str, Any]]  # name -> {"parameters": {keyword: default}}
+    tasks: dict[str, dict[str, Any]]  # name -> {"parameters": {keyword: default}, "summary": str}
     encoders: dict[str, dict[str, list[str]]]  # name -> {"kinds": [...], "default_for": [...]}
     fusions: dict[str, dict[str, Any]]  # name -> {"summary": str, "hyperparameters": {name: spec}}
     references: dict[str, dict[str, Any]]  # name -> {"description": str, "hyperparameters": {...}}
@@ -92,8 +93,22 @@ def from_registries() -> Catalog:
         text = " ".join((inspect.getdoc(module) or "").split("\n\n", 1)[0].split())
         return text.removeprefix(f"``{name}``: ").replace("``", "")
 
+    def task_summary(name: str) -> str:
+        """The first sentence of the task module's docstring, as plain text (no reST markup)."""
+        function = TASKS.get(name)
+        module = sys.modules.get(getattr(function, "__module__", ""))
+        text = " ".join(
+            (inspect.getdoc(function) or inspect.getdoc(module) or "").split("\n\n", 1)[0].split()
+        )
+        text = text.replace("``", "").replace("*", "")
+        first = re.split(r"(?<=[.?!])\s+(?=[A-Z])", text, maxsplit=1)[0]  # not at "ch. 12"
+        return first if first.endswith((".", "?", "!")) else first + "."
+
     return Catalog(
-        tasks={name: {"parameters": task_parameters(name)} for name in TASKS.names()},
+        tasks={
+            name: {"parameters": task_parameters(name), "summary": task_summary(name)}
+            for name in TASKS.names()
+        },
         encoders={
             name: {key: sorted(ENCODERS.metadata(name)[key]) for key in ("kinds", "default_for")}
             for name in ENCODERS.names()

@@ -129,7 +129,8 @@ def command_list(args: argparse.Namespace) -> int:
     print("tasks:")
     for name, entry in sorted(known.tasks.items()):
         params = ", ".join(f"{k}={v}" for k, v in entry["parameters"].items())
-        print(f"  {name:<20} {params}")
+        summary = entry.get("summary", "")
+        print(_described(name, f"{summary} Parameters: {params}." if params else summary))
     print("encoders:")
     for name in sorted(known.encoders):
         print(f"  {name:<20} for {', '.join(sorted(known.encoder_kinds(name)))}")
@@ -174,6 +175,20 @@ def command_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def study_page(uri: str, study: str, host: str, port: int) -> str:
+    """The address of the study's runs table: MLflow 3 opens on its GenAI traces view otherwise."""
+    from mlflow.tracking import MlflowClient
+
+    base = f"http://{host}:{port}"
+    try:
+        experiment = MlflowClient(tracking_uri=uri).get_experiment_by_name(study)
+    except Exception:  # an unreadable store: the UI itself will say why
+        experiment = None
+    if experiment is None:
+        return base
+    return f"{base}/#/experiments/{experiment.experiment_id}/runs?workflowType=machine_learning"
+
+
 def command_ui(args: argparse.Namespace) -> int:
     config = load_config(args.overrides)
     uri = config.resolved_tracking_uri
@@ -184,11 +199,14 @@ def command_ui(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"no MLflow store at {uri} yet; run the study first: {again('run', args.overrides)}"
         )
-    # Through this interpreter, so the UI is the MLflow this suite installed.
+    # Through this interpreter, so the UI is the MLflow this suite installed; one server worker (MLflow's
+    # default of 4 took 3.3 GB on a 2-core machine, for one person's browser).
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", args.host]
-    command += ["--port", str(args.port)]
+    command += ["--port", str(args.port), "--workers", "1"]
     print(
-        f"MLflow UI on http://{args.host}:{args.port} (store {redact_uri(uri)}); Ctrl-C to stop", flush=True
+        f"MLflow UI on {study_page(uri, config.name, args.host, args.port)} (store {redact_uri(uri)}); "
+        "Ctrl-C to stop",
+        flush=True,
     )
     os.execv(sys.executable, command)
     return 0  # not reached: the process is now the MLflow UI

@@ -1,3 +1,4 @@
+import re
 import subprocess
 from pathlib import Path
 
@@ -178,6 +179,14 @@ def test_list_names_every_component(capsys):
     out = capsys.readouterr().out
     for name in ("smoke", "synth-synergy", "cnn", "tcn", "mlp", "concat", "attention", "late_vote", "none"):
         assert name in out
+    # every task says what it is in whole sentences of plain text (no reST markup, nothing cut)
+    tasks = out.split("tasks:\n", 1)[1].split("encoders:\n", 1)[0]
+    entries = [" ".join(e.split()) for e in re.split(r"\n  (?=\S)", tasks.strip("\n"))]
+    assert len(entries) >= 20
+    for entry in entries:
+        name, text = entry.split(" ", 1)
+        assert "``" not in text and text.endswith((".", "?")), entry
+        assert not text.startswith("Parameters:"), f"{name} has no summary"
 
 
 def test_credentials_are_masked():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -473,7 +474,9 @@ def test_the_hints_a_run_prints_work_as_printed(tmp_path, capsys):
     with socket.socket() as probe:
         if probe.connect_ex(("127.0.0.1", 5000)) == 0:
             pytest.skip("port 5000 is taken here")
-    server = subprocess.Popen([PYTHON, *command[1:]], env=cli_env(), start_new_session=True)
+    server = subprocess.Popen(
+        [PYTHON, *command[1:]], env=cli_env(), start_new_session=True, stdout=subprocess.PIPE, text=True
+    )
     try:
         deadline = time.monotonic() + 90
         while True:
@@ -485,6 +488,17 @@ def test_the_hints_a_run_prints_work_as_printed(tmp_path, capsys):
                 assert server.poll() is None, "the printed ui command exited"
                 assert time.monotonic() < deadline, "the printed ui command did not serve within 90 s"
                 time.sleep(1)
+        # it names the study's runs table (not MLflow 3's empty traces view), whose description says
+        # what the runs are
+        page = server.stdout.readline().split()[3]
+        experiment = Store(tmp_path / "my runs").client.get_experiment_by_name("smoke")
+        assert page == (
+            f"http://127.0.0.1:5000/#/experiments/{experiment.experiment_id}/runs?workflowType=machine_learning"
+        )
+        api = f"http://127.0.0.1:5000/ajax-api/2.0/mlflow/experiments/get?experiment_id={experiment.experiment_id}"
+        with urllib.request.urlopen(api, timeout=10) as reply:
+            tags = {t["key"]: t["value"] for t in json.load(reply)["experiment"]["tags"]}
+        assert "One parent run per combination" in tags["mlflow.note.content"]
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(30)

@@ -286,6 +286,7 @@ def make_synthetic(
 def synth_redundancy(
     *, seed: int = 0, n_samples: int = 2000, n_modalities: int = 3, noise: float = 0.95, n_classes: int = 4
 ) -> Task:
+    """Synthetic, redundant: the class is in every modality (a vector, an image, a series), each one noisy."""
     return make_synthetic(
         "redundancy",
         seed=seed,
@@ -306,6 +307,7 @@ def synth_uniqueness(
     n_classes: int = 4,
     spurious: float = 0.3,
 ) -> Task:
+    """Synthetic, unique: the class is in the vector only; image and series carry a shortcut on train only."""
     return make_synthetic(
         "uniqueness",
         seed=seed,
@@ -319,6 +321,7 @@ def synth_uniqueness(
 
 @TASKS.register("synth-synergy")
 def synth_synergy(*, seed: int = 0, n_samples: int = 2000, n_modalities: int = 2, noise: float = 0.6) -> Task:
+    """Synthetic, synergistic: the class is the XOR of one bit per modality (none says anything alone)."""
     return make_synthetic(
         "synergy", seed=seed, n_samples=n_samples, n_modalities=n_modalities, noise=noise, n_classes=2
     )
@@ -326,6 +329,7 @@ def synth_synergy(*, seed: int = 0, n_samples: int = 2000, n_modalities: int = 2
 
 @TASKS.register("synth-mixed")
 def synth_mixed(*, seed: int = 0, n_samples: int = 2000, n_modalities: int = 3, noise: float = 0.6) -> Task:
+    """Synthetic, mixed: 8 classes from a redundant, a unique and a synergistic bit."""
     return make_synthetic(
         "mixed", seed=seed, n_samples=n_samples, n_modalities=n_modalities, noise=noise, n_classes=8
     )

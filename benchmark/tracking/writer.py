@@ -112,8 +112,17 @@ class Tracker:
             return experiment.experiment_id
         # Local stores get an absolute artifact location; MLflow's default is relative to the CWD.
         location = artifact_root.resolve().as_uri() if artifact_root else None
+        # The experiment's description in the UI: what its runs are and where the models are.
+        note = (
+            f"Study {name} (fusionbench). One parent run per combination (run name "
+            "task/dDEPTH/modalities/fusion[/splitK]; search: tags.`benchmark.kind` = 'combination'), with a "
+            "child run per trial and per final seed; the first seed's run holds the saved model. The "
+            "report: python -m benchmark report study=" + name
+        )
         try:
-            return self.client.create_experiment(name, artifact_location=location)
+            return self.client.create_experiment(
+                name, artifact_location=location, tags={"mlflow.note.content": note}
+            )
         except mlflow.exceptions.MlflowException:
             experiment = self.client.get_experiment_by_name(name)  # another worker created it just now
             if experiment is None:
