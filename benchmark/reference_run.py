@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 from benchmark.measurement import Measurement, combination_splits
 from benchmark.metrics import RunMemory
@@ -91,7 +92,9 @@ def run_reference(
     model = reference.build(params.as_params(), seed)
     labels = train.labels.cpu().numpy()
     _early_stopping_that_fits(model, labels)
-    model.fit(builder.transform(train.inputs), labels)
+    # scikit-learn's OpenMP and BLAS pools take every core by default; a worker owns its share only
+    with threadpool_limits(limits=torch.get_num_threads()):
+        model.fit(builder.transform(train.inputs), labels)
     train_seconds = time.perf_counter() - start
     pipeline = reference_pipeline(builder, model)
 

@@ -172,3 +172,18 @@ def test_bigram_buckets_no_training_text_filled_stay_zero():
     unseen = torch.tensor([[7, 8, 9, 0]])  # words seen by no training text, bigrams nowhere
     bigram = encoder.ngram_ids(unseen)[0, 4:6]
     assert torch.all(weight[bigram] == 0)
+
+
+def test_series_features_leave_a_worker_on_its_own_thread_count():
+    """MiniRocket (numba, sharing torch's OpenMP runtime) once reset torch to every core: two workers of
+    one thread each then ran four threads on two cores, several times slower."""
+    from benchmark.references.features import SequenceFeatures
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        series = torch.randn(12, 40, 2)
+        SequenceFeatures(0).fit(series)(series)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

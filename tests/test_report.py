@@ -340,17 +340,18 @@ def test_robustness_table_noise_curves_and_their_place_in_the_report(tmp_path):
     assert "(score_noise.png)" in markdown and (report / "score_noise.png").exists()
 
 
-def test_readme_findings_are_the_committed_reports_findings():
+@pytest.mark.parametrize("study", ["fusion", "quick"])
+def test_readme_findings_are_the_committed_reports_findings(study):
     """The README's results say only what the regenerated report says: its findings block is a copy of
-    reports/fusion/findings.md (``python -m benchmark report study=fusion --readme README.md``)."""
+    reports/STUDY/findings.md (``python -m benchmark report study=STUDY --readme README.md``)."""
     from benchmark.read_commands import findings_block
     from tests.conftest import REPO
 
     readme = REPO / "README.md"
-    block = findings_block(readme, "fusion")
-    assert block is not None, "README.md lacks the <!-- findings:fusion --> block"
+    block = findings_block(readme, study)
+    assert block is not None, f"README.md lacks the <!-- findings:{study} --> block"
     start, end = block
-    committed = (REPO / "reports" / "fusion" / "findings.md").read_text()
+    committed = (REPO / "reports" / study / "findings.md").read_text()
     assert readme.read_text()[start:end].strip() == committed.strip()
 
 

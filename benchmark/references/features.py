@@ -12,6 +12,8 @@ needs dense input. The blocks are concatenated side by side.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,11 +50,26 @@ class SequenceFeatures:
         return x.transpose(1, 2).double().cpu().numpy()
 
     def fit(self, x: torch.Tensor) -> SequenceFeatures:
-        self.transform_.fit(self._series(x))
+        with _torch_threads_kept():
+            self.transform_.fit(self._series(x))
         return self
 
     def __call__(self, x: torch.Tensor) -> np.ndarray:
-        return np.asarray(self.transform_.transform(self._series(x)), dtype=np.float64)
+        with _torch_threads_kept():
+            return np.asarray(self.transform_.transform(self._series(x)), dtype=np.float64)
+
+
+@contextmanager
+def _torch_threads_kept() -> Iterator[None]:
+    """MiniRocket runs on numba, whose OpenMP threading layer shares torch's libgomp: setting its own
+    thread count back after a call (to every core) set torch's too. A worker of one thread then trained
+    on every core, two workers oversubscribed two cores, and a study with a series modality and a
+    reference model ran several times slower from its first reference fit on. Torch's count is put back."""
+    threads = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def token_documents(ids: torch.Tensor) -> list[str]:
