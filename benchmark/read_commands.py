@@ -69,7 +69,9 @@ def write_report(config: StudyConfig, out: str | None) -> Path:
     from benchmark import scores
 
     label = scores.get(config.tuning.metric).label
-    print(f"the answer per task (chosen on validation; test {label} with its 95 % interval):")
+    print(
+        f"the answer per task (chosen on validation, reference models included; test {label}, 95 % interval):"
+    )
     for line in result.answers:
         print(f"  {line}")
     print(f"report: {result.directory}/README.md and report.html ({result.combinations} combinations)")

@@ -153,7 +153,7 @@ def test_the_report_command_prints_the_answer_per_task(smoke_store, capsys):
 
     assert main(["report", *tiny_overrides(smoke_store)]) == 0
     out = capsys.readouterr().out
-    assert "the answer per task (chosen on validation; test macro F1" in out
+    assert "the answer per task (chosen on validation, reference models included; test macro F1" in out
     board = pd.read_csv(smoke_store / "reports" / "smoke" / "leaderboard.csv")
     for task, rows in board.groupby("task"):
         best = rows.sort_values("val/f1_macro_mean", ascending=False, kind="stable").iloc[0]

@@ -207,8 +207,8 @@ def _header(
     runs: StudyRuns, study: str, tracking_uri: str, settings: ReportSettings, label: str
 ) -> list[str]:
     preview = [
-        "- ⚠ **A preview**: a few tasks, a small budget, for a first look at the results and their "
-        "cost. It supports no cross-task claim (too few independent data sets for any test to detect a "
+        "- ⚠ **A preview**: a few tasks, for a first look at the results and their cost before a long "
+        "study. It supports no cross-task claim (too few independent data sets for any test to detect a "
         "difference); the headline study (`study=fusion`) does."
     ]
     return [
