@@ -7,7 +7,7 @@ saved like a network, so the latency pass times them the same way (from the task
 
 from __future__ import annotations
 
-import math
+import inspect
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -67,15 +67,13 @@ def _parameter_count(model: Any) -> int:
     return int(sum(np.size(getattr(model, a)) for a in ("coef_", "intercept_") if hasattr(model, a)))
 
 
-def _early_stopping_that_fits(model: Any, labels: np.ndarray) -> None:
-    """A model that early-stops on a stratified internal validation fraction (gradient boosting)
-    cannot do so when that fraction holds fewer samples than there are classes (nutrimouse: 24 train
-    mice, 5 diets, 3 validation samples; scikit-learn raises): it then trains its full iteration
-    budget instead. Wherever scikit-learn can split, nothing changes."""
-    fraction = getattr(model, "validation_fraction", None)
-    stops_early = getattr(model, "early_stopping", False) is True and isinstance(fraction, float)
-    if stops_early and math.ceil(len(labels) * fraction) < len(np.unique(labels)):
-        model.set_params(early_stopping=False)
+def _validation_for_early_stopping(model: Any, features: Any, labels: np.ndarray) -> dict[str, Any]:
+    """Fit keywords that hand the validation split to a model that stops early on one it is given
+    (gradient boosting: ``X_val``/``y_val``), as a network's epochs are chosen on it; none otherwise."""
+    stops_early = getattr(model, "early_stopping", False) is True
+    if stops_early and "X_val" in inspect.signature(model.fit).parameters:
+        return {"X_val": features, "y_val": labels}
+    return {}
 
 
 def run_reference(
@@ -91,10 +89,12 @@ def run_reference(
     builder = _features(task, combination.modalities, reference.dense, specs, train.inputs)
     model = reference.build(params.as_params(), seed)
     labels = train.labels.cpu().numpy()
-    _early_stopping_that_fits(model, labels)
+    validation = _validation_for_early_stopping(
+        model, builder.transform(val.inputs), val.labels.cpu().numpy()
+    )
     # scikit-learn's OpenMP and BLAS pools take every core by default; a worker owns its share only
     with threadpool_limits(limits=torch.get_num_threads()):
-        model.fit(builder.transform(train.inputs), labels)
+        model.fit(builder.transform(train.inputs), labels, **validation)
     train_seconds = time.perf_counter() - start
     pipeline = reference_pipeline(builder, model)
 

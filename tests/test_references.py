@@ -187,3 +187,28 @@ def test_series_features_leave_a_worker_on_its_own_thread_count():
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_gradient_boosting_chooses_its_rounds_on_the_validation_split():
+    """As a network's epochs: the boosting rounds stop where the validation split's loss stops improving
+    (no train rows held out); a model without early stopping gets no validation keywords."""
+    from benchmark.reference_run import _validation_for_early_stopping
+    from benchmark.references import REFERENCES
+
+    rng = np.random.default_rng(0)
+    x, x_val = rng.standard_normal((120, 5)), rng.standard_normal((40, 5))
+    y, y_val = (x[:, 0] > 0).astype(int), (x_val[:, 0] > 0).astype(int)
+    params = {
+        "learning_rate": 0.3,
+        "max_leaf_nodes": 8,
+        "min_samples_leaf": 2,
+        "l2_regularization": 0.01,
+        "class_weight": "none",
+    }
+    gbdt = REFERENCES.get("ref_gbdt").build(params, 0)
+    keywords = _validation_for_early_stopping(gbdt, x_val, y_val)
+    assert set(keywords) == {"X_val", "y_val"}
+    gbdt.fit(x, y, **keywords)
+    assert gbdt.n_iter_ < 200 and len(gbdt.validation_score_) == gbdt.n_iter_ + 1
+    logreg = REFERENCES.get("ref_logreg").build({"C": 1.0, "class_weight": "none"}, 0)
+    assert _validation_for_early_stopping(logreg, x_val, y_val) == {}
