@@ -379,3 +379,20 @@ def test_the_report_does_not_import_torch():
 
     code = "import sys, benchmark.report; sys.exit(1 if 'torch' in sys.modules else 0)"
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0
+
+
+def test_readme_first_lines_are_true_of_the_committed_reports():
+    """Every score difference with its interval in the README's "What it has found so far" lines is in the
+    committed report it cites (the preview's findings), so the top of the README cannot drift from it."""
+    import re
+
+    from tests.conftest import REPO
+
+    readme = (REPO / "README.md").read_text()
+    top = readme.split("**What it has found so far**", 1)[1].split("\n\n", 1)[0]
+    quoted = re.findall(r"[-+]\d\.\d{3} \[[-+]?\d\.\d{3}, [-+]?\d\.\d{3}\]", " ".join(top.split()))
+    assert len(quoted) >= 2, top
+    findings = " ".join((REPO / "reports" / "quick" / "findings.md").read_text().split())
+    for figure in quoted:
+        assert figure in findings, f"{figure} is not in reports/quick/findings.md"
+    assert "898 combinations" in top and "898 combinations" in readme.split("### The headline", 1)[1]
