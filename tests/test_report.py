@@ -225,7 +225,13 @@ def test_report_files_are_deterministic_and_complete(store, tmp_path):
     assert "Over the real tasks: no omnibus test (only 2 task(s) where all methods ran)." in markdown
     assert "Best average rank: a tie between attention, concat, late_vote (2.00)" in markdown
     assert "(accuracy_latency.png)" in markdown
+    # a table of contents links every section, in Markdown (GitHub's anchors) and in the HTML (ids)
+    headings = [line.lstrip("#").strip() for line in markdown.splitlines() if line.startswith("## ")]
     html = (first / "report.html").read_text()
+    for heading in headings:
+        slug = heading.lower().replace(" ", "-")
+        slug = "".join(c for c in slug if c.isalnum() or c in "-_")
+        assert f"- [{heading}](#{slug})" in markdown and f'id="{slug}"' in html and f'href="#{slug}"' in html
     assert html.count("data:image/png;base64,") == 3 and "Generated " in html
     leaderboard = pd.read_csv(first / "leaderboard.csv")
     assert len(leaderboard) == len(F1) + len(PARTIAL)

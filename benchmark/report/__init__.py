@@ -292,6 +292,7 @@ def _plots_section(t: dict[str, pd.DataFrame]) -> Section:
             ("score by fusion method and depth", "score_by_fusion_depth.png"),
             ("score against latency with the Pareto front", "accuracy_latency.png"),
             ("modality-subset ablation", "modality_ablation.png"),
+            ("interaction profile per task", "interaction_profile.png"),
             *(
                 [("score against corruption of one modality", "score_noise.png")]
                 if len(t["noise_curves"])

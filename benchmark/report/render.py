@@ -76,8 +76,21 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def anchor(title: str) -> str:
+    """A heading's anchor as GitHub makes it (lowercase; letters, digits, spaces as hyphens, hyphens and
+    underscores kept), so the Markdown contents list links on GitHub and in the HTML alike."""
+    kept = "".join(c for c in title.lower() if c.isalnum() or c in " -_")
+    return kept.replace(" ", "-")
+
+
+def contents(doc: Document) -> list[tuple[str, str]]:
+    """(title, anchor) of every section, in order: the report's table of contents."""
+    return [(section.title, anchor(section.title)) for section in doc.sections]
+
+
 def to_markdown(doc: Document) -> str:
-    out = [f"# {doc.title}", "", *doc.header, ""]
+    out = [f"# {doc.title}", "", *doc.header, "", "**Contents**", ""]
+    out += [f"- [{title}](#{slug})" for title, slug in contents(doc)] + [""]
     for section in doc.sections:
         out += [f"{'#' * section.level} {section.title}", ""]
         for paragraph in section.paragraphs:
@@ -97,6 +110,7 @@ table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.85rem; 
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; }
 th { background: #f2f2f2; }
 img { max-width: 100%; border: 1px solid #eee; margin: 0.5rem 0; }
+.toc { font-size: 0.9rem; margin: 1rem 0; }
 .header { background: #f7f7f7; padding: 0.75rem 1rem; border-left: 4px solid #1f77b4; font-size: 0.9rem; }
 """
 
@@ -116,8 +130,12 @@ def to_html(doc: Document, directory: Path) -> str:
     body = [f"<h1>{html.escape(doc.title)}</h1>", '<div class="header">']
     body += [f"<div>{_inline(line.lstrip('- '))}</div>" for line in doc.header]
     body += [f"<div>Generated {generated} on {html.escape(machine)}</div>", "</div>"]
+    body.append('<nav class="toc"><b>Contents</b><ul>')
+    body += [f'<li><a href="#{slug}">{html.escape(title)}</a></li>' for title, slug in contents(doc)]
+    body.append("</ul></nav>")
     for section in doc.sections:
-        body.append(f"<h{section.level}>{html.escape(section.title)}</h{section.level}>")
+        level, slug = section.level, anchor(section.title)
+        body.append(f'<h{level} id="{slug}">{html.escape(section.title)}</h{level}>')
         body += [f"<p>{_inline(p)}</p>" for p in section.paragraphs]
         for caption, table in section.tables:
             if caption:
