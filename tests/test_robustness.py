@@ -101,6 +101,9 @@ def test_retention_is_one_for_a_model_that_ignores_the_noised_modality():
     with torch.no_grad():  # a model that ignores ``a``: its encoder's output does not depend on it
         for p in model.encoders["a"].parameters():
             p.zero_()
+        # word vectors start small (uniform in +-1/width): an untrained model would predict one class
+        # for every row, whose chance level is then 1; wide vectors make the text decide
+        torch.nn.init.normal_(model.encoders["w"].embed.weight, std=1.0)
     kwargs = {
         "batch_size": 32,
         "num_classes": 3,

@@ -289,9 +289,17 @@ def _plots_section(t: dict[str, pd.DataFrame]) -> Section:
     return Section(
         "Plots",
         images=[
-            ("score by fusion method and depth", "score_by_fusion_depth.png"),
-            ("score against latency with the Pareto front", "accuracy_latency.png"),
-            ("modality-subset ablation", "modality_ablation.png"),
+            (
+                "score by fusion method and depth (bars: test mean over seeds and folds; whiskers: std over "
+                "seeds)",
+                "score_by_fusion_depth.png",
+            ),
+            ("score against latency with the Pareto front chosen on validation", "accuracy_latency.png"),
+            (
+                "modality-subset ablation (whiskers: std over seeds; dashed: the single modality chosen on "
+                "validation)",
+                "modality_ablation.png",
+            ),
             ("interaction profile per task", "interaction_profile.png"),
             *(
                 [("score against corruption of one modality", "score_noise.png")]

@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 from matplotlib import ticker
 
+from benchmark import scores
+
 FUSION_COLORS = {
     "none": "#7f7f7f",
     "concat": "#1f77b4",
@@ -59,12 +61,36 @@ def _panels(n: int, width: float = 4.6, height: float = 3.6):
     return fig, list(axes.flat[:n])
 
 
-def _save(fig, path: Path, left: float = 0.07, wspace: float = 0.3) -> None:
-    # Fixed margins instead of tight_layout: the same look, a fraction of the time on many panels.
-    # The bottom margin is a fraction of the figure: one row of panels with x labels needs more.
-    rows = len({round(ax.get_position().y0, 3) for ax in fig.axes if ax.get_visible()})
-    bottom = max(0.08, 0.16 / max(1, rows))
-    fig.subplots_adjust(left=left, right=0.98, bottom=bottom, top=0.95, wspace=wspace, hspace=0.45)
+def _label(metric: str) -> str:
+    """An axis label from the score registry: "test/f1_macro" -> "test macro F1"."""
+    split, name = metric.split("/", 1)
+    return f"{split} {scores.get(name).label}"
+
+
+def _legend_below(fig, axes) -> None:
+    """One legend for all panels, below them: a legend inside a panel covered its points and bars."""
+    entries: dict[str, object] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            entries.setdefault(label, handle)
+    if entries:
+        fig.legend(
+            list(entries.values()),
+            list(entries),
+            loc="lower center",
+            ncol=min(len(entries), 8),
+            fontsize=8,
+            frameon=False,
+        )
+
+
+def _save(fig, path: Path, left: float = 0.07, wspace: float = 0.3, legend: bool = False) -> None:
+    # Fixed margins instead of tight_layout: the same look, a fraction of the time on many panels. They
+    # are set in inches (a title above, tick labels and an axis label below), so a short figure of one
+    # row keeps its titles and labels inside (fractions of the height cut them off).
+    height = fig.get_figheight()
+    top, bottom = 1 - 0.4 / height, (0.6 + 0.35 * legend) / height
+    fig.subplots_adjust(left=left, right=0.98, bottom=bottom, top=top, wspace=wspace, hspace=0.45)
     fig.savefig(path, dpi=100, metadata=PNG_METADATA)
     plt.close(fig)
 
@@ -85,9 +111,9 @@ def score_by_fusion_and_depth(table: pd.DataFrame, path: Path, metric: str) -> N
         ax.set_xticks(range(len(fusions)), fusions, rotation=20)
         ax.set_ylim(0, 1.05)
         ax.set_title(task)
-        ax.set_ylabel(f"{metric} (best subset)")
-        ax.legend(fontsize=8)
-    _save(fig, path)
+        ax.set_ylabel(f"{_label(metric)} (best subset)")
+    _legend_below(fig, axes)
+    _save(fig, path, legend=True)
 
 
 def accuracy_latency(points: pd.DataFrame, path: Path, metric: str) -> None:
@@ -115,10 +141,10 @@ def accuracy_latency(points: pd.DataFrame, path: Path, metric: str) -> None:
         ax.xaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
         ax.xaxis.set_minor_formatter(ticker.NullFormatter())
         ax.set_xlabel("latency p50, batch of 1 (ms)")
-        ax.set_ylabel(metric)
+        ax.set_ylabel(_label(metric))
         ax.set_title(task)
-        ax.legend(fontsize=7)
-    _save(fig, path)
+    _legend_below(fig, axes)
+    _save(fig, path, legend=True)
 
 
 def critical_difference(omnibus, path: Path) -> None:  # statistics.Omnibus
@@ -158,7 +184,7 @@ def modality_ablation(table: pd.DataFrame, path: Path, metric: str) -> None:
         if len(singles):
             ax.axvline(float(singles["score"].iloc[0]), color="black", ls="--", lw=1)
         ax.set_xlim(0, 1.05)
-        ax.set_xlabel(f"{metric} (best fusion and depth)")
+        ax.set_xlabel(f"{_label(metric)} (best fusion and depth)")
         ax.set_title(task)
     _save(fig, path, left=0.1, wspace=0.5)  # room for long subset labels
 
@@ -176,7 +202,7 @@ def score_against_noise(curves: pd.DataFrame, path: Path, metric: str) -> None:
         ax.set_ylim(0, 1.05)
         ax.set_title(task)
         ax.set_xlabel("corruption level on one modality (noise std; tokens: s/(1+s) replaced)")
-        ax.set_ylabel(f"test {metric}")
+        ax.set_ylabel(_label(metric))
         ax.legend(fontsize=7)
     _save(fig, path)
 
@@ -208,5 +234,5 @@ def interaction_profile(profile: pd.DataFrame, path: Path, metric: str) -> None:
         ax.axvline(0, color="black", lw=0.6)
         first = profile[profile["task"] == task].iloc[0]
         ax.set_title(f"{task} (depth {first['depth']})")
-        ax.set_xlabel(f"test {metric} (alone: gain over chance)")
+        ax.set_xlabel(f"{_label(metric)} (alone: gain over chance)")
     _save(fig, path, left=0.12)
