@@ -1,6 +1,11 @@
-"""Benchmark: trials per minute with 1 and with 2 local worker processes on the same study.
+"""Benchmark: trials per minute with 1, 2, ... local worker processes on the same study and device.
 
-    python bench/workers.py [--trials 12] [--workers 1 2]
+    python bench/workers.py [--trials 12] [--workers 1 2] [--device cpu|cuda] [--cpu-baseline]
+
+On a GPU machine, one short call measures how many trainings one device sustains side by side
+(`--device cuda --workers 1 2 4 8 --cpu-baseline`: the same study with every worker on the one GPU,
+then with one worker per CPU core for comparison); small models are bound by kernel launches, so
+several workers on one device can multiply its throughput until its memory or the host's cores run out.
 
 Each setting runs the same study (two synthetic tasks, two depths, 20 combinations, `--trials` trials and one final
 seed each) from an empty store, in its own process, and reports trials (and trainings) per minute of
@@ -30,7 +35,7 @@ STUDY = [
 ]
 
 
-def run(workers: int, trials: int) -> tuple[float, int]:
+def run(workers: int | str, trials: int, device: str = "cpu") -> tuple[float, int]:
     with tempfile.TemporaryDirectory() as workdir:
         command = [
             sys.executable,
@@ -40,6 +45,7 @@ def run(workers: int, trials: int) -> tuple[float, int]:
             *STUDY,
             f"tuning.trials={trials}",
             f"workers={workers}",
+            f"device={device}",
             f"workdir={workdir}",
             "--no-progress",
         ]
@@ -56,20 +62,28 @@ def main() -> None:
     )
     parser.add_argument("--trials", type=int, default=12)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--device", default="cpu", help="cpu or cuda: where every worker trains")
+    parser.add_argument(
+        "--cpu-baseline", action="store_true", help="also run one worker per CPU core on the CPU"
+    )
     args = parser.parse_args()
+    settings = [(args.device, w) for w in args.workers]
+    if args.cpu_baseline:
+        settings.append(("cpu", "auto"))
     rates = {}
-    for workers in args.workers:
-        seconds, combinations = run(workers, args.trials)
+    for device, workers in settings:
+        seconds, combinations = run(workers, args.trials, device)
         trials = combinations * args.trials
-        rates[workers] = 60 * trials / seconds
+        rates[(device, workers)] = 60 * trials / seconds
         print(
-            f"workers={workers}: {combinations} combinations, {trials} trials (+{combinations} final seeds) "
-            f"in {seconds:.1f} s = {rates[workers]:.1f} trials/min",
+            f"{device} workers={workers}: {combinations} combinations, {trials} trials "
+            f"(+{combinations} final seeds) in {seconds:.1f} s = {60 * trials / seconds:.1f} trials/min",
             flush=True,
         )
-    base = rates[args.workers[0]]
-    for workers, rate in rates.items():
-        print(f"  {workers} worker(s): {rate / base:.2f}x the throughput of {args.workers[0]}")
+    base = rates[settings[0]]
+    print(f"\ndevice  workers  trials/min  vs {settings[0][0]} with {settings[0][1]}")
+    for (device, workers), rate in rates.items():
+        print(f"{device:<7} {workers!s:>7}  {rate:10.1f}  {rate / base:.2f}x")
 
 
 if __name__ == "__main__":
