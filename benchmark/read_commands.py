@@ -178,17 +178,13 @@ def command_data(args: argparse.Namespace) -> int:
 
 
 def study_page(uri: str, study: str, host: str, port: int) -> str:
-    """The address of the study's runs table: MLflow 3 opens on its GenAI traces view otherwise."""
-    from mlflow.tracking import MlflowClient
+    """The address of the study's runs table: MLflow 3 opens on its GenAI traces view otherwise. An
+    unreadable store gets the plain address: the UI itself will say why."""
+    from benchmark.tracking.reader import experiment_id
 
     base = f"http://{host}:{port}"
-    try:
-        experiment = MlflowClient(tracking_uri=uri).get_experiment_by_name(study)
-    except Exception:  # an unreadable store: the UI itself will say why
-        experiment = None
-    if experiment is None:
-        return base
-    return f"{base}/#/experiments/{experiment.experiment_id}/runs?workflowType=machine_learning"
+    found = experiment_id(uri, study)
+    return base if found is None else f"{base}/#/experiments/{found}/runs?workflowType=machine_learning"
 
 
 def command_ui(args: argparse.Namespace) -> int:

@@ -56,6 +56,16 @@ def read_study_runs(
     return _read_runs_client(client, experiment.experiment_id, kinds)
 
 
+def experiment_id(tracking_uri: str, experiment_name: str) -> str | None:
+    """The study's experiment id in the store, or None where the store cannot be read or has no such
+    study (the caller decides whether that is an error). Read-only."""
+    try:
+        experiment = MlflowClient(tracking_uri=tracking_uri).get_experiment_by_name(experiment_name)
+    except Exception:
+        return None
+    return None if experiment is None else experiment.experiment_id
+
+
 def _read_runs_client(
     client: MlflowClient, experiment_id: str, kinds: tuple[str, ...]
 ) -> list[dict[str, Any]]:
