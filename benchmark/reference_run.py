@@ -67,13 +67,22 @@ def _parameter_count(model: Any) -> int:
     return int(sum(np.size(getattr(model, a)) for a in ("coef_", "intercept_") if hasattr(model, a)))
 
 
-def _validation_for_early_stopping(model: Any, features: Any, labels: np.ndarray) -> dict[str, Any]:
+def _validation_for_early_stopping(
+    model: Any, features: Any, labels: np.ndarray, train_labels: np.ndarray
+) -> dict[str, Any]:
     """Fit keywords that hand the validation split to a model that stops early on one it is given
-    (gradient boosting: ``X_val``/``y_val``), as a network's epochs are chosen on it; none otherwise."""
+    (gradient boosting: ``X_val``/``y_val``), as a network's epochs are chosen on it; none otherwise.
+    Validation rows of a class the training rows lack are left out: the model cannot score them
+    (scikit-learn raises on an unseen label), and its rounds are chosen on the classes it learns."""
     stops_early = getattr(model, "early_stopping", False) is True
-    if stops_early and "X_val" in inspect.signature(model.fit).parameters:
-        return {"X_val": features, "y_val": labels}
-    return {}
+    if not stops_early or "X_val" not in inspect.signature(model.fit).parameters:
+        return {}
+    seen = np.flatnonzero(np.isin(labels, np.unique(train_labels)))
+    if len(seen) == 0:
+        return {}
+    if len(seen) < len(labels):
+        features, labels = features[seen], labels[seen]
+    return {"X_val": features, "y_val": labels}
 
 
 def run_reference(
@@ -90,7 +99,7 @@ def run_reference(
     model = reference.build(params.as_params(), seed)
     labels = train.labels.cpu().numpy()
     validation = _validation_for_early_stopping(
-        model, builder.transform(val.inputs), val.labels.cpu().numpy()
+        model, builder.transform(val.inputs), val.labels.cpu().numpy(), labels
     )
     # scikit-learn's OpenMP and BLAS pools take every core by default; a worker owns its share only
     with threadpool_limits(limits=torch.get_num_threads()):

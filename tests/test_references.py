@@ -206,9 +206,32 @@ def test_gradient_boosting_chooses_its_rounds_on_the_validation_split():
         "class_weight": "none",
     }
     gbdt = REFERENCES.get("ref_gbdt").build(params, 0)
-    keywords = _validation_for_early_stopping(gbdt, x_val, y_val)
+    keywords = _validation_for_early_stopping(gbdt, x_val, y_val, y)
     assert set(keywords) == {"X_val", "y_val"}
     gbdt.fit(x, y, **keywords)
     assert gbdt.n_iter_ < 200 and len(gbdt.validation_score_) == gbdt.n_iter_ + 1
     logreg = REFERENCES.get("ref_logreg").build({"C": 1.0, "class_weight": "none"}, 0)
-    assert _validation_for_early_stopping(logreg, x_val, y_val) == {}
+    assert _validation_for_early_stopping(logreg, x_val, y_val, y) == {}
+
+
+def test_gradient_boosting_fits_when_validation_holds_a_class_training_lacks():
+    """A rare class can miss a small training split (and the cost probe's first rows): scikit-learn
+    raises on an unseen validation label, so those rows are left out of the early-stopping split."""
+    from benchmark.reference_run import _validation_for_early_stopping
+    from benchmark.references import REFERENCES
+
+    rng = np.random.default_rng(1)
+    x, x_val = rng.standard_normal((60, 3)), rng.standard_normal((30, 3))
+    y, y_val = (x[:, 0] > 0).astype(int), np.where(np.arange(30) < 5, 2, (x_val[:, 0] > 0).astype(int))
+    params = {
+        "learning_rate": 0.3,
+        "max_leaf_nodes": 8,
+        "min_samples_leaf": 2,
+        "l2_regularization": 0.01,
+        "class_weight": "none",
+    }
+    gbdt = REFERENCES.get("ref_gbdt").build(params, 0)
+    keywords = _validation_for_early_stopping(gbdt, x_val, y_val, y)
+    assert len(keywords["y_val"]) == 25 and 2 not in keywords["y_val"]
+    gbdt.fit(x, y, **keywords)
+    assert _validation_for_early_stopping(gbdt, x_val, np.full(30, 2), y) == {}
