@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Multimodal fusion benchmark: tune and compare fusion methods, tracked in MLflow.",
     )
     commands = parser.add_subparsers(
-        dest="command", required=True, metavar="{run,report,latency,data,list,ui}"
+        dest="command", required=True, metavar="{run,report,predict,latency,data,list,ui}"
     )
 
     run = commands.add_parser(
@@ -96,6 +96,23 @@ def _parser() -> argparse.ArgumentParser:
         help="also copy the findings into PATH between <!-- findings:NAME --> and <!-- /findings:NAME -->",
     )
 
+    predict = commands.add_parser(
+        "predict",
+        help="score rows with a finished study's winner for a task (chosen on validation)",
+        description="Load the model chosen on validation for one task of a finished study. With --input "
+        "(a task built from a table: a .csv or .parquet of its raw rows) write each row's predicted class; "
+        "without, score the test rows its run was scored on and print the scores beside the logged ones. "
+        "Example: python -m benchmark predict study=smoke task=synth-redundancy",
+    )
+    predict.add_argument(
+        "overrides", nargs="*", metavar="study=NAME task=LABEL [key=value ...]", help=OVERRIDES_HELP
+    )
+    predict.add_argument("--input", metavar="FILE", help="raw rows to score (.csv or .parquet)")
+    predict.add_argument("--output", metavar="FILE", help="where the scored rows go (.csv; default: stdout)")
+    predict.add_argument(
+        "--split", type=int, default=0, help="which outer split's model (each trained its own; default 0)"
+    )
+
     latency = commands.add_parser(
         "latency",
         help="time every saved model one at a time (run does this at its end on one machine)",
@@ -134,6 +151,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     ui.add_argument("--port", type=int, default=5000, help="port (default 5000)")
     return parser
+
+
+def _command_predict(args: argparse.Namespace) -> int:
+    from benchmark.winner import command_predict  # torch and the model code: only for this command
+
+    return command_predict(args)
 
 
 def _command_run(args: argparse.Namespace) -> int:
@@ -311,6 +334,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {
         "run": _command_run,
         "report": command_report,
+        "predict": _command_predict,
         "latency": _command_latency,
         "data": command_data,
         "list": command_list,

@@ -19,6 +19,7 @@ from benchmark.config import StudyConfig
 from benchmark.experiment import Hyperparameters, RunSettings
 from benchmark.grid import Combination
 from benchmark.measurement import Measurement
+from benchmark.predictor import Predictor
 from benchmark.records import combination_tags
 from benchmark.reference_run import ReferenceParams
 from benchmark.schema import (
@@ -220,6 +221,10 @@ class CombinationFits:
         # Saved for the latency pass (latency.py), which times it once no worker is training.
         if measurement.model is not None and seed - config.final.seed_offset < config.latency.seeds:
             tracker.log_model(run_id, measurement.model)
+            if self.task.rows is not None:  # a table's task: a model that scores its raw rows, served
+                model = measurement.model
+                modalities = tuple(combination.modalities)
+                tracker.log_predictor(run_id, Predictor(model, modalities, self.task.classes, self.task.rows))
         if measurement.fit.failed:
             return measurement.fit.stop_reason, 0.0
         return None, metrics.get(VAL + config.tuning.metric, 0.0)

@@ -25,7 +25,7 @@ import yaml
 from tqdm import tqdm
 
 from benchmark.combination import DONE, WAITING, CombinationWork
-from benchmark.config import StudyConfig
+from benchmark.config import StudyConfig, TaskSpec
 from benchmark.data import DataError
 from benchmark.disk_space import DiskFull, free_bytes, full_path, is_disk_full, release
 from benchmark.errors import ConfigError
@@ -55,6 +55,18 @@ class PreparedStudy:
     plan: GridPlan
 
 
+def build_study_task(config: StudyConfig, spec: TaskSpec, split: int | None) -> Task:
+    """One task of the study as its runs saw it: outer split ``split`` of ``spec.splits`` (None: the
+    task's single holdout); anything wrong is a ConfigError naming the task."""
+    fold = Fold(split, spec.splits) if split is not None else None
+    try:
+        return build_task(
+            spec.name, seed=config.data_seed, data_dir=config.data_dir, fold=fold, **spec.kwargs
+        )
+    except (ValueError, TypeError, DataError) as err:
+        raise ConfigError(f"task {spec.label!r}: {err}") from None
+
+
 def prepare(config: StudyConfig) -> PreparedStudy:
     """Build tasks and the grid; raise ConfigError on anything wrong. Writes nothing."""
     device = resolve_device(config.device)
@@ -64,13 +76,7 @@ def prepare(config: StudyConfig) -> PreparedStudy:
         # Split i tests fold i of K disjoint folds drawn with data_seed (a fresh generator draw, for
         # the synthetic tasks); one split is the task's single holdout.
         for split in range(spec.splits) if spec.splits > 1 else [None]:
-            fold = Fold(split, spec.splits) if split is not None else None
-            try:
-                tasks[(spec.label, split)] = build_task(
-                    spec.name, seed=config.data_seed, data_dir=config.data_dir, fold=fold, **spec.kwargs
-                )
-            except (ValueError, TypeError, DataError) as err:
-                raise ConfigError(f"task {spec.label!r}: {err}") from None
+            tasks[(spec.label, split)] = build_study_task(config, spec, split)
     modalities = {label: list(task.modalities) for (label, _), task in tasks.items()}
     plan = expand_grid(
         config.grid,

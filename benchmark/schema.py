@@ -78,6 +78,7 @@ GPU_MEMORY_MB, GPU_RESERVED_MB = MEMORY + "gpu_added_mb", MEMORY + "gpu_reserved
 # ---- artifacts, saved models and the latency pass (latency.py) ------------------------------------------
 PREDICTIONS = "predictions.npz"  # artifact of every final-seed run: test labels and predictions
 MODEL = "model"  # artifact folder of a saved MLflow model (the first ``latency.seeds`` final seeds)
+PREDICTOR = "predictor"  # beside it, for a task built from a table: a pyfunc model scoring raw rows
 MODEL_FLAVOR = TAG + "model_flavor"  # pytorch | sklearn: which mlflow.<flavor>.load_model loads it
 LATENCY = "latency/"
 LATENCY_P50, LATENCY_P95 = LATENCY + "p50_ms", LATENCY + "p95_ms"  # one sample at a time

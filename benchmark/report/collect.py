@@ -218,7 +218,11 @@ def _cell_state(states: pd.Series) -> str:
     return f"{len(states) - len(unfinished)} of {len(states)} splits finished; {unfinished[0]}"
 
 
-def collect(tracking_uri: str, study: str, expected_seeds: int | None = None) -> StudyRuns:
+def collect(
+    tracking_uri: str, study: str, expected_seeds: int | None = None, *, predictions: bool = True
+) -> StudyRuns:
+    """The study's combination and final-seed runs, with every finished run's test predictions
+    (``predictions=False``: none read, one artifact download per run saved)."""
     runs = read_study_runs(tracking_uri, study, (COMBINATION_RUN, FINAL_RUN))
     parents = [r for r in runs if r["tags"].get(KIND) == COMBINATION_RUN]
     seeds = seed_rows([r for r in runs if r["tags"].get(KIND) == FINAL_RUN])
@@ -227,5 +231,5 @@ def collect(tracking_uri: str, study: str, expected_seeds: int | None = None) ->
     return StudyRuns(
         seeds=seeds,
         combinations=combination_rows(parents, seeds, expected_seeds),
-        predictions=read_predictions(tracking_uri, locations),
+        predictions=read_predictions(tracking_uri, locations) if predictions else {},
     )

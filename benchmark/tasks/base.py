@@ -57,6 +57,14 @@ class Task:
     # Synthetic tasks only: the Bayes-optimal test accuracy per modality subset ("img+vec"), computed
     # from the generator's own model; empty for real data, whose ceiling is unknown.
     bayes_accuracy: dict[str, float] = field(default_factory=dict)
+    # The label's values by class id ("0", "1", ... where a task names none), and for a task built from a
+    # raw table, how its rows become inputs (``tasks.rows.RowEncoder``): both saved with its models.
+    class_names: tuple[str, ...] = ()
+    rows: Any = None
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self.class_names or tuple(str(i) for i in range(self.num_classes))
 
     def __post_init__(self) -> None:
         for split_name in SPLITS:

@@ -31,13 +31,15 @@ import pandas as pd
 import torch
 
 from benchmark.tasks.base import TASKS, ModalitySpec, Task, outer_parts, split_tensors, standardize
-from benchmark.tasks.tabular import encode_tabular
+from benchmark.tasks.rows import RowEncoder, TextColumns
+from benchmark.tasks.tabular import TabularEncoder
 from benchmark.tasks.text import build_vocabulary, encode, tokenize
 
 _MODALITY_KEYS = {"numeric", "categorical", "text", "max_len", "vocab_size"}
 
 
-def _class_ids(values: pd.Series | np.ndarray, where: str) -> tuple[torch.Tensor, int]:
+def _class_ids(values: pd.Series | np.ndarray, where: str) -> tuple[torch.Tensor, list[Any]]:
+    """Class ids (the sorted unique values' positions) and the classes themselves."""
     series = pd.Series(values)
     if series.isna().any():
         raise ValueError(f"{where}: the label has missing values")
@@ -50,7 +52,7 @@ def _class_ids(values: pd.Series | np.ndarray, where: str) -> tuple[torch.Tensor
             f"{where}: class {counts.idxmin()!r} has {counts.min()} rows; each class needs at least 5"
         )
     index = {c: i for i, c in enumerate(classes)}
-    return torch.tensor([index[v] for v in series.tolist()], dtype=torch.long), len(classes)
+    return torch.tensor([index[v] for v in series.tolist()], dtype=torch.long), classes
 
 
 def _check_numbers(frame: pd.DataFrame, columns: list[str], modality: str, name: str) -> None:
@@ -69,7 +71,7 @@ def _check_numbers(frame: pd.DataFrame, columns: list[str], modality: str, name:
             )
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def read_table(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise ValueError(f"no file at {path}")
     if path.suffix == ".csv":
@@ -89,10 +91,10 @@ def build_table_task(
             f"{name}: modalities must map names to {{numeric: [...], categorical: [...]}} or {{text: [...]}}"
         )
     frame = frame.reset_index(drop=True)
-    labels, num_classes = _class_ids(frame[target], name)
+    labels, classes = _class_ids(frame[target], name)
     parts = outer_parts(labels, seed)
     train_rows = parts["train"].numpy()
-    inputs, specs = {}, {}
+    inputs, specs, encoders = {}, {}, {}
     for modality, spec in modalities.items():
         if not isinstance(spec, dict) or not spec.keys() <= _MODALITY_KEYS:
             raise ValueError(
@@ -113,16 +115,22 @@ def build_table_task(
                 (tokens[i] for i in train_rows), max_size=int(spec.get("vocab_size", 20000))
             )
             max_len = int(spec.get("max_len", 128))
+            encoders[modality] = TextColumns(tuple(spec["text"]), vocabulary, max_len)
             inputs[modality] = encode(tokens, vocabulary, max_len)
             specs[modality] = ModalitySpec(modality, "tokens", (max_len,), vocab_size=len(vocabulary) + 2)
         else:
-            matrix, _ = encode_tabular(
+            encoders[modality] = TabularEncoder.fit(
                 frame, spec.get("numeric", []), spec.get("categorical", []), train_rows
             )
-            inputs[modality] = matrix
-            specs[modality] = ModalitySpec(modality, "vector", (matrix.shape[1],))
+            inputs[modality] = encoders[modality].transform(frame)
+            specs[modality] = ModalitySpec(modality, "vector", (inputs[modality].shape[1],))
     return Task(
-        name=name, modalities=specs, splits=split_tensors(inputs, labels, parts), num_classes=num_classes
+        name=name,
+        modalities=specs,
+        splits=split_tensors(inputs, labels, parts),
+        num_classes=len(classes),
+        class_names=tuple(str(c) for c in classes),
+        rows=RowEncoder(encoders),
     )
 
 
@@ -130,7 +138,7 @@ def build_table_task(
 def table(*, seed: int = 0, path: str = "", target: str = "", modalities: dict | None = None) -> Task:
     if not path or not target:
         raise ValueError("table: set path (a .csv or .parquet file) and target (the label column)")
-    return build_table_task(_read_table(Path(path).expanduser()), target, modalities or {}, seed, "table")
+    return build_table_task(read_table(Path(path).expanduser()), target, modalities or {}, seed, "table")
 
 
 def _array_spec(name: str, array: np.ndarray, tokens: list[str]) -> ModalitySpec:
@@ -158,7 +166,7 @@ def arrays(*, seed: int = 0, path: str = "", target: str = "label", tokens: list
         raise ValueError(
             f"arrays: {file.name} has no label array {target!r}; arrays: {', '.join(sorted(content))}"
         )
-    labels, num_classes = _class_ids(content.pop(target), "arrays")
+    labels, classes = _class_ids(content.pop(target), "arrays")
     if not content:
         raise ValueError(f"arrays: {file.name} holds no modality array besides {target!r}")
     specs = {name: _array_spec(name, array, list(tokens or [])) for name, array in sorted(content.items())}
@@ -171,4 +179,10 @@ def arrays(*, seed: int = 0, path: str = "", target: str = "label", tokens: list
     }
     splits = split_tensors(inputs, labels, outer_parts(labels, seed))
     standardize(splits, specs)
-    return Task(name="arrays", modalities=specs, splits=splits, num_classes=num_classes)
+    return Task(
+        name="arrays",
+        modalities=specs,
+        splits=splits,
+        num_classes=len(classes),
+        class_names=tuple(str(c) for c in classes),
+    )

@@ -4,12 +4,84 @@ with statistics and categories from the train rows only (an unseen category is a
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import torch
 
 from benchmark.data import DataError
+
+
+@dataclass(frozen=True)
+class TabularEncoder:
+    """Columns of a table to a float matrix, with the train rows' statistics kept: what a saved model
+    needs to score a new raw row exactly as its training rows were scored."""
+
+    numeric: tuple[str, ...]
+    means: tuple[float, ...]
+    stds: tuple[float, ...]
+    categorical: tuple[str, ...]
+    categories: tuple[tuple[str, ...], ...]
+    log_columns: tuple[str, ...] = ()
+
+    @classmethod
+    def fit(
+        cls,
+        frame: pd.DataFrame,
+        numeric: Sequence[str],
+        categorical: Sequence[str],
+        train_rows: np.ndarray,
+        log_columns: Sequence[str] = (),
+    ) -> TabularEncoder:
+        means, stds = [], []
+        for column in numeric:
+            train = _numbers(frame[column], column in log_columns).iloc[train_rows]
+            mean, std = train.mean(), train.std()
+            means.append(float(mean))
+            stds.append(float(std) if std and np.isfinite(std) and std > 0 else 1.0)
+        categories = [tuple(sorted(_categories(frame[c]).iloc[train_rows].unique())) for c in categorical]
+        return cls(
+            tuple(numeric),
+            tuple(means),
+            tuple(stds),
+            tuple(categorical),
+            tuple(categories),
+            tuple(log_columns),
+        )
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (*self.numeric, *self.categorical)
+
+    @property
+    def feature_names(self) -> list[str]:
+        onehot = [
+            f"{c}={v}" for c, values in zip(self.categorical, self.categories, strict=True) for v in values
+        ]
+        return [*self.numeric, *onehot]
+
+    def transform(self, frame: pd.DataFrame) -> torch.Tensor:
+        """(N, F) float32. Missing numbers become the train mean (0 after standardization); a missing
+        category is its own category, ``<missing>``; a category the train rows lacked is all zeros."""
+        blocks = []
+        for column, mean, std in zip(self.numeric, self.means, self.stds, strict=True):
+            values = _numbers(frame[column], column in self.log_columns)
+            blocks.append(((values.fillna(mean) - mean) / std).to_numpy()[:, None])
+        for column, categories in zip(self.categorical, self.categories, strict=True):
+            values = _categories(frame[column]).to_numpy()[:, None]
+            blocks.append((values == np.array(categories)[None, :]).astype("float64"))
+        matrix = np.concatenate(blocks, axis=1) if blocks else np.zeros((len(frame), 0))
+        return torch.tensor(matrix, dtype=torch.float32)
+
+
+def _numbers(values: pd.Series, log: bool) -> pd.Series:
+    numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+    return np.log1p(numbers.clip(lower=0)) if log else numbers
+
+
+def _categories(values: pd.Series) -> pd.Series:
+    return values.astype("object").where(values.notna(), "<missing>").astype(str)
 
 
 def encode_tabular(
@@ -19,26 +91,9 @@ def encode_tabular(
     train_rows: np.ndarray,
     log_columns: Sequence[str] = (),
 ) -> tuple[torch.Tensor, list[str]]:
-    """(N, F) float32 features and their names. Missing numbers become the train mean (0 after
-    standardization); a missing category is its own category, ``<missing>``."""
-    blocks, names = [], []
-    for column in numeric:
-        values = pd.to_numeric(frame[column], errors="coerce").astype("float64")
-        if column in log_columns:
-            values = np.log1p(values.clip(lower=0))
-        train = values.iloc[train_rows]
-        mean, std = train.mean(), train.std()
-        std = std if std and np.isfinite(std) and std > 0 else 1.0
-        blocks.append(((values.fillna(mean) - mean) / std).to_numpy()[:, None])
-        names.append(column)
-    for column in categorical:
-        values = frame[column].astype("object").where(frame[column].notna(), "<missing>").astype(str)
-        categories = sorted(values.iloc[train_rows].unique())
-        onehot = (values.to_numpy()[:, None] == np.array(categories)[None, :]).astype("float64")
-        blocks.append(onehot)
-        names += [f"{column}={c}" for c in categories]
-    matrix = np.concatenate(blocks, axis=1) if blocks else np.zeros((len(frame), 0))
-    return torch.tensor(matrix, dtype=torch.float32), names
+    """(N, F) float32 features and their names, fitted on ``train_rows`` (see ``TabularEncoder``)."""
+    encoder = TabularEncoder.fit(frame, numeric, categorical, train_rows, log_columns)
+    return encoder.transform(frame), encoder.feature_names
 
 
 def deduplicate(frame: pd.DataFrame, features: Sequence[str], target: str) -> pd.DataFrame:

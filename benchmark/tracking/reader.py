@@ -19,7 +19,7 @@ import numpy as np
 from mlflow.tracking import MlflowClient
 
 from benchmark.errors import ConfigError
-from benchmark.schema import KIND, PREDICTIONS
+from benchmark.schema import KIND, MODEL, MODEL_FLAVOR, PREDICTIONS, PREDICTOR
 from benchmark.uris import redact_uri, scrub
 
 SQL_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")
@@ -167,3 +167,32 @@ def read_predictions(
             with np.load(path) as data:
                 found[run_id] = (data["labels"], data["predictions"])
     return found
+
+
+def saved_model(client: MlflowClient, run_id: str, flavor: str) -> Any:
+    """The model saved in ``run_id``'s ``model`` folder (``pytorch``: a torch module on the CPU;
+    ``sklearn``: a scikit-learn pipeline), fetched through ``client``'s store."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = client.download_artifacts(run_id, MODEL, folder)
+        if flavor == "pytorch":
+            import mlflow.pytorch
+
+            return mlflow.pytorch.load_model(path, map_location="cpu")
+        import mlflow.sklearn
+
+        return mlflow.sklearn.load_model(path)
+
+
+def run_model(tracking_uri: str, run_id: str) -> tuple[Any, Any]:
+    """The model a final run saved, and its saved ``Predictor`` (a task built from a table) or None."""
+    client = MlflowClient(tracking_uri=tracking_uri)
+    flavor = client.get_run(run_id).data.tags.get(MODEL_FLAVOR)
+    if flavor is None:
+        raise ConfigError(f"run {run_id} saved no model")
+    if not any(entry.path == PREDICTOR for entry in client.list_artifacts(run_id)):
+        return saved_model(client, run_id, flavor), None
+    from benchmark.tracking.served import load_predictor
+
+    with tempfile.TemporaryDirectory() as folder:
+        predictor = load_predictor(client.download_artifacts(run_id, PREDICTOR, folder))
+    return predictor.model, predictor

@@ -34,7 +34,19 @@ from mlflow.tracking import MlflowClient
 
 from benchmark.errors import ConfigError
 from benchmark.records import RunRecord
-from benchmark.schema import COMBINATION_ID, KIND, MODEL, MODEL_FLAVOR, PARENT, PID, PREDICTIONS, STATUS, TAG
+from benchmark.schema import (
+    COMBINATION_ID,
+    KIND,
+    MODEL,
+    MODEL_FLAVOR,
+    PARENT,
+    PID,
+    PREDICTIONS,
+    PREDICTOR,
+    STATUS,
+    TAG,
+)
+from benchmark.tracking.reader import saved_model
 from benchmark.uris import redact_uri, scrub
 
 _MAX_BATCH = 900  # MLflow accepts at most 1000 metrics per log_batch call
@@ -273,18 +285,22 @@ class Tracker:
             self.client.log_artifacts(run_id, str(path), MODEL)
         self.client.set_tag(run_id, MODEL_FLAVOR, flavor)
 
+    @_timed
+    def log_predictor(self, run_id: str, predictor: Any) -> None:
+        """``predictor`` (a ``benchmark.predictor.Predictor``) as a pyfunc model in the run's
+        ``predictor`` folder: ``mlflow.pyfunc.load_model("runs:/<run id>/predictor").predict(frame)``
+        and ``mlflow models serve`` score a table's raw rows, one class name per row."""
+        from benchmark.tracking.served import save_predictor  # mlflow.pyfunc: only where one is saved
+
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / PREDICTOR
+            save_predictor(str(path), predictor, _requirements("torch", "scikit-learn", "pandas"))
+            self.client.log_artifacts(run_id, str(path), PREDICTOR)
+
     def load_model(self, run_id: str, flavor: str) -> Any:
         """A model ``log_model`` saved on ``run_id`` (fetched through this tracker's client: a
         ``runs:/`` URI would be resolved against MLflow's global tracking URI instead)."""
-        with tempfile.TemporaryDirectory() as folder:
-            path = self.client.download_artifacts(run_id, MODEL, folder)
-            if flavor == "pytorch":
-                import mlflow.pytorch
-
-                return mlflow.pytorch.load_model(path, map_location="cpu")
-            import mlflow.sklearn
-
-            return mlflow.sklearn.load_model(path)
+        return saved_model(self.client, run_id, flavor)
 
     # ---- queries ----------------------------------------------------------------------------------
     @_timed
@@ -369,8 +385,8 @@ def _record(run: Any) -> RunRecord:
     )
 
 
-def _requirements(library: str) -> list[str]:
+def _requirements(*libraries: str) -> list[str]:
     """Pinned requirements of a saved model (given, so MLflow does not infer them: seconds per save)."""
     from importlib.metadata import version
 
-    return [f"{name}=={version(name).split('+')[0]}" for name in ("fusionbench", library)]
+    return [f"{name}=={version(name).split('+')[0]}" for name in ("fusionbench", *libraries)]
