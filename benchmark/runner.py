@@ -185,13 +185,8 @@ class StudyWorker:
 def _task_to(task: Task, device: torch.device) -> Task:
     if device.type == "cpu":
         return task
-    return Task(
-        task.name,
-        task.modalities,
-        {k: s.to(device) for k, s in task.splits.items()},
-        task.num_classes,
-        task.bayes_accuracy,
-    )
+    # replace, not a new Task: every field (class names, the row encoder a saved predictor needs) is kept
+    return dataclasses.replace(task, splits={k: s.to(device) for k, s in task.splits.items()})
 
 
 # ---- several workers on this host ------------------------------------------------------------------

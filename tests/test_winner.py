@@ -115,3 +115,20 @@ def test_predict_writes_each_rows_class_and_refuses_what_it_cannot_score(table_s
         assert main(bad) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and message in err, err
+
+
+def test_a_task_moved_to_a_device_keeps_its_class_names_and_row_encoder(tmp_path):
+    """On a GPU the tasks are moved before training; the move once rebuilt the task from a field list,
+    which would have dropped what a saved predictor needs."""
+    import torch
+
+    from benchmark.runner import _task_to
+    from benchmark.tasks import build_task
+
+    _patients(60).to_csv(tmp_path / "p.csv", index=False)
+    task = build_task(
+        "table", path=str(tmp_path / "p.csv"), target="outcome", modalities={"v": {"numeric": ["age"]}}
+    )
+    moved = _task_to(task, torch.device("meta"))
+    assert moved.splits["test"].labels.device.type == "meta"
+    assert moved.class_names == ("fair", "good", "poor") and moved.rows is task.rows
