@@ -98,9 +98,8 @@ def run_reference(
     builder = _features(task, combination.modalities, reference.dense, specs, train.inputs)
     model = reference.build(params.as_params(), seed)
     labels = train.labels.cpu().numpy()
-    validation = _validation_for_early_stopping(
-        model, builder.transform(val.inputs), val.labels.cpu().numpy(), labels
-    )
+    val_features = builder.transform(val.inputs)  # once: for early stopping and for the val scores
+    validation = _validation_for_early_stopping(model, val_features, val.labels.cpu().numpy(), labels)
     # scikit-learn's OpenMP and BLAS pools take every core by default; a worker owns its share only
     with threadpool_limits(limits=torch.get_num_threads()):
         model.fit(builder.transform(train.inputs), labels, **validation)
@@ -109,7 +108,7 @@ def run_reference(
 
     start = time.perf_counter()
     val_scores = classification_scores(
-        val.labels.cpu().numpy(), pipeline.predict(val.inputs), task.num_classes
+        val.labels.cpu().numpy(), model.predict(val_features), task.num_classes
     )
     metric = settings.metric
     fit = FitResult(
