@@ -166,6 +166,13 @@ def test_the_report_command_prints_the_answer_per_task(smoke_store, capsys):
         gap = best["val/f1_macro_mean"] - runner_up["val/f1_macro_mean"]
         spread = max(best["val/f1_macro_std"], runner_up["val/f1_macro_std"])
         assert ("a tie on validation with" in line) == (gap <= spread)
+    # ... and the report opens with the same lines, before any statistics
+    markdown = (smoke_store / "reports" / "smoke" / "README.md").read_text()
+    answer, across = markdown.index("## The answer per task"), markdown.index("## Across tasks")
+    assert answer < across
+    for line in out.splitlines():
+        if line.startswith("  ") and ": " in line and not line.startswith("  report"):
+            assert markdown.index(line.strip()) < across
 
 
 def test_rerun_skips_finished_combinations(smoke_store, capsys):

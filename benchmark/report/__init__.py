@@ -180,7 +180,12 @@ def build_document(
     document = Document(
         f"{REPORT_TITLE}: {study}",
         _header(runs, study, tracking_uri, settings, label),
-        [_summary_section(summary, t, omnibus, settings, label), *sections, _plots_section(t)],
+        [
+            _answer_section(t["leaderboard"], metric, label),
+            _summary_section(summary, t, omnibus, settings, label),
+            *sections,
+            _plots_section(t),
+        ],
     )
     csv = {"runs": runs.seeds, **t}
     tex = latex.document(t["leaderboard"], t["significance"], metric, label)
@@ -257,6 +262,20 @@ def _task_section(task: str, t: dict[str, pd.DataFrame], settings: ReportSetting
     return section
 
 
+ANSWER_TITLE = "The answer per task"
+ACROSS_TITLE = "Across tasks: fusion methods compared"
+
+
+def _answer_section(leaderboard: pd.DataFrame, metric: str, label: str) -> Section:
+    """First, before any statistics: per task, what was chosen on validation and how it scored on test."""
+    intro = (
+        f"Per task, the combination chosen on validation {label} (reference models included: they are "
+        f"answers too), its test {label} with a 95 % interval, and the combinations it ties with on "
+        "validation (means closer than the seeds' spread): a rerun could put one of those first."
+    )
+    return Section(ANSWER_TITLE, paragraphs=[intro, *tables.task_answers(leaderboard, metric)])
+
+
 def _summary_section(
     summary: pd.DataFrame,
     t: dict[str, pd.DataFrame],
@@ -274,7 +293,7 @@ def _summary_section(
         for group, omni in omnibus.items()
         if omni.result is not None
     ]
-    section = Section("Across tasks: fusion methods compared", paragraphs=findings, images=diagrams)
+    section = Section(ACROSS_TITLE, paragraphs=findings, images=diagrams)
     for spec in in_section(ACROSS):
         rows = t[spec.name]
         if len(rows) or not spec.optional:
@@ -375,7 +394,7 @@ FINDINGS = "findings.md"  # the across-task conclusions alone: the README includ
 
 def findings_markdown(document: Document) -> str:
     """The across-task section (conclusions and the best-per-task table) as Markdown, for the README."""
-    section = document.sections[0]
+    section = next(s for s in document.sections if s.title == ACROSS_TITLE)
     parts = [*section.paragraphs]
     for caption, table in section.tables:
         if caption in section.in_findings:
