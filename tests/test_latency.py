@@ -52,7 +52,7 @@ def test_latency_pass_times_every_saved_model_once_and_resumes_after_a_kill(tmp_
 
     command = [PYTHON, "-m", "benchmark", "latency", *overrides, "--no-progress"]
     process = subprocess.Popen(command, env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 600  # a safety net, not a timing: a busy machine starts slowly
     while _timed_runs(tmp_path) < 2 and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)

@@ -389,16 +389,20 @@ def test_the_report_does_not_import_torch():
 
 def test_readme_first_lines_are_true_of_the_committed_reports():
     """Every score difference with its interval in the README's "What it has found so far" lines is in the
-    committed report it cites (the preview's findings), so the top of the README cannot drift from it."""
+    committed report the line cites (``study=NAME``: reports/NAME/), so the top of the README cannot drift
+    from the reports."""
     import re
 
     from tests.conftest import REPO
 
     readme = (REPO / "README.md").read_text()
     top = readme.split("**What it has found so far**", 1)[1].split("\n\n", 1)[0]
-    quoted = re.findall(r"[-+]\d\.\d{3} \[[-+]?\d\.\d{3}, [-+]?\d\.\d{3}\]", " ".join(top.split()))
-    assert len(quoted) >= 2, top
-    findings = " ".join((REPO / "reports" / "quick" / "findings.md").read_text().split())
-    for figure in quoted:
-        assert figure in findings, f"{figure} is not in reports/quick/findings.md"
-    assert "898 combinations" in top and "898 combinations" in readme.split("### The headline", 1)[1]
+    lines = [" ".join(line.split()) for line in re.split(r"\n(?=\d\. )", top.split("\n", 1)[1])]
+    figure = r"[-+]?\d\.\d{3} \[[-+]?\d\.\d{3}, [-+]?\d\.\d{3}\]"
+    assert len(lines) == 3 and sum(len(re.findall(figure, line)) for line in lines) >= 2, top
+    for line in lines:
+        studies = re.findall(r"study=(\w+)", line)
+        assert studies, f"this line cites no study=NAME: {line}"
+        report = " ".join((REPO / "reports" / studies[0] / "README.md").read_text().split())
+        for quoted in re.findall(figure, line):
+            assert quoted in report, f"{quoted} is not in reports/{studies[0]}/README.md"
