@@ -244,7 +244,7 @@ class CombinationWork:
             except ValueError:  # no COMPLETE trial yet
                 best = "-"
             self.reporter.describe_progress(
-                f"{combination.name} trial {trial.number} best {config.tuning.metric}={best}"
+                f"{combination.name} trial {trial.number} best trial val {config.tuning.metric}={best}"
             )
 
     # ---- final seeds ------------------------------------------------------------------------------
@@ -317,7 +317,9 @@ class CombinationWork:
         self.reporter.outcome(
             combination.name,
             "finished",
-            f"done {combination.name:<48} val {m}={best_value:.3f}  "
+            # Labelled: the best trial's validation score is the tuner's; the report's "val" is the final
+            # seeds' mean, which differs
+            f"done {combination.name:<48} best trial val {m}={best_value:.3f}  final seeds: "
             f"test acc={metrics[mean_of(TEST_ACCURACY)]:.3f}±{metrics[std_of(TEST_ACCURACY)]:.3f} "
             f"f1={metrics[mean_of(TEST_F1)]:.3f}  {metrics[mean_of(PARAMETERS)]:,.0f} params",
         )

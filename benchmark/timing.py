@@ -49,6 +49,7 @@ def format_breakdown(result: dict[str, float]) -> str:
     parts = [f"{k} {result[k]:.1f} s ({100 * result[k] / wall:.1f} %)" for k in CATEGORIES]
     overhead = sum(result[k] for k in OVERHEAD)
     return (
-        f"time: {', '.join(parts)}; wall {result['wall']:.1f} s\n"
+        # with several workers the breakdown is summed over them: the elapsed time is printed apart
+        f"worker time: {', '.join(parts)}; in all {result['wall']:.1f} s (summed over workers)\n"
         f"overhead (all but training and evaluation) {100 * overhead / wall:.1f} %"
     )
