@@ -321,7 +321,13 @@ def _plots_section(t: dict[str, pd.DataFrame]) -> Section:
             ),
             ("interaction profile per task", "interaction_profile.png"),
             *(
-                [("score against corruption of one modality", "score_noise.png")]
+                [
+                    (
+                        "score against corruption of one modality at level s (float inputs: Gaussian noise "
+                        "of standard deviation s; tokens: a share s/(1+s) of words replaced)",
+                        "score_noise.png",
+                    )
+                ]
                 if len(t["noise_curves"])
                 else []
             ),

@@ -183,14 +183,29 @@ def modality_ablation(table: pd.DataFrame, path: Path, metric: str) -> None:
     for ax, task in zip(axes, tasks, strict=False):
         rows = table[table["task"] == task].sort_values(["n_modalities", "modalities"], ascending=False)
         colors = ["#7f7f7f" if n == 1 else "#1f77b4" for n in rows["n_modalities"]]
-        ax.barh(rows["modalities"], rows["score"], xerr=rows["std"].fillna(0), color=colors, capsize=2)
+        labels = [_short_subset(m) for m in rows["modalities"]]
+        ax.barh(labels, rows["score"], xerr=rows["std"].fillna(0), color=colors, capsize=2)
         singles = rows[rows["n_modalities"] == 1].sort_values("val_score", ascending=False, kind="stable")
         if len(singles):
             ax.axvline(float(singles["score"].iloc[0]), color="black", ls="--", lw=1)
         ax.set_xlim(0, 1.05)
         ax.set_xlabel(f"{_label(metric)} (best fusion and depth)")
         ax.set_title(task)
-    _save(fig, path, left=0.1, wspace=0.5)  # room for long subset labels
+    _save(fig, path, left=0.12, wspace=0.6)  # room for the subset labels
+
+
+SUBSET_LABEL_CHARACTERS = 16  # longer subset names spill into the next panel
+
+
+def _short_subset(subset: str) -> str:
+    """A modality subset short enough for a tick label: each modality cut to its first three letters,
+    then two, when the whole name is long (colour+geometry+scagnostics+texture -> col+geo+sca+tex);
+    failing both, how many modalities it holds (the table beside the figure names them)."""
+    names = subset.split("+")
+    for shortened in (subset, "+".join(n[:3] for n in names), "+".join(n[:2] for n in names)):
+        if len(shortened) <= SUBSET_LABEL_CHARACTERS:
+            return shortened
+    return f"{len(names)} modalities"
 
 
 def score_against_noise(curves: pd.DataFrame, path: Path, metric: str) -> None:
@@ -205,10 +220,10 @@ def score_against_noise(curves: pd.DataFrame, path: Path, metric: str) -> None:
             ax.plot(sub["level"], sub["score"], marker="o", ms=3, color=_color(fusion, order), label=fusion)
         ax.set_ylim(0, 1.05)
         ax.set_title(task)
-        ax.set_xlabel("corruption level on one modality (noise std; tokens: s/(1+s) replaced)")
+        ax.set_xlabel("corruption level s")  # the caption says what s is for floats and for tokens
         ax.set_ylabel(_label(metric))
-        ax.legend(fontsize=7)
-    _save(fig, path)
+    _legend_below(fig, axes)
+    _save(fig, path, legend=True)
 
 
 def interaction_profile(profile: pd.DataFrame, path: Path, metric: str) -> None:
