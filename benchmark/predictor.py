@@ -46,10 +46,7 @@ class Predictor:
             raise ValueError(
                 f"no input for modality {missing[0]!r}; the model reads {', '.join(self.modalities)}"
             )
-        return {
-            m: torch.as_tensor(np.asarray(data[m]) if not torch.is_tensor(data[m]) else data[m])
-            for m in self.modalities
-        }
+        return {m: torch.as_tensor(data[m]) for m in self.modalities}  # a tensor or an array
 
     def predict_ids(self, data: pd.DataFrame | Mapping[str, Any]) -> np.ndarray:
         """The predicted class id of every row, (N,) int64."""

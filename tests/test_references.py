@@ -189,6 +189,15 @@ def test_series_features_leave_a_worker_on_its_own_thread_count():
         torch.set_num_threads(before)
 
 
+QUICK_GBDT = {  # a small gradient boosting that fits in milliseconds
+    "learning_rate": 0.3,
+    "max_leaf_nodes": 8,
+    "min_samples_leaf": 2,
+    "l2_regularization": 0.01,
+    "class_weight": "none",
+}
+
+
 def test_gradient_boosting_chooses_its_rounds_on_the_validation_split():
     """As a network's epochs: the boosting rounds stop where the validation split's loss stops improving
     (no train rows held out); a model without early stopping gets no validation keywords."""
@@ -198,14 +207,7 @@ def test_gradient_boosting_chooses_its_rounds_on_the_validation_split():
     rng = np.random.default_rng(0)
     x, x_val = rng.standard_normal((120, 5)), rng.standard_normal((40, 5))
     y, y_val = (x[:, 0] > 0).astype(int), (x_val[:, 0] > 0).astype(int)
-    params = {
-        "learning_rate": 0.3,
-        "max_leaf_nodes": 8,
-        "min_samples_leaf": 2,
-        "l2_regularization": 0.01,
-        "class_weight": "none",
-    }
-    gbdt = REFERENCES.get("ref_gbdt").build(params, 0)
+    gbdt = REFERENCES.get("ref_gbdt").build(QUICK_GBDT, 0)
     keywords = _validation_for_early_stopping(gbdt, x_val, y_val, y)
     assert set(keywords) == {"X_val", "y_val"}
     gbdt.fit(x, y, **keywords)
@@ -223,14 +225,7 @@ def test_gradient_boosting_fits_when_validation_holds_a_class_training_lacks():
     rng = np.random.default_rng(1)
     x, x_val = rng.standard_normal((60, 3)), rng.standard_normal((30, 3))
     y, y_val = (x[:, 0] > 0).astype(int), np.where(np.arange(30) < 5, 2, (x_val[:, 0] > 0).astype(int))
-    params = {
-        "learning_rate": 0.3,
-        "max_leaf_nodes": 8,
-        "min_samples_leaf": 2,
-        "l2_regularization": 0.01,
-        "class_weight": "none",
-    }
-    gbdt = REFERENCES.get("ref_gbdt").build(params, 0)
+    gbdt = REFERENCES.get("ref_gbdt").build(QUICK_GBDT, 0)
     keywords = _validation_for_early_stopping(gbdt, x_val, y_val, y)
     assert len(keywords["y_val"]) == 25 and 2 not in keywords["y_val"]
     gbdt.fit(x, y, **keywords)
