@@ -251,12 +251,19 @@ def _run_and_finish(args: argparse.Namespace, prepared: PreparedStudy) -> int:
     from benchmark.stores import describe_stores
 
     config = prepared.config
+    if config.workers > 1 or not args.no_progress:  # one worker and no bar: nothing to order or weigh
+        prepared = _with_costs(prepared)
     summary = run_study(prepared, progress=not args.no_progress)
     raise_if_interrupted()  # a signal whose exception Python dropped: not a finished run
     print(
         f"finished {len(summary.finished)}, skipped (already done) {len(summary.skipped)}, "
         f"failed {len(summary.failed)} in {summary.wall_seconds:.1f} s"
     )
+    if config.workers > 1:
+        share = summary.alone_seconds / max(summary.wall_seconds, 1e-9)
+        print(
+            f"the last worker ran alone for {summary.alone_seconds:.1f} s ({share:.1%} of the workers' time)"
+        )
     print(format_breakdown(summary.breakdown))
     print(describe_stores(config))
     if not config.storage_is_shared and not args.no_latency:  # this machine's workers are done: time
@@ -269,6 +276,25 @@ def _run_and_finish(args: argparse.Namespace, prepared: PreparedStudy) -> int:
         print(f"when every worker is done: {again('report', args.overrides)}")
     print(f"browse: {again('ui', args.overrides)}")
     return 0  # failed combinations are recorded outcomes (with reasons), not errors of the run
+
+
+def _with_costs(prepared: PreparedStudy) -> PreparedStudy:
+    """The study with the cost model's estimate per combination (estimate.py: one short probe per grid
+    cell), which orders each worker's work longest first and weighs the progress bar's fits."""
+    import dataclasses
+
+    from benchmark.estimate import estimate_cost
+    from benchmark.host import usable_cores
+
+    config = prepared.config
+    threads = config.threads or max(1, usable_cores() // config.workers)
+    estimate = estimate_cost(config, dict(prepared.tasks), list(prepared.plan.combinations), threads)
+    print(
+        f"estimated: about {estimate.wall_seconds / 60:.0f} minutes if nothing is done yet "
+        f"(cost model; its probes took {estimate.probe_seconds:.0f} s)",
+        flush=True,
+    )
+    return dataclasses.replace(prepared, costs=estimate.per_combination)
 
 
 def _latency_pass(prepared: PreparedStudy, progress: bool) -> None:

@@ -197,7 +197,9 @@ class CombinationWork:
                 self.tracker.end(state.parent_id)
             if self.first_visit:
                 self.reporter.outcome(self.combination.name, "skipped")
-                self.reporter.progress(self.config.tuning.trials + self.config.final.seeds)
+                self.reporter.progress(
+                    self.combination.name, self.config.tuning.trials + self.config.final.seeds
+                )
             return DONE
         self.first_visit = False
         if status != "RUNNING":
@@ -238,7 +240,7 @@ class CombinationWork:
         config, combination = self.config, self.combination
         objective = self.fits.objective(state.study, state.parent_id)
         for trial in optimize(state.study, config.tuning.trials, objective, self.timer):
-            self.reporter.progress(1)
+            self.reporter.progress(combination.name, 1)
             try:
                 best = f"{state.study.best_value:.3f}"
             except ValueError:  # no COMPLETE trial yet

@@ -54,6 +54,7 @@ LATENCY_SECONDS = 0.15  # the latency pass, per saved model
 @dataclass
 class CostEstimate:
     worker_seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))  # per task label
+    per_combination: dict[str, float] = field(default_factory=dict)  # worker seconds, by combination name
     combinations: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     saved_models: int = 0
     workers: int = 1
@@ -105,7 +106,9 @@ def estimate_cost(
             per_training = probes[combination.cell_id]
             if method_of(combination.fusion).uses_depth:  # a network: seconds per epoch
                 per_training *= expected_epochs(config, len(task.splits["train"]))
-            estimate.worker_seconds[combination.task] += trainings * per_training + BOOKKEEPING_SECONDS
+            seconds = trainings * per_training + BOOKKEEPING_SECONDS
+            estimate.per_combination[combination.name] = seconds
+            estimate.worker_seconds[combination.task] += seconds
             estimate.combinations[combination.task] += 1
             estimate.saved_models += min(config.latency.seeds, config.final.seeds)
     finally:

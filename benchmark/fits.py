@@ -74,7 +74,7 @@ class WorkContext:
 class Reporter(Protocol):
     """Where a combination's work reports back: progress, time accounting and how it ended."""
 
-    def progress(self, steps: int) -> None: ...
+    def progress(self, name: str, fits: int) -> None: ...
 
     def describe_progress(self, text: str) -> None: ...
 
@@ -189,7 +189,7 @@ class CombinationFits:
                     tracker.end(run_id, "KILLED")
                 fail_final_seed(finals, trial, INTERRUPTED, requeue=seed)
             raise
-        self.reporter.progress(1)
+        self.reporter.progress(self.combination.name, 1)
 
     def _final_fit(
         self, run_id: str, hparams: Hyperparameters | ReferenceParams, seed: int, handle: RunHandle

@@ -16,7 +16,8 @@ import queue
 import signal
 import socket
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -30,11 +31,11 @@ from benchmark.data import DataError
 from benchmark.disk_space import DiskFull, free_bytes, full_path, is_disk_full, release
 from benchmark.errors import ConfigError
 from benchmark.fits import WorkContext
-from benchmark.grid import GridPlan, expand_grid
+from benchmark.grid import Combination, GridPlan, expand_grid
 from benchmark.host import environment_tags, resolve_device, resolve_workers, usable_cores
 from benchmark.interrupts import interrupted, raise_if_interrupted, stop_on_signals
 from benchmark.latency import LatencySummary, run_latency_pass
-from benchmark.progress import Progress, StudySummary
+from benchmark.progress import PaceLines, Progress, StudySummary
 from benchmark.schema import KIND, PID, SESSION_RUN, STUDY, TIME, WORKER
 from benchmark.stores import Stores, open_stores, sweep_stale
 from benchmark.tasks import Fold, Task, build_task
@@ -53,6 +54,7 @@ class PreparedStudy:
     device: torch.device
     tasks: dict[tuple[str, int | None], Task]  # by (label, split); split None for a single-split task
     plan: GridPlan
+    costs: Mapping[str, float] = field(default_factory=dict)  # estimated worker seconds per combination
 
 
 def build_study_task(config: StudyConfig, spec: TaskSpec, split: int | None) -> Task:
@@ -105,13 +107,16 @@ class StudyWorker:
         out: TextIO | None = None,
         worker_index: int = 0,
         lead: bool = True,
+        shared_progress: Any = None,
     ) -> None:
         self.prepared = prepared
         self.config = prepared.config
         self.worker_index = worker_index
         self.lead = lead and not prepared.config.storage_is_shared
         self.timer = TimeBreakdown()
-        self.progress = Progress(self.timer, show=progress, out=out)
+        self.progress = Progress(
+            self.timer, show=progress, out=out, costs=prepared.costs, shared=shared_progress
+        )
 
     def run(self) -> StudySummary:
         start = time.perf_counter()
@@ -162,11 +167,11 @@ class StudyWorker:
             env_tags=environment_tags(device),
             config_yaml=yaml.safe_dump(config.to_dict(), sort_keys=False),
         )
-        combos = list(self.prepared.plan.combinations)
-        # Workers start at different places in the grid, so they rarely wait on each other.
-        shift = (self.worker_index * len(combos)) // max(1, config.workers)
-        pending = [CombinationWork(context, self.progress, c) for c in combos[shift:] + combos[:shift]]
-        self.progress.start(len(combos) * (config.tuning.trials + config.final.seeds), config.name)
+        combos = worker_order(
+            list(self.prepared.plan.combinations), self.prepared.costs, self.worker_index, config.workers
+        )
+        pending = [CombinationWork(context, self.progress, c) for c in combos]
+        self.progress.start([c.name for c in combos], config.tuning.trials + config.final.seeds, config.name)
         try:
             while pending:
                 progressed = False
@@ -182,6 +187,19 @@ class StudyWorker:
             self.progress.close()
 
 
+def worker_order(
+    combinations: list[Combination], costs: Mapping[str, float], worker_index: int, workers: int
+) -> list[Combination]:
+    """The order one worker takes the combinations in: the longest first (by the cost model's estimate),
+    dealt round-robin, so worker i starts with the i-th longest and no two start on the same one, and
+    the run ends on the cheapest, where workers finish together; then the others' share in the same
+    order, to help with what they have not finished. Without estimates: the plan's order, dealt alike."""
+    ranked = sorted(combinations, key=lambda c: -costs.get(c.name, 0.0))  # stable: plan order among equals
+    own = ranked[worker_index :: max(1, workers)]
+    taken = {c.id for c in own}
+    return own + [c for c in ranked if c.id not in taken]
+
+
 def _task_to(task: Task, device: torch.device) -> Task:
     if device.type == "cpu":
         return task
@@ -192,9 +210,9 @@ def _task_to(task: Task, device: torch.device) -> Task:
 # ---- several workers on this host ------------------------------------------------------------------
 
 
-def _worker_main(prepared: PreparedStudy, index: int, threads: int, results: Any) -> None:
+def _worker_main(prepared: PreparedStudy, index: int, threads: int, results: Any, done: Any) -> None:
     torch.set_num_threads(threads)
-    runner = StudyWorker(prepared, progress=False, worker_index=index, lead=False)
+    runner = StudyWorker(prepared, progress=False, worker_index=index, lead=False, shared_progress=done)
     outcome: StudySummary | tuple[str, str] | None
     try:
         with stop_on_signals():
@@ -250,10 +268,14 @@ def run_study(prepared: PreparedStudy, *, progress: bool = True) -> StudySummary
     threads = config.threads or max(1, usable_cores() // config.workers)
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
+    done = context.Value("d", 0.0)  # estimated seconds of work done, summed over the workers
     processes = [
-        context.Process(target=_worker_main, args=(prepared, i, threads, results), name=f"worker-{i}")
+        context.Process(target=_worker_main, args=(prepared, i, threads, results, done), name=f"worker-{i}")
         for i in range(config.workers)
     ]
+    fits = config.tuning.trials + config.final.seeds
+    total = sum(prepared.costs.get(c.name, fits) for c in prepared.plan.combinations)
+    pace = PaceLines(total, config.name, show=progress)
     start = time.perf_counter()
     for process in processes:
         process.start()
@@ -266,6 +288,8 @@ def run_study(prepared: PreparedStudy, *, progress: bool = True) -> StudySummary
                 index, summary = results.get(timeout=0.5)
             except queue.Empty:
                 continue
+            finally:
+                pace.update(done.value)
             if isinstance(summary, tuple):  # (DISK_FULL, path): room for the others' clean-up, then stop
                 path = Path(summary[1])
                 free = free_bytes(path)
@@ -290,6 +314,8 @@ def run_study(prepared: PreparedStudy, *, progress: bool = True) -> StudySummary
     if any(s is None for s in summaries.values()) or len(summaries) < len(processes):
         raise KeyboardInterrupt("a worker was interrupted or killed")
     merged = StudySummary(wall_seconds=time.perf_counter() - start)
+    ends = sorted(s.ended_at for s in summaries.values() if s is not None)
+    merged.alone_seconds = ends[-1] - ends[-2] if len(ends) > 1 else 0.0
     for summary in summaries.values():
         assert summary is not None
         merged.finished += summary.finished

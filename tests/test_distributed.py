@@ -4,6 +4,7 @@ PostgreSQL server of this machine with an MLflow tracking server started by the 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -182,8 +183,12 @@ def test_a_killed_postgres_worker_is_repaired(tmp_path, database, tracking_serve
     assert any(r.info.status == "KILLED" for r in store.runs())  # the victim's run, closed by the others
 
 
-def test_local_workers_share_one_study(tmp_path):
+def test_local_workers_share_one_study(tmp_path, capsys):
     assert main(["run", *tiny_overrides(tmp_path, *GRID, "workers=2"), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "estimated: about" in printed  # the cost model orders the workers' combinations
+    alone = re.search(r"the last worker ran alone for ([0-9.]+) s \(([0-9.]+)% of", printed)
+    assert alone is not None, printed
     store = Store(tmp_path)
     assert_exact(store)
     sessions = store.runs("session")
