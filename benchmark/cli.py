@@ -26,6 +26,8 @@ from benchmark.disk_space import describe as describe_full_disk
 from benchmark.errors import ConfigError
 from benchmark.interrupts import raise_if_interrupted, stop_on_signals
 from benchmark.read_commands import (
+    UI_HOST,
+    UI_PORT,
     again,
     command_data,
     command_list,
@@ -147,9 +149,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     ui.add_argument("overrides", nargs="*", metavar="study=NAME [key=value ...]", help=OVERRIDES_HELP)
     ui.add_argument(
-        "--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine only)"
+        "--host", default=UI_HOST, help=f"interface to bind (default {UI_HOST}: this machine only)"
     )
-    ui.add_argument("--port", type=int, default=5000, help="port (default 5000)")
+    ui.add_argument(
+        "--port", type=int, default=UI_PORT, help=f"port (default {UI_PORT}; the report's run links use it)"
+    )
     return parser
 
 

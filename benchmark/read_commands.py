@@ -8,10 +8,11 @@ import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote, urlencode, urlsplit
 
 from benchmark.errors import ConfigError
 from benchmark.owned_paths import check_replaceable, write_text_atomic
-from benchmark.schema import TEST
+from benchmark.schema import COMBINATION_RUN, KIND, TEST, VAL
 from benchmark.studies import available_studies, default_studies_dir, load_study, split_study_argument
 from benchmark.uris import redact_uri
 
@@ -58,6 +59,7 @@ def write_report(config: StudyConfig, out: str | None) -> Path:
         bootstrap=config.report.bootstrap,
         baseline=config.report.baseline,
         preview=config.report.preview,
+        ui_runs=ui_runs_prefix(config.resolved_tracking_uri, config.name),
     )
     result = generate_report(
         config.resolved_tracking_uri,
@@ -177,14 +179,47 @@ def command_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def study_page(uri: str, study: str, host: str, port: int) -> str:
+UI_HOST, UI_PORT = "127.0.0.1", 5000  # where `benchmark ui` serves unless told otherwise
+
+
+def ui_runs_prefix(uri: str, study: str) -> str:
+    """Where the study's runs open in the MLflow UI, up to the run id: the tracking server itself, or
+    the address `benchmark ui` serves a local store on by default; "" for a store not there."""
+    from benchmark.tracking.reader import experiment_id
+
+    found = experiment_id(uri, study)
+    if found is None:
+        return ""
+    base = f"http://{UI_HOST}:{UI_PORT}"
+    if uri.startswith(("http://", "https://")):  # the server's own address, without any credentials
+        parts = urlsplit(uri)
+        port = f":{parts.port}" if parts.port else ""
+        base = f"{parts.scheme}://{parts.hostname}{port}{parts.path.rstrip('/')}"
+    return f"{base}/#/experiments/{found}/runs/"
+
+
+def runs_view(metric: str) -> dict[str, str]:
+    """The UI's query for a study: the classic runs view (MLflow 3 opens on its GenAI traces otherwise),
+    the combination runs only (their trials and seeds are children), ordered by the final seeds' mean
+    validation score (validation selects; the test score is a column beside it)."""
+    return {
+        "workflowType": "machine_learning",
+        "searchFilter": f"tags.`{KIND}` = '{COMBINATION_RUN}'",
+        "orderByKey": f"metrics.`{VAL}{metric}_mean`",
+        "orderByAsc": "false",
+    }
+
+
+def study_page(uri: str, study: str, host: str, port: int, metric: str = "f1_macro") -> str:
     """The address of the study's runs table: MLflow 3 opens on its GenAI traces view otherwise. An
     unreadable store gets the plain address: the UI itself will say why."""
     from benchmark.tracking.reader import experiment_id
 
     base = f"http://{host}:{port}"
     found = experiment_id(uri, study)
-    return base if found is None else f"{base}/#/experiments/{found}/runs?workflowType=machine_learning"
+    if found is None:
+        return base
+    return f"{base}/#/experiments/{found}/runs?{urlencode(runs_view(metric), quote_via=quote)}"
 
 
 def command_ui(args: argparse.Namespace) -> int:
@@ -202,7 +237,7 @@ def command_ui(args: argparse.Namespace) -> int:
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", args.host]
     command += ["--port", str(args.port), "--workers", "1"]
     print(
-        f"MLflow UI on {study_page(uri, config.name, args.host, args.port)} (store {redact_uri(uri)}); "
+        f"MLflow UI on {study_page(uri, config.name, args.host, args.port, config.tuning.metric)} (store {redact_uri(uri)}); "
         "Ctrl-C to stop",
         flush=True,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import statistics
@@ -168,6 +169,7 @@ def test_the_report_command_prints_the_answer_per_task(smoke_store, capsys):
         assert ("a tie on validation with" in line) == (gap <= spread)
     # ... and the report opens with the same lines, before any statistics
     markdown = (smoke_store / "reports" / "smoke" / "README.md").read_text()
+    markdown = re.sub(r"\[(`[0-9a-f]{8}`)\]\(http[^)]+\)", r"\1", markdown)  # the report links each run
     answer, across = markdown.index("## The answer per task"), markdown.index("## Across tasks")
     assert answer < across
     for line in out.splitlines():
@@ -471,6 +473,7 @@ def test_the_hints_a_run_prints_work_as_printed(tmp_path, capsys):
     no store): the printed command, run as printed, serves the MLflow UI of this run's store."""
     import shlex
     import socket
+    import urllib.parse
     import urllib.request
 
     overrides = tiny_overrides(tmp_path / "my runs", "grid.fusion=[concat]", "grid.modalities=[[img,vec]]")
@@ -499,9 +502,24 @@ def test_the_hints_a_run_prints_work_as_printed(tmp_path, capsys):
         # what the runs are
         page = server.stdout.readline().split()[3]
         experiment = Store(tmp_path / "my runs").client.get_experiment_by_name("smoke")
-        assert page == (
-            f"http://127.0.0.1:5000/#/experiments/{experiment.experiment_id}/runs?workflowType=machine_learning"
+        address, query = page.split("?")
+        assert address == f"http://127.0.0.1:5000/#/experiments/{experiment.experiment_id}/runs"
+        view = dict(urllib.parse.parse_qsl(query))
+        assert view["workflowType"] == "machine_learning"
+        # its filter, as the UI sends it, selects the combination runs, each with the column it sorts by
+        search = urllib.request.Request(
+            "http://127.0.0.1:5000/ajax-api/2.0/mlflow/runs/search",
+            data=json.dumps(
+                {"experiment_ids": [experiment.experiment_id], "filter": view["searchFilter"]}
+            ).encode(),
+            headers={"Content-Type": "application/json"},
         )
+        with urllib.request.urlopen(search, timeout=10) as reply:
+            shown = json.load(reply)["runs"]
+        combinations = Store(tmp_path / "my runs").runs("combination")
+        assert {r["info"]["run_id"] for r in shown} == {r.info.run_id for r in combinations}
+        sort_key = view["orderByKey"].removeprefix("metrics.").strip("`")
+        assert all(sort_key in {m["key"] for m in r["data"]["metrics"]} for r in shown)
         api = f"http://127.0.0.1:5000/ajax-api/2.0/mlflow/experiments/get?experiment_id={experiment.experiment_id}"
         with urllib.request.urlopen(api, timeout=10) as reply:
             tags = {t["key"]: t["value"] for t in json.load(reply)["experiment"]["tags"]}

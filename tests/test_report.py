@@ -214,6 +214,7 @@ def test_report_files_are_deterministic_and_complete(store, tmp_path):
         "leaderboard.csv",
         "significance.csv",
         "accuracy_latency.png",
+        "cost_by_fusion.png",
         "score_by_fusion_depth.png",
         "modality_ablation.png",
         "pareto.csv",
@@ -224,7 +225,7 @@ def test_report_files_are_deterministic_and_complete(store, tmp_path):
     assert "## Partial or failed combinations" in markdown and "failed: no trial completed" in markdown
     assert "Over the real tasks: no omnibus test (only 2 task(s) where all methods ran)." in markdown
     assert "Best average rank: a tie between attention, concat, late_vote (2.00)" in markdown
-    assert "(accuracy_latency.png)" in markdown
+    assert "(accuracy_latency.png)" in markdown and "(cost_by_fusion.png)" in markdown
     # a table of contents links every section, in Markdown (GitHub's anchors) and in the HTML (ids)
     headings = [line.lstrip("#").strip() for line in markdown.splitlines() if line.startswith("## ")]
     html = (first / "report.html").read_text()
@@ -232,7 +233,7 @@ def test_report_files_are_deterministic_and_complete(store, tmp_path):
         slug = heading.lower().replace(" ", "-")
         slug = "".join(c for c in slug if c.isalnum() or c in "-_")
         assert f"- [{heading}](#{slug})" in markdown and f'id="{slug}"' in html and f'href="#{slug}"' in html
-    assert html.count("data:image/png;base64,") == 3 and "Generated " in html
+    assert html.count("data:image/png;base64,") == 4 and "Generated " in html
     leaderboard = pd.read_csv(first / "leaderboard.csv")
     assert len(leaderboard) == len(F1) + len(PARTIAL)
     # every table spec is a CSV; the shown ones appear under their caption, the findings ones in findings.md

@@ -132,3 +132,22 @@ def test_a_task_moved_to_a_device_keeps_its_class_names_and_row_encoder(tmp_path
     moved = _task_to(task, torch.device("meta"))
     assert moved.splits["test"].labels.device.type == "meta"
     assert moved.class_names == ("fair", "good", "poor") and moved.rows is task.rows
+
+
+def test_the_report_names_the_run_that_holds_each_answers_model(table_study):
+    """The report's answer and leaderboard carry the run the winner's model loads from, linked to the
+    address `benchmark ui` opens that run at."""
+    from benchmark.winner import load_winner
+
+    folder, overrides = table_study
+    winner = load_winner("smoke", task="table", overrides=[o for o in overrides if o != "study=smoke"])
+    board = pd.read_csv(folder / "reports" / "smoke" / "leaderboard.csv")
+    chosen = board[(board["fusion"] == winner.fusion) & (board["modalities"] == "+".join(winner.modalities))]
+    assert list(chosen["model_run_id"]) == [winner.run_id]
+    (ui,) = chosen["model_run_ui"]
+    assert ui.startswith("http://127.0.0.1:5000/#/experiments/") and ui.endswith(f"/runs/{winner.run_id}")
+    report = (folder / "reports" / "smoke" / "README.md").read_text()
+    answer = report[report.index("## The answer per task") :].split("\n## ")[0]
+    assert f"model in run [`{winner.run_id[:8]}`]({ui})" in answer
+    html = (folder / "reports" / "smoke" / "report.html").read_text()
+    assert f'<a href="{ui}"><code>{winner.run_id[:8]}</code></a>' in html

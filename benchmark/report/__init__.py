@@ -181,7 +181,7 @@ def build_document(
         f"{REPORT_TITLE}: {study}",
         _header(runs, study, tracking_uri, settings, label),
         [
-            _answer_section(t["leaderboard"], metric, label),
+            _answer_section(t["leaderboard"], metric, label, settings.ui_runs),
             _summary_section(summary, t, omnibus, settings, label),
             *sections,
             _plots_section(t),
@@ -266,14 +266,14 @@ ANSWER_TITLE = "The answer per task"
 ACROSS_TITLE = "Across tasks: fusion methods compared"
 
 
-def _answer_section(leaderboard: pd.DataFrame, metric: str, label: str) -> Section:
+def _answer_section(leaderboard: pd.DataFrame, metric: str, label: str, ui_runs: str) -> Section:
     """First, before any statistics: per task, what was chosen on validation and how it scored on test."""
     intro = (
         f"Per task, the combination chosen on validation {label} (reference models included: they are "
         f"answers too), its test {label} with a 95 % interval, and the combinations it ties with on "
         "validation (means closer than the seeds' spread): a rerun could put one of those first."
     )
-    return Section(ANSWER_TITLE, paragraphs=[intro, *tables.task_answers(leaderboard, metric)])
+    return Section(ANSWER_TITLE, paragraphs=[intro, *tables.task_answers(leaderboard, metric, ui_runs)])
 
 
 def _summary_section(
@@ -315,6 +315,11 @@ def _plots_section(t: dict[str, pd.DataFrame]) -> Section:
             ),
             ("score against latency with the Pareto front chosen on validation", "accuracy_latency.png"),
             (
+                "what each fusion method costs: memory added, training time per run and latency (a dot per "
+                "combination over every task, the bar at the median; log scales)",
+                "cost_by_fusion.png",
+            ),
+            (
                 "modality-subset ablation (whiskers: std over seeds; dashed: the single modality chosen on "
                 "validation)",
                 "modality_ablation.png",
@@ -355,6 +360,7 @@ def generate_report(
             csv["fusion_depth"], staging / "score_by_fusion_depth.png", settings.metric
         )
         plots.accuracy_latency(csv["pareto"], staging / "accuracy_latency.png", settings.metric)
+        plots.cost_by_fusion(csv["leaderboard"], staging / "cost_by_fusion.png")
         plots.modality_ablation(csv["modality_ablation"], staging / "modality_ablation.png", settings.metric)
         if len(csv["interaction_profile"]):
             plots.interaction_profile(

@@ -102,6 +102,10 @@ def leaderboard_display(board: pd.DataFrame, metric: str, metric_label: str) -> 
             "parameters": [count(v) for v in board[mean_of(PARAMETERS)]],
             "fusion head parameters": [count(v) for v in board[mean_of(FUSION_PARAMETERS)]],
             "train s": [number(v, 1) for v in board[mean_of(TRAIN_SECONDS)]],
+            "model run": [
+                tables.run_reference(r, u.removesuffix(r) if u else "")
+                for r, u in zip(board["model_run_id"], board["model_run_ui"], strict=True)
+            ],
         }
     )
 

@@ -150,6 +150,49 @@ def accuracy_latency(points: pd.DataFrame, path: Path, metric: str) -> None:
     _save(fig, path, legend=True)
 
 
+COSTS = [  # leaderboard column, axis label: what a combination costs beside its score
+    ("memory/cpu_added_mb_mean", "CPU memory added (MB)"),
+    ("memory/gpu_added_mb_mean", "GPU memory added (MB)"),
+    ("time/train_s_mean", "training time per run (s)"),
+    ("latency/p50_ms_mean", "latency p50, batch of 1 (ms)"),
+]
+
+
+def _plain_log_labels(ax) -> None:
+    """A log y axis labelled in plain numbers (0.3, not 3 x 10^-1); its minor ticks are labelled only
+    where the panel spans less than a decade (else they would crowd)."""
+    plain = ticker.FuncFormatter(lambda v, _: f"{v:g}")
+    ax.yaxis.set_major_formatter(plain)
+
+    def minor(value: float, _: int) -> str:
+        low, high = ax.get_ylim()
+        return f"{value:g}" if high < 10 * low else ""
+
+    ax.yaxis.set_minor_formatter(ticker.FuncFormatter(minor))
+
+
+def cost_by_fusion(board: pd.DataFrame, path: Path) -> None:
+    """One panel per measured cost: x = fusion method, a dot per combination (every task; log scale, as
+    costs span orders of magnitude between tasks), a bar at each method's median."""
+    costs = [(c, label) for c, label in COSTS if c in board and board[c].notna().any()]
+    order = sorted(board["fusion"].unique())
+    fig, axes = _panels(max(1, len(costs)), width=5.2)
+    for ax, (column, label) in zip(axes, costs, strict=False):
+        for i, fusion in enumerate(order):
+            values = board.loc[(board["fusion"] == fusion) & (board[column] > 0), column]
+            if values.empty:
+                continue
+            jitter = np.linspace(-0.25, 0.25, len(values)) if len(values) > 1 else np.zeros(1)
+            ax.scatter(i + jitter, values, s=8, alpha=0.6, color=_color(fusion, order))
+            ax.hlines(values.median(), i - 0.35, i + 0.35, color="black", lw=1.5)
+        ax.set_yscale("log")
+        _plain_log_labels(ax)
+        ax.set_xticks(range(len(order)), order, rotation=45, ha="right", rotation_mode="anchor", fontsize=8)
+        ax.set_ylabel(label)
+        ax.set_title(label.split(" (")[0])
+    _save(fig, path, wspace=0.35)
+
+
 def critical_difference(omnibus, path: Path) -> None:  # statistics.Omnibus
     """autorank's critical-difference diagram after Friedman + Nemenyi (methods joined by a bar do not
     differ significantly) over one group of tasks."""

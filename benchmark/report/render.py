@@ -11,6 +11,7 @@ import base64
 import html
 import math
 import platform
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -115,13 +116,26 @@ img { max-width: 100%; border: 1px solid #eee; margin: 0.5rem 0; }
 """
 
 
+LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+
+
 def _inline(text: str) -> str:
-    """The little Markdown the report uses (`code` and **bold**) as HTML."""
-    escaped = html.escape(text)
+    """The little Markdown the report uses (`code`, **bold** and [text](address)) as HTML."""
+    escaped = LINK.sub(r'<a href="\2">\1</a>', html.escape(text, quote=False))
     parts = escaped.split("`")
     escaped = "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
     parts = escaped.split("**")
     return "".join(f"<b>{p}</b>" if i % 2 else p for i, p in enumerate(parts))
+
+
+def html_table(frame: pd.DataFrame) -> str:
+    """A table's cells as HTML, with the same inline Markdown as the paragraphs (run links, `code`)."""
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{_inline(str(v))}</td>" for v in row) + "</tr>"
+        for row in frame.itertuples(index=False)
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
 def to_html(doc: Document, directory: Path) -> str:
@@ -140,9 +154,7 @@ def to_html(doc: Document, directory: Path) -> str:
         for caption, table in section.tables:
             if caption:
                 body.append(f"<p><b>{html.escape(caption)}</b></p>")
-            body.append(
-                table.to_html(index=False, escape=True, border=0) if not table.empty else "<p>(no rows)</p>"
-            )
+            body.append(html_table(table) if not table.empty else "<p>(no rows)</p>")
         for alt, name in section.images:
             data = base64.b64encode((directory / name).read_bytes()).decode()
             body.append(f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">')

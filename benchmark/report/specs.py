@@ -25,6 +25,8 @@ class ReportSettings:
     bootstrap: int = 2000
     baseline: str = "concat"
     preview: bool = False
+    # Where a run opens in the MLflow UI: this prefix + its run id ("" where the report cannot tell).
+    ui_runs: str = ""
 
 
 DEFAULT_SETTINGS = ReportSettings()
@@ -79,7 +81,7 @@ def _task_tables() -> list[TableSpec]:
     return [
         TableSpec(
             "leaderboard",
-            lambda i: tables.leaderboard(i.summary, i.settings.metric),
+            lambda i: tables.leaderboard(i.summary, i.settings.metric, i.settings.ui_runs),
             section=TASK,
             caption=lambda s, label: "Leaderboard (ordered by validation score)",
             display=display.leaderboard_display,

@@ -60,7 +60,25 @@ def combination_summary(runs: StudyRuns, metric: str = SCORE, unstable_std: floa
     outlier = summary["combination_id"].map(drops).fillna(0) > 2 * unstable_std
     summary["unstable"] = spread | outlier
     summary["constant_seeds"] = summary["combination_id"].map(constant_seeds(runs)).fillna(0).astype(int)
+    summary["model_run_id"] = summary["combination_id"].map(model_runs(runs))
     return summary.sort_values(KEY, kind="stable").reset_index(drop=True)
+
+
+def model_runs(runs: StudyRuns) -> dict[str, str]:
+    """combination id -> the run that saved its model and that ``predict`` loads: the first finished seed
+    of its first outer split (every split trained its own model; ``predict --split K`` loads another)."""
+    first = runs.finished_seeds.sort_values(["split", "seed"], kind="stable")
+    first = first.drop_duplicates("combination_id")
+    return dict(zip(first["combination_id"], first["run_id"], strict=True))
+
+
+def run_reference(run_id: object, ui_runs: str = "") -> str:
+    """A run as the report names it: its id's first 8 characters, linked into the MLflow UI where the
+    report knows the address."""
+    if not isinstance(run_id, str) or not run_id:
+        return "–"
+    short = f"`{run_id[:8]}`"
+    return f"[{short}]({ui_runs}{run_id})" if ui_runs else short
 
 
 def constant_seeds(runs: StudyRuns) -> dict[str, int]:
@@ -114,10 +132,14 @@ def _score_columns(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
     )
 
 
-def leaderboard(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
+def leaderboard(summary: pd.DataFrame, metric: str = SCORE, ui_runs: str = "") -> pd.DataFrame:
     """Per task, ordered and ranked by the validation score of the final runs (best first); test scores
-    are reported beside it. Combinations without a finished seed at the bottom, rank empty."""
+    are reported beside it. Combinations without a finished seed at the bottom, rank empty.
+    ``model_run_ui``: the address of the run holding the model in the MLflow UI, where known."""
     frame = summary.copy()
+    frame["model_run_ui"] = [
+        f"{ui_runs}{r}" if ui_runs and isinstance(r, str) else "" for r in frame["model_run_id"]
+    ]
     val = mean_of(validation(metric))
     frame["rank"] = frame.groupby("task")[val].rank(method="min", ascending=False)
     frame["unstable"] = frame.pop("unstable")  # beside rank, as the leaderboard's columns were
@@ -131,10 +153,11 @@ def leaderboard(summary: pd.DataFrame, metric: str = SCORE) -> pd.DataFrame:
 BEST_COLUMNS = ["task", "depth", "modalities", "fusion"]
 
 
-def task_answers(summary: pd.DataFrame, metric: str = SCORE) -> list[str]:
+def task_answers(summary: pd.DataFrame, metric: str = SCORE, ui_runs: str = "") -> list[str]:
     """One line per task: the combination chosen on validation (reference models included: they are
-    answers too) with its test score and 95 % interval, and the others it ties with on validation
-    (means closer than the larger of the two seed stds), which a rerun could put first."""
+    answers too) with its test score and 95 % interval, the run holding its model (linked into the UI
+    with ``ui_runs``), and the others it ties with on validation (means closer than the larger of the
+    two seed stds), which a rerun could put first."""
     frame = scored_rows(summary, metric)
     val, val_std = mean_of(validation(metric)), std_of(validation(metric))
     lines = []
@@ -146,7 +169,8 @@ def task_answers(summary: pd.DataFrame, metric: str = SCORE) -> list[str]:
         name = f"{best['fusion']} d{best['depth']} {best['modalities']}"
         line = (
             f"{task}: {name}, test {best[mean_of(metric)]:.3f} "
-            f"[{best[f'{metric}_ci_low']:.3f}, {best[f'{metric}_ci_high']:.3f}]"
+            f"[{best[f'{metric}_ci_low']:.3f}, {best[f'{metric}_ci_high']:.3f}], "
+            f"model in run {run_reference(best.get('model_run_id'), ui_runs)}"
         )
         if len(tied):
             others = ", ".join(f"{r.fusion} d{r.depth} {r.modalities}" for r in tied.head(3).itertuples())

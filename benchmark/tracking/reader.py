@@ -58,7 +58,10 @@ def read_study_runs(
 
 def experiment_id(tracking_uri: str, experiment_name: str) -> str | None:
     """The study's experiment id in the store, or None where the store cannot be read or has no such
-    study (the caller decides whether that is an error). Read-only."""
+    study (the caller decides whether that is an error). Read-only: MLflow would create a missing
+    SQLite file, so one that is not there is not opened."""
+    if tracking_uri.startswith("sqlite:///") and not os.path.exists(tracking_uri[len("sqlite:///") :]):
+        return None
     try:
         experiment = MlflowClient(tracking_uri=tracking_uri).get_experiment_by_name(experiment_name)
     except Exception:
