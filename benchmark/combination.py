@@ -148,7 +148,6 @@ class CombinationWork:
                     self.combination,
                     self.config.tuning,
                     self.context.pruner,
-                    self.context.worker_index,
                     default_configuration(self.space) if self.config.tuning.default_first else None,
                 )
             parent_id = self._create_parent(study) if created else self._find_parent(study)

@@ -141,6 +141,22 @@ def test_same_seed_same_trials_and_study_names_are_readable(tmp_path):
     assert name.startswith("t/d1/a+b/concat#")
 
 
+def test_a_combination_tunes_the_same_in_any_worker_and_two_combinations_differ(tmp_path):
+    """The sampler's seed comes from the study seed and the combination, not the worker running it:
+    which worker takes a combination (the schedule, the worker count) does not change its results."""
+    config = TuningConfig(trials=3, seed=11, sampler="random")
+    other = Combination("t", 1, ("a", "b"), "gated")
+
+    def proposals(combination: Combination, name: str) -> list[dict]:
+        storage = JournalStorage(JournalFileBackend(str(tmp_path / f"{name}.journal")))
+        study, _ = open_study(storage, combination, config, make_pruner(config, 20))
+        list(optimize(study, 3, lambda t: TrialOutcome(value=suggest(t, DEFAULT_SPACE)["lr"])))
+        return [t.params for t in study.trials]
+
+    assert proposals(COMBO, "worker0") == proposals(COMBO, "worker1")
+    assert proposals(other, "other") != proposals(COMBO, "again")
+
+
 @pytest.mark.parametrize("pruner", ["median", "successive_halving", "hyperband"])
 def test_every_pruner_stops_losing_trials_on_epochs_and_keeps_the_exact_budget(storage, pruner):
     """Epochs are the resource: a trial reports one score per epoch through ``pruning_callback``; the

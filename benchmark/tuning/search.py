@@ -143,10 +143,13 @@ def make_pruner(config: TuningConfig, max_epochs: int) -> optuna.pruners.BasePru
     return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=2)
 
 
-def seed_sampler(study: optuna.Study, config: TuningConfig, worker_index: int = 0) -> None:
-    """The sampler seed depends on the worker and on how many trials exist, so workers do not
-    duplicate each other and a resumed run is reproducible."""
-    study.sampler = _sampler(config, config.seed + 7919 * worker_index + len(study.trials))
+def seed_sampler(study: optuna.Study, config: TuningConfig, combination: Combination) -> None:
+    """The sampler seed depends on the study's seed, the combination and how many trials it has, never
+    on the worker: a combination tunes the same whichever worker (or how many) runs it. A worker that
+    joins a combination another is tuning opens it at a later trial count, so it does not repeat the
+    other's proposals."""
+    salt = int(combination.id[:8], 16) % 1_000_003  # the id is a hex digest
+    study.sampler = _sampler(config, config.seed + salt + len(study.trials))
 
 
 def open_study(
@@ -154,15 +157,14 @@ def open_study(
     combination: Combination,
     config: TuningConfig,
     pruner: optuna.pruners.BasePruner,
-    worker_index: int = 0,
     default: dict[str, Any] | None = None,
 ) -> tuple[optuna.Study, bool]:
-    """Create or load the combination's study, its sampler seeded for this worker; and whether this
+    """Create or load the combination's study, its sampler seeded (seed_sampler); and whether this
     call created it. Its creator enqueues ``default`` (if given) as the first trial."""
     study, created = create_or_load(storage, combination.study_name, pruner)
     if created and default:
         study.enqueue_trial(default, skip_if_exists=False)
-    seed_sampler(study, config, worker_index)
+    seed_sampler(study, config, combination)
     return study, created
 
 
