@@ -1,6 +1,17 @@
-"""CNN encoder for image modalities (C x H x W): ``depth`` conv blocks, average pool to a 4 x 4 grid,
-projection. The grid keeps where things are: a global pool after one convolution throws away the
-layout that tells a 1 from a 7 (mfeat digits: 0.61 with a global pool, see the README)."""
+"""CNN encoder for image modalities (C x H x W): two paths side by side, then a projection.
+
+- **Layout**: ``depth`` conv blocks, average pooled to a 4 x 4 grid. The grid keeps where things are: a
+  global pool after one convolution throws away the layout that tells a 1 from a 7 (mfeat digits: 0.61
+  with a global pool, see the README).
+- **Texture energy**: the energy of learned filters of ``TEXTURE_KERNEL`` pixels, summed over every
+  position of the image, log-scaled. A class that lives in texture at a random position or phase (the
+  synthetic tasks' gratings) averages to zero in any fixed pixel, and under noise small convolutions
+  do not see it: on ``synth-redundancy``'s image alone (Bayes accuracy 0.73 on fold 0) the layout path
+  scores 0.22 macro F1, chance; with this path 0.66 (fold 0; 0.72 and 0.72 on folds 1 and 2), in about
+  the same time (``bench/image_encoder.py``). It is computed in the Fourier domain: by Parseval, the
+  summed squared responses of a linear convolution are the image's power spectrum weighted by each
+  filter's, so a filter as large as the image costs no more than a small one.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +22,42 @@ from benchmark.encoders.base import conv_channels, register_encoder
 from benchmark.tasks.base import ModalitySpec
 
 GRID = 4  # the pooled map is GRID x GRID (smaller maps are upsampled by the adaptive pool)
+# The texture filters' side in pixels. On synth-redundancy's 16 x 16 images (fold 0, 2 seeds, test macro
+# F1): 9 -> 0.57, 15 -> 0.63, 21 -> 0.66, 31 -> 0.67 (and slower).
+TEXTURE_KERNEL = 21
+
+
+class TextureEnergy(nn.Module):
+    """(B, C, H, W) -> (B, channels): log of each learned filter's squared response summed over the full
+    linear convolution with the image (zero padded), batch-normalised."""
+
+    def __init__(self, in_channels: int, channels: int, height: int, width: int, kernel: int) -> None:
+        super().__init__()
+        self.size = (height + kernel - 1, width + kernel - 1)  # the full linear convolution: no wrap-around
+        # initialised as a convolution of that size would be (uniform in +-1/sqrt(fan in))
+        self.filters = nn.Parameter(nn.Conv2d(in_channels, channels, kernel, bias=False).weight.detach())
+        # rfft2 keeps half the columns: each stands for itself and its mirror, except the zero frequency
+        # column (and the Nyquist one, for an even size)
+        columns = torch.full((self.size[1] // 2 + 1,), 2.0)
+        columns[0] = 1.0
+        if self.size[1] % 2 == 0:
+            columns[-1] = 1.0
+        self.register_buffer("columns", columns / (self.size[0] * self.size[1] * height * width))
+        self.norm = nn.BatchNorm1d(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        power = torch.fft.rfft2(x, s=self.size).abs().square()  # (B, C, H', W'//2+1)
+        response = torch.fft.rfft2(self.filters, s=self.size).abs().square()  # (K, C, H', W'//2+1)
+        energy = torch.einsum("bchw,kchw,w->bk", power, response, self.columns)  # mean squared response
+        return self.norm(torch.log(energy + 1e-6))
 
 
 class CNNEncoder(nn.Module):
-    def __init__(self, shape: tuple[int, ...], *, depth: int, width: int, dropout: float) -> None:
+    """``texture=False``: the layout path alone (the encoder before the texture path; for comparison)."""
+
+    def __init__(
+        self, shape: tuple[int, ...], *, depth: int, width: int, dropout: float, texture: bool = True
+    ) -> None:
         super().__init__()
         in_channels, height, widthpx = shape
         channels = conv_channels(width)
@@ -30,13 +73,20 @@ class CNNEncoder(nn.Module):
                 blocks.append(nn.MaxPool2d(2))
                 side //= 2
         self.features = nn.Sequential(*blocks, nn.AdaptiveAvgPool2d(GRID))
+        self.texture = (
+            TextureEnergy(in_channels, channels, height, widthpx, TEXTURE_KERNEL) if texture else None
+        )
+        energies = channels if texture else 0
         self.head = nn.Sequential(
-            nn.Flatten(), nn.Linear(channels * GRID * GRID, width), nn.GELU(), nn.Dropout(dropout)
+            nn.Linear(channels * GRID * GRID + energies, width), nn.GELU(), nn.Dropout(dropout)
         )
         self.out_dim = width
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W) -> (B, width)
-        return self.head(self.features(x))  # features: (B, channels, GRID, GRID)
+        layout = self.features(x).flatten(1)  # (B, channels * GRID * GRID)
+        if self.texture is None:
+            return self.head(layout)
+        return self.head(torch.cat([layout, self.texture(x)], dim=1))
 
 
 @register_encoder("cnn", kinds={"image"}, default_for={"image"})

@@ -14,6 +14,7 @@ import pandas as pd
 from matplotlib import ticker
 
 from benchmark import scores
+from benchmark.schema import CPU_MEMORY_MB, GPU_MEMORY_MB, LATENCY_P50, TRAIN_SECONDS, mean_of
 
 FUSION_COLORS = {
     "none": "#7f7f7f",
@@ -151,10 +152,10 @@ def accuracy_latency(points: pd.DataFrame, path: Path, metric: str) -> None:
 
 
 COSTS = [  # leaderboard column, axis label: what a combination costs beside its score
-    ("memory/cpu_added_mb_mean", "CPU memory added (MB)"),
-    ("memory/gpu_added_mb_mean", "GPU memory added (MB)"),
-    ("time/train_s_mean", "training time per run (s)"),
-    ("latency/p50_ms_mean", "latency p50, batch of 1 (ms)"),
+    (mean_of(CPU_MEMORY_MB), "CPU memory added (MB)"),
+    (mean_of(GPU_MEMORY_MB), "GPU memory added (MB)"),
+    (mean_of(TRAIN_SECONDS), "training time per run (s)"),
+    (mean_of(LATENCY_P50), "latency p50, batch of 1 (ms)"),
 ]
 
 
