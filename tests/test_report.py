@@ -407,3 +407,22 @@ def test_readme_first_lines_are_true_of_the_committed_reports():
         report = " ".join((REPO / "reports" / studies[0] / "README.md").read_text().split())
         for quoted in re.findall(figure, line):
             assert quoted in report, f"{quoted} is not in reports/{studies[0]}/README.md"
+
+
+def test_a_zero_width_interval_is_marked_unless_it_is_exact():
+    """A perfect model's [1, 1] and identical models' [0, 0] are exact; a zero-width interval anywhere
+    else means resampling within classes could not move the score (every error alone in its class): ‡."""
+    from benchmark.report.render import DEGENERATE, interval
+    from benchmark.report.uncertainty import bootstrap_interval
+
+    labels = np.array([0, 0, 0, 1, 1, 1, 2, 3])
+    perfect = bootstrap_interval([(labels, labels.copy())], "accuracy")
+    one_wrong_alone = labels.copy()
+    one_wrong_alone[7] = 0  # the only sample of class 3, wrong: always drawn, always wrong
+    alone = bootstrap_interval([(labels, one_wrong_alone)], "accuracy")
+    one_wrong_of_three = labels.copy()
+    one_wrong_of_three[0] = 1
+    shared = bootstrap_interval([(labels, one_wrong_of_three)], "accuracy")
+    assert interval(*perfect) == "[1.000, 1.000]" and interval(0.0, 0.0) == "[0.000, 0.000]"
+    assert alone == (0.875, 0.875) and interval(*alone) == "[0.875, 0.875]" + DEGENERATE
+    assert shared[0] < shared[1] and DEGENERATE not in interval(*shared)

@@ -9,9 +9,18 @@ import pandas as pd
 
 from benchmark import scores
 from benchmark.owned_paths import REPORT_TITLE, check_replaceable, replace_folder
-from benchmark.report import display, latex, paired, plots, tables
+from benchmark.report import latex, paired, plots, tables
 from benchmark.report.collect import StudyRuns, collect
-from benchmark.report.render import Document, Section, markdown_table, signed, to_html, to_markdown, write_csv
+from benchmark.report.render import (
+    Document,
+    Section,
+    interval,
+    markdown_table,
+    signed,
+    to_html,
+    to_markdown,
+    write_csv,
+)
 from benchmark.report.specs import ACROSS, DEFAULT_SETTINGS, TABLES, TASK, Inputs, ReportSettings, in_section
 from benchmark.report.statistics import Omnibus
 from benchmark.report.uncertainty import attach_ceiling_gaps, attach_intervals
@@ -51,13 +60,13 @@ def _task_lines(best: pd.DataFrame, versus: pd.DataFrame, metric: str, label: st
         name = metric.split("/", 1)[1]
         lines.append(
             f"Best on validation: {row['fusion']}, depth {row['depth']}, {row['modalities']}: test {label} "
-            f"{row[f'test_{name}_mean']:.3f} {display.interval(row[f'test_{name}_ci_low'], row[f'test_{name}_ci_high'])}."
+            f"{row[f'test_{name}_mean']:.3f} {interval(row[f'test_{name}_ci_low'], row[f'test_{name}_ci_high'])}."
         )
     if len(versus):
         row = versus.iloc[0]
         lines.append(
             f"Against the best reference model ({row['reference']}): {row['conclusion']}; test difference "
-            f"{signed(row['difference'])} {display.interval(row['ci_low'], row['ci_high'])} (paired bootstrap)."
+            f"{signed(row['difference'])} {interval(row['ci_low'], row['ci_high'])} (paired bootstrap)."
         )
     return lines
 
@@ -225,7 +234,9 @@ def _header(
         f"and reported with its test score; no table picks by test.",
         f"- Test scores: mean ± sample std over final seeds, then a 95 % interval [low, high]: percentile "
         f"bootstrap ({settings.bootstrap} replicates) over test samples and seeds together, so it includes "
-        f"test-set sampling error. ⚠ marks combinations whose seeds disagree on validation.",
+        f"test-set sampling error. ⚠ marks combinations whose seeds disagree on validation. ‡ marks an "
+        f"interval of zero width: every class's test samples were predicted all right or all wrong alike, so "
+        f"resampling within classes cannot move the score, and the interval understates its uncertainty.",
         *_tuner_line(runs.combinations),
         *[f"- {line}" for line in _environment(runs)],
     ]

@@ -6,7 +6,7 @@ import pandas as pd
 
 from benchmark import scores
 from benchmark.report import tables
-from benchmark.report.render import NOT_MEASURED, count, number, p_value, score, signed
+from benchmark.report.render import NOT_MEASURED, count, interval, number, p_value, score, signed
 from benchmark.schema import (
     CEILING,
     CPU_MEMORY_MB,
@@ -22,10 +22,6 @@ from benchmark.schema import (
 )
 
 MISSING = "–"
-
-
-def interval(low: float, high: float) -> str:
-    return MISSING if pd.isna(low) else f"[{low:.3f}, {high:.3f}]"
 
 
 def test_cell(mean: float, std: float, low: float, high: float) -> str:

@@ -44,6 +44,20 @@ def count(value: float) -> str:
     return MISSING if _nan(value) else f"{value:,.0f}"
 
 
+DEGENERATE = "‡"  # the header explains it
+
+
+def interval(low: float, high: float) -> str:
+    """``[low, high]``; marked ``‡`` where it has zero width away from 0 and 1: every class's test samples
+    were predicted all right or all wrong alike, so resampling within classes cannot move the score, and
+    the interval understates the uncertainty (a perfect model's [1, 1] and identical models' [0, 0]
+    difference are exact, and unmarked)."""
+    if _nan(low):
+        return MISSING
+    text = f"[{low:.3f}, {high:.3f}]"
+    return text + DEGENERATE if f"{low:.3f}" == f"{high:.3f}" and abs(low) not in (0.0, 1.0) else text
+
+
 def p_value(value: float) -> str:
     return MISSING if _nan(value) else f"{value:.3g}"
 

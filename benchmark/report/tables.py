@@ -12,6 +12,7 @@ import pandas as pd
 from benchmark.methods import is_reference
 from benchmark.report import statistics
 from benchmark.report.collect import KEY, StudyRuns, metric_columns
+from benchmark.report.render import interval
 from benchmark.schema import (
     CEILING,
     LATENCY_P50,
@@ -169,7 +170,7 @@ def task_answers(summary: pd.DataFrame, metric: str = SCORE, ui_runs: str = "") 
         name = f"{best['fusion']} d{best['depth']} {best['modalities']}"
         line = (
             f"{task}: {name}, test {best[mean_of(metric)]:.3f} "
-            f"[{best[f'{metric}_ci_low']:.3f}, {best[f'{metric}_ci_high']:.3f}], "
+            f"{interval(best[f'{metric}_ci_low'], best[f'{metric}_ci_high'])}, "
             f"model in run {run_reference(best.get('model_run_id'), ui_runs)}"
         )
         if len(tied):
