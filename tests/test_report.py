@@ -30,6 +30,7 @@ F1 = {  # (task, depth, modalities, fusion) -> test F1 per seed
     ("v", 1, ("x", "y"), "late_vote"): [0.45, 0.44, 0.46],
     ("v", 1, ("x", "y"), "attention"): [0.41, 0.43, 0.40],
 }
+TASKS_OF_REP = {task for task, *_ in F1}
 LATENCY = {"none": 0.05, "concat": 0.10, "late_vote": 0.08, "attention": 0.30}
 
 
@@ -213,10 +214,7 @@ def test_report_files_are_deterministic_and_complete(store, tmp_path):
         "report.html",
         "leaderboard.csv",
         "significance.csv",
-        "accuracy_latency.png",
         "cost_by_fusion.png",
-        "score_by_fusion_depth.png",
-        "modality_ablation.png",
         "pareto.csv",
         "runs.csv",
     } <= set(names)
@@ -225,7 +223,13 @@ def test_report_files_are_deterministic_and_complete(store, tmp_path):
     assert "## Partial or failed combinations" in markdown and "failed: no trial completed" in markdown
     assert "Over the real tasks: no omnibus test (only 2 task(s) where all methods ran)." in markdown
     assert "Best average rank: a tie between attention, concat, late_vote (2.00)" in markdown
-    assert "(accuracy_latency.png)" in markdown and "(cost_by_fusion.png)" in markdown
+    assert "(cost_by_fusion.png)" in markdown
+    # each task's figures in its own section, after its tables
+    for task in sorted({line[3:] for line in markdown.splitlines() if line.startswith("## ")} & TASKS_OF_REP):
+        section = markdown.split(f"\n## {task}\n", 1)[1].split("\n## ", 1)[0]
+        for stem in ("score_by_fusion_depth", "modality_ablation", "accuracy_latency"):
+            assert f"({stem}_{task}.png)" in section and f"{stem}_{task}.png" in names
+        assert section.rindex("**Leaderboard") < section.index(f"({'score_by_fusion_depth'}_{task}.png)")
     # a table of contents links every section, in Markdown (GitHub's anchors) and in the HTML (ids)
     headings = [line.lstrip("#").strip() for line in markdown.splitlines() if line.startswith("## ")]
     html = (first / "report.html").read_text()
@@ -233,7 +237,8 @@ def test_report_files_are_deterministic_and_complete(store, tmp_path):
         slug = heading.lower().replace(" ", "-")
         slug = "".join(c for c in slug if c.isalnum() or c in "-_")
         assert f"- [{heading}](#{slug})" in markdown and f'id="{slug}"' in html and f'href="#{slug}"' in html
-    assert html.count("data:image/png;base64,") == 4 and "Generated " in html
+    images = markdown.count("](") - markdown.count("](#") - markdown.count("](http")
+    assert html.count("data:image/png;base64,") == images and "Generated " in html
     leaderboard = pd.read_csv(first / "leaderboard.csv")
     assert len(leaderboard) == len(F1) + len(PARTIAL)
     # every table spec is a CSV; the shown ones appear under their caption, the findings ones in findings.md
@@ -344,7 +349,7 @@ def test_robustness_table_noise_curves_and_their_place_in_the_report(tmp_path):
     report = generate_report(uri, "rob", tmp_path / "report").directory
     markdown = (report / "README.md").read_text()
     assert "**Robustness" in markdown and "a 0.400 (–), b 0.750 (0.700)" in markdown
-    assert "(score_noise.png)" in markdown and (report / "score_noise.png").exists()
+    assert "(score_noise_r.png)" in markdown and (report / "score_noise_r.png").exists()
 
 
 @pytest.mark.parametrize("study", ["fusion", "quick"])

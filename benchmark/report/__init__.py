@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -193,7 +195,6 @@ def build_document(
             _answer_section(t["leaderboard"], metric, label, settings.ui_runs),
             _summary_section(summary, t, omnibus, settings, label),
             *sections,
-            _plots_section(t),
         ],
     )
     csv = {"runs": runs.seeds, **t}
@@ -260,6 +261,52 @@ def _tuner_line(combinations: pd.DataFrame) -> list[str]:
     ]
 
 
+@dataclass(frozen=True)
+class TaskFigure:
+    """A figure drawn per task from one of the report's tables, shown in that task's section after its
+    tables (the file: ``<stem>_<task>.png``)."""
+
+    stem: str
+    table: str  # the CSV table it draws
+    draw: Callable[[pd.DataFrame, Path, str], None]  # (the task's rows, path, ranking metric)
+    caption: str
+
+
+TASK_FIGURES = [
+    TaskFigure(
+        "score_by_fusion_depth",
+        "fusion_depth",
+        plots.score_by_fusion_and_depth,
+        "score by fusion method and depth (points: test mean over seeds and folds; whiskers: std over seeds; "
+        "the axis zoomed to the data)",
+    ),
+    TaskFigure(
+        "modality_ablation",
+        "modality_ablation",
+        plots.modality_ablation,
+        "modality-subset ablation (points: test mean, grey a single modality; whiskers: std over seeds; "
+        "dashed: the single modality chosen on validation; the axis zoomed to the data)",
+    ),
+    TaskFigure(
+        "accuracy_latency",
+        "pareto",
+        plots.accuracy_latency,
+        "score against latency, with the Pareto front chosen on validation drawn through its test scores",
+    ),
+    TaskFigure(
+        "score_noise",
+        "noise_curves",
+        plots.score_against_noise,
+        "score against corruption of one modality at level s (float inputs: Gaussian noise of standard "
+        "deviation s; tokens: a share s/(1+s) of words replaced)",
+    ),
+]
+
+
+def figure_file(stem: str, task: str) -> str:
+    return f"{stem}_{re.sub(r'[^A-Za-z0-9_.-]', '_', task)}.png"
+
+
 def _task_section(task: str, t: dict[str, pd.DataFrame], settings: ReportSettings, label: str) -> Section:
     def of(name: str) -> pd.DataFrame:
         return t[name][t[name]["task"] == task]
@@ -270,6 +317,7 @@ def _task_section(task: str, t: dict[str, pd.DataFrame], settings: ReportSetting
         rows = of(spec.name)
         if len(rows) or not spec.optional:
             section.tables.append((spec.caption(settings, label), spec.display(rows, metric, label)))
+    section.images = [(f.caption, figure_file(f.stem, task)) for f in TASK_FIGURES if len(of(f.table))]
     return section
 
 
@@ -304,7 +352,15 @@ def _summary_section(
         for group, omni in omnibus.items()
         if omni.result is not None
     ]
-    section = Section(ACROSS_TITLE, paragraphs=findings, images=diagrams)
+    figures = [
+        (
+            "what each fusion method costs: memory added, training time per run and latency (a dot per "
+            "combination over every task, the bar at the median; log scales)",
+            "cost_by_fusion.png",
+        ),
+        *([("interaction profile per task", "interaction_profile.png")] if len(profile) else []),
+    ]
+    section = Section(ACROSS_TITLE, paragraphs=findings, images=[*diagrams, *figures])
     for spec in in_section(ACROSS):
         rows = t[spec.name]
         if len(rows) or not spec.optional:
@@ -313,42 +369,6 @@ def _summary_section(
             if spec.in_findings:
                 section.in_findings.add(caption)
     return section
-
-
-def _plots_section(t: dict[str, pd.DataFrame]) -> Section:
-    return Section(
-        "Plots",
-        images=[
-            (
-                "score by fusion method and depth (bars: test mean over seeds and folds; whiskers: std over "
-                "seeds)",
-                "score_by_fusion_depth.png",
-            ),
-            ("score against latency with the Pareto front chosen on validation", "accuracy_latency.png"),
-            (
-                "what each fusion method costs: memory added, training time per run and latency (a dot per "
-                "combination over every task, the bar at the median; log scales)",
-                "cost_by_fusion.png",
-            ),
-            (
-                "modality-subset ablation (whiskers: std over seeds; dashed: the single modality chosen on "
-                "validation)",
-                "modality_ablation.png",
-            ),
-            ("interaction profile per task", "interaction_profile.png"),
-            *(
-                [
-                    (
-                        "score against corruption of one modality at level s (float inputs: Gaussian noise "
-                        "of standard deviation s; tokens: a share s/(1+s) of words replaced)",
-                        "score_noise.png",
-                    )
-                ]
-                if len(t["noise_curves"])
-                else []
-            ),
-        ],
-    )
 
 
 def generate_report(
@@ -367,18 +387,15 @@ def generate_report(
     document, csv, omnibus, tex = build_document(runs, study, tracking_uri, settings)
 
     def build(staging: Path) -> None:
-        plots.score_by_fusion_and_depth(
-            csv["fusion_depth"], staging / "score_by_fusion_depth.png", settings.metric
-        )
-        plots.accuracy_latency(csv["pareto"], staging / "accuracy_latency.png", settings.metric)
+        for figure in TASK_FIGURES:
+            table = csv[figure.table]
+            for task, rows in table.groupby("task", sort=True):
+                figure.draw(rows, staging / figure_file(figure.stem, str(task)), settings.metric)
         plots.cost_by_fusion(csv["leaderboard"], staging / "cost_by_fusion.png")
-        plots.modality_ablation(csv["modality_ablation"], staging / "modality_ablation.png", settings.metric)
         if len(csv["interaction_profile"]):
             plots.interaction_profile(
                 csv["interaction_profile"], staging / "interaction_profile.png", settings.metric
             )
-        if len(csv["noise_curves"]):
-            plots.score_against_noise(csv["noise_curves"], staging / "score_noise.png", settings.metric)
         for group, omni in omnibus.items():
             if omni.result is not None:
                 plots.critical_difference(omni, staging / f"critical_difference_{group}.png")
