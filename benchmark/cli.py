@@ -266,7 +266,7 @@ def _run_and_finish(args: argparse.Namespace, prepared: PreparedStudy) -> int:
     if config.workers > 1:
         share = summary.alone_seconds / max(summary.wall_seconds, 1e-9)
         print(
-            f"the last worker ran alone for {summary.alone_seconds:.1f} s ({share:.1%} of the workers' time)"
+            f"the last worker worked alone for {summary.alone_seconds:.1f} s ({share:.1%} of the elapsed time)"
         )
     print(format_breakdown(summary.breakdown))
     print(describe_stores(config))

@@ -28,8 +28,8 @@ class StudySummary:
     skipped: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     wall_seconds: float = 0.0
-    ended_at: float = 0.0  # time.time() when this worker ran out of work
-    alone_seconds: float = 0.0  # merged: how long the last worker ran after all the others had ended
+    ended_at: float = 0.0  # time.time() when this worker last did work (not: waited for another's trials)
+    alone_seconds: float = 0.0  # merged: how long the last worker worked after all the others had stopped
     breakdown: dict[str, float] = field(default_factory=dict)  # seconds per TimeBreakdown category
 
 
@@ -120,7 +120,6 @@ class Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
-        self.summary.ended_at = time.time()
 
     def write(self, line: str) -> None:
         tqdm.write(line, file=self.out)

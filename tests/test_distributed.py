@@ -187,7 +187,7 @@ def test_local_workers_share_one_study(tmp_path, capsys):
     assert main(["run", *tiny_overrides(tmp_path, *GRID, "workers=2"), "--no-progress"]) == 0
     printed = capsys.readouterr().out
     assert "estimated: about" in printed  # the cost model orders the workers' combinations
-    alone = re.search(r"the last worker ran alone for ([0-9.]+) s \(([0-9.]+)% of", printed)
+    alone = re.search(r"the last worker worked alone for ([0-9.]+) s \(([0-9.]+)% of", printed)
     assert alone is not None, printed
     store = Store(tmp_path)
     assert_exact(store)
