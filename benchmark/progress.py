@@ -139,6 +139,9 @@ class Progress:
             self.bar.set_postfix_str(text)
 
     def account(self, measurement: Measurement) -> None:
+        """A fit this worker trained has ended (and when: finding a combination done, or waiting for
+        another worker's trials, is not work)."""
+        self.summary.ended_at = time.time()
         self.timer.add("training", measurement.fit.train_seconds)
         self.timer.add("evaluation", measurement.fit.eval_seconds + measurement.final_eval_seconds)
 

@@ -178,8 +178,6 @@ class StudyWorker:
                 for work in list(pending):
                     step = work.advance()
                     raise_if_interrupted()
-                    if step != WAITING:  # the last time this worker did work (waiting is not working)
-                        self.progress.summary.ended_at = time.time()
                     progressed |= step != WAITING
                     if step == DONE:
                         pending.remove(work)
