@@ -30,8 +30,8 @@ class Recorder:
         self.steps = 0
         self.outcomes: list[tuple[str, str]] = []
 
-    def progress(self, steps: int) -> None:
-        self.steps += steps
+    def progress(self, name: str, fits: int) -> None:
+        self.steps += fits
 
     def describe_progress(self, text: str) -> None:
         pass

@@ -163,10 +163,11 @@ def test_the_report_command_prints_the_answer_per_task(smoke_store, capsys):
             f"  {task}: {best['fusion']} d{best['depth']} {best['modalities']}, "
             f"test {best['test/f1_macro_mean']:.3f} [{best['test/f1_macro_ci_low']:.3f}, "
         )
-        runner_up = rows.sort_values("val/f1_macro_mean", ascending=False, kind="stable").iloc[1]
-        gap = best["val/f1_macro_mean"] - runner_up["val/f1_macro_mean"]
-        spread = max(best["val/f1_macro_std"], runner_up["val/f1_macro_std"])
-        assert ("a tie on validation with" in line) == (gap <= spread)
+        # a tie with any other combination whose gap is within the larger of the two seed spreads
+        others = rows.sort_values("val/f1_macro_mean", ascending=False, kind="stable").iloc[1:]
+        gaps = best["val/f1_macro_mean"] - others["val/f1_macro_mean"]
+        spreads = others["val/f1_macro_std"].fillna(0).clip(lower=best["val/f1_macro_std"])
+        assert ("a tie on validation with" in line) == bool((gaps <= spreads).any())
     # ... and the report opens with the same lines, before any statistics
     markdown = (smoke_store / "reports" / "smoke" / "README.md").read_text()
     markdown = re.sub(r"\[(`[0-9a-f]{8}`)\]\(http[^)]+\)", r"\1", markdown)  # the report links each run
