@@ -3,9 +3,11 @@ must not be cut in half."""
 
 from __future__ import annotations
 
+import functools
 import signal
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -15,6 +17,16 @@ _RECEIVED: list[int] = []  # signals received under ``stop_on_signals``, in orde
 def _note_and_raise(signum: int, frame: Any) -> None:
     _RECEIVED.append(signum)
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _drop_quietly(fallback: Callable[[Any], object], unraisable: Any) -> None:
+    """``sys.unraisablehook`` inside ``stop_on_signals``: a signal's KeyboardInterrupt raised inside a
+    finalizer (e.g. SQLAlchemy's weakref clean-up during a SIGTERM) is dropped by Python; it is
+    remembered in ``_RECEIVED`` and raised between steps, so it needs no "Exception ignored" traceback
+    on stderr. Anything else goes to the hook it replaced."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt) and _RECEIVED:
+        return
+    fallback(unraisable)
 
 
 @contextmanager
@@ -31,11 +43,14 @@ def stop_on_signals() -> Iterator[None]:
         return
     _RECEIVED.clear()
     previous = {sig: signal.signal(sig, _note_and_raise) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = functools.partial(_drop_quietly, previous_hook)
     try:
         yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        sys.unraisablehook = previous_hook
         _RECEIVED.clear()
 
 
