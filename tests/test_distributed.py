@@ -316,6 +316,22 @@ def _unshare_works() -> bool:
         return False
 
 
+def _runs_elsewhere(database: str, tracking_server: str, where: str) -> bool:
+    """The worker on the other host is inside a trial of that kind (a RUNNING trial carrying its host)."""
+    try:
+        studies = Store(None, tracking_uri=tracking_server, storage=database).all_studies()
+    except Exception:  # the storage's tables may not exist yet
+        return False
+    return any(
+        name.endswith("/final") == (where == "final seed")
+        and any(
+            t.state == TrialState.RUNNING and t.user_attrs.get("host") == "fusionbench-elsewhere"
+            for t in trials
+        )
+        for name, trials in studies.items()
+    )
+
+
 @pytest.mark.skipif(not _unshare_works(), reason="needs unshare --uts (root or user namespaces)")
 @pytest.mark.parametrize("where", ["trial", "final seed"])
 def test_a_worker_on_another_host_killed_is_redone_by_heartbeat(tmp_path, database, tracking_server, where):
@@ -323,19 +339,13 @@ def test_a_worker_on_another_host_killed_is_redone_by_heartbeat(tmp_path, databa
     victim = _worker_elsewhere(tmp_path, *extra)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:  # the victim (pid kept through exec) inside a trial of that kind
-        try:
-            studies = Store(None, tracking_uri=tracking_server, storage=database).all_studies()
-        except Exception:  # the storage's tables may not exist yet
-            studies = {}
-        if any(
-            name.endswith("/final") == (where == "final seed")
-            and any(
-                t.state == TrialState.RUNNING and t.user_attrs.get("host") == "fusionbench-elsewhere"
-                for t in trials
-            )
-            for name, trials in studies.items()
-        ):
-            break
+        if _runs_elsewhere(database, tracking_server, where):
+            # frozen, then seen still inside it: a trial that ended between the look and the kill would
+            # leave nothing to redo (a worker lost between two fits holds no trial)
+            victim.send_signal(signal.SIGSTOP)
+            if _runs_elsewhere(database, tracking_server, where):
+                break
+            victim.send_signal(signal.SIGCONT)
         time.sleep(0.1)
     else:
         pytest.fail("the victim never ran a " + where)
