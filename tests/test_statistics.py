@@ -491,11 +491,15 @@ def test_a_constant_predictor_is_flagged(tmp_path):
 def test_the_unimodal_gate_marks_a_network_below_its_reference_on_validation(tmp_path):
     labels = np.random.default_rng(4).integers(0, 2, 200)
     right = [(labels, labels.copy())]
+    still_rising = {"train/epochs": 40.0, "train/best_epoch": 39.0}  # chose one of its last two epochs
+    converged = {"train/epochs": 40.0, "train/best_epoch": 12.0}
     entries = [
-        _entry("t", ("x",), "none", [0.9], predictions=right, seeds=[_metrics(0.9, val=0.70)]),
+        _entry("t", ("x",), "none", [0.9], predictions=right, seeds=[_metrics(0.9, val=0.70) | still_rising]),
         _entry("t", ("x",), "ref_logreg", [0.8], predictions=right, seeds=[_metrics(0.8, val=0.80)]),
         _entry("t", ("y",), "none", [0.7], predictions=right, seeds=[_metrics(0.7, val=0.79)]),
         _entry("t", ("y",), "ref_gbdt", [0.7], predictions=right, seeds=[_metrics(0.7, val=0.80)]),
+        _entry("t", ("z",), "none", [0.6], predictions=right, seeds=[_metrics(0.6, val=0.60) | converged]),
+        _entry("t", ("z",), "ref_gbdt", [0.7], predictions=right, seeds=[_metrics(0.7, val=0.80)]),
         _entry("t", ("x", "y"), "concat", [0.9], predictions=right),
         _entry("t", ("x", "y"), "late_vote", [0.8], predictions=right),
     ]
@@ -505,5 +509,10 @@ def test_the_unimodal_gate_marks_a_network_below_its_reference_on_validation(tmp
     # decided on validation: x's network wins on test (0.9 against 0.8) but trails by 0.10 on validation
     assert gate.loc["x", "gate"] == "encoder-limited" and gate.loc["x", "reference"] == "ref_logreg"
     assert gate.loc["y", "gate"] == "holds"  # 0.01 short: within the margin of 0.02
+    # each failure is named with its cause, read from how the network's training ended
+    assert gate.loc["x", "cause"].startswith("undertrained: validation still rising")
+    assert gate.loc["z", "cause"].startswith("converged below ref_gbdt (1 of 1 seeds")
+    assert pd.isna(gate.loc["y", "cause"])
     markdown = (out / "README.md").read_text()
-    assert "The unimodal gate fails on 1 of 2 task modalities" in markdown and "t x (-0.100)" in markdown
+    assert "The unimodal gate fails on 2 of 3 task modalities" in markdown
+    assert "t x (-0.100, undertrained: validation still rising" in markdown

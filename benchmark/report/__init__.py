@@ -132,9 +132,11 @@ def _gate_lines(summary: pd.DataFrame, gate: pd.DataFrame, label: str, settings:
             f"The unimodal gate holds on all {len(gate)} task modalities with a reference model: every "
             f"single-modality network is within {paired.GATE_MARGIN:g} of the best reference on validation."
         ]
-    names = ", ".join(
-        f"{t} {m} ({signed(d)})"
-        for t, m, d in zip(failed["task"], failed["modality"], failed["val_difference"], strict=True)
+    names = "; ".join(
+        f"{t} {m} ({signed(d)}, {cause})"
+        for t, m, d, cause in zip(
+            failed["task"], failed["modality"], failed["val_difference"], failed["cause"], strict=True
+        )
     )
     lines = [
         f"The unimodal gate fails on {len(failed)} of {len(gate)} task modalities (network minus reference on "

@@ -15,12 +15,14 @@ import pandas as pd
 
 from benchmark import scores
 from benchmark.schema import (
+    BEST_EPOCH,
     CEILING,
     CELL_ID,
     COMBINATION_ID,
     COMBINATION_RUN,
     CPU_MEMORY_MB,
     DEPTH,
+    EPOCHS,
     FAIL_REASON,
     FINAL_RUN,
     FUSION,
@@ -57,12 +59,14 @@ COSTS = (
     TRAIN_SECONDS,
     CEILING,
 )
+# How each network's training ended (the unimodal gate names an undertrained network from them).
+TRAINING = (EPOCHS, BEST_EPOCH)
 
 
 def metric_columns() -> tuple[str, ...]:
     """Every metric column of the report: each registered score on test and validation (asked at call
     time, so a score registered in code is in every table), then the costs."""
-    return (*(split + score for split in (TEST, VAL) for score in scores.names()), *COSTS)
+    return (*(split + score for split in (TEST, VAL) for score in scores.names()), *COSTS, *TRAINING)
 
 
 ENVIRONMENT_TAGS = (

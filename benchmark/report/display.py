@@ -99,7 +99,7 @@ def leaderboard_display(board: pd.DataFrame, metric: str, metric_label: str) -> 
             "fusion head parameters": [count(v) for v in board[mean_of(FUSION_PARAMETERS)]],
             "train s": [number(v, 1) for v in board[mean_of(TRAIN_SECONDS)]],
             "model run": [
-                tables.run_reference(r, u.removesuffix(r) if u else "")
+                tables.run_link(r, u)
                 for r, u in zip(board["model_run_id"], board["model_run_ui"], strict=True)
             ],
         }
@@ -285,6 +285,7 @@ def gate_display(gate: pd.DataFrame) -> pd.DataFrame:
             "val difference": [signed(v) for v in gate["val_difference"]],
             "test difference [95 % CI]": _test_difference(gate),
             "gate (on validation)": gate["gate"],
+            "cause (from the network's training)": gate["cause"],
         }
     )
 

@@ -13,9 +13,7 @@ import pandas as pd
 
 from benchmark.methods import is_reference
 from benchmark.report.tables import SCORE, UNIMODAL, chosen_on_validation, scored_rows, validation
-from benchmark.schema import (
-    mean_of,
-)
+from benchmark.schema import BEST_EPOCH, EPOCHS, mean_of
 
 REFERENCE_COLUMNS = [
     "task",
@@ -109,7 +107,10 @@ GATE_COLUMNS = [
     "ci_high",
     "val_difference",
     "gate",
+    "cause",
 ]
+# A seed whose chosen epoch is one of its last two was still improving when its epoch budget ended.
+STILL_RISING_EPOCHS = 1
 
 
 def unimodal_gate(
@@ -149,9 +150,38 @@ def unimodal_gate(
                 "ci_high": high,
                 "val_difference": val_difference,
                 "gate": "holds" if val_difference >= -GATE_MARGIN - 1e-12 else "encoder-limited",
+                "cause": gate_cause(a, b, seeds) if val_difference < -GATE_MARGIN - 1e-12 else "",
             }
         )
     return pd.DataFrame(rows, columns=GATE_COLUMNS)
+
+
+def still_rising(seeds: pd.DataFrame, combination_id: str) -> tuple[int, int]:
+    """(finished seeds of a cell whose chosen epoch was one of their last two, finished seeds with a
+    training record): a seed still improving on validation when its epoch budget ended."""
+    of_cell = seeds[(seeds["combination_id"] == combination_id) & (seeds["status"] == "FINISHED")]
+    trained = of_cell.dropna(subset=[EPOCHS, BEST_EPOCH])
+    rising = (trained[EPOCHS] - trained[BEST_EPOCH]) <= STILL_RISING_EPOCHS
+    return int(rising.sum()), len(trained)
+
+
+def gate_cause(network: pd.Series, reference: pd.Series, seeds: pd.DataFrame) -> str:
+    """Why a unimodal network falls short of its reference, as far as the run's records tell: its
+    training ended by the budget while validation still rose (undertrained), or it stopped early,
+    converged below the reference (the model class: trees on tabular features, a fixed-feature linear
+    model on many features and few samples)."""
+    rising, trained = still_rising(seeds, str(network["combination_id"]))
+    if trained and 2 * rising >= trained:
+        return (
+            f"undertrained: validation still rising when the epoch budget ended ({rising} of {trained} seeds "
+            f"chose one of their last two epochs)"
+        )
+    if not trained:
+        return f"below {reference['fusion']} (no training record)"
+    return (
+        f"converged below {reference['fusion']} ({trained - rising} of {trained} seeds had stopped improving "
+        f"before their training ended)"
+    )
 
 
 def encoder_limited_tasks(gate: pd.DataFrame) -> list[str]:

@@ -76,10 +76,15 @@ def model_runs(runs: StudyRuns) -> dict[str, str]:
 def run_reference(run_id: object, ui_runs: str = "") -> str:
     """A run as the report names it: its id's first 8 characters, linked into the MLflow UI where the
     report knows the address."""
+    return run_link(run_id, f"{ui_runs}{run_id}" if ui_runs and isinstance(run_id, str) else "")
+
+
+def run_link(run_id: object, address: object) -> str:
+    """A run's id's first 8 characters, linked to ``address`` where there is one; "–" for no run."""
     if not isinstance(run_id, str) or not run_id:
         return "–"
     short = f"`{run_id[:8]}`"
-    return f"[{short}]({ui_runs}{run_id})" if ui_runs else short
+    return f"[{short}]({address})" if isinstance(address, str) and address else short
 
 
 def constant_seeds(runs: StudyRuns) -> dict[str, int]:
