@@ -516,3 +516,41 @@ def test_the_unimodal_gate_marks_a_network_below_its_reference_on_validation(tmp
     markdown = (out / "README.md").read_text()
     assert "The unimodal gate fails on 2 of 3 task modalities" in markdown
     assert "t x (-0.100, undertrained: validation still rising" in markdown
+
+
+def test_the_fusion_spread_tells_a_task_whose_methods_differ_from_one_whose_do_not(tmp_path):
+    rng = np.random.default_rng(5)
+    labels = rng.integers(0, 2, 400)
+
+    def runs(accuracy: float) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [(labels, np.where(rng.random(400) < accuracy, labels, 1 - labels)) for _ in range(2)]
+
+    same = runs(0.8)
+
+    def entry(task: str, fusion: str, predicted: list, val: float) -> dict:
+        scores = [_metrics(f1_score(*p, average="macro"), val=val) for p in predicted]
+        return _entry(task, ("x", "y"), fusion, [], predictions=predicted, seeds=scores)
+
+    entries = [
+        entry("differ", "concat", runs(0.95), 0.95),
+        entry("differ", "gated", runs(0.85), 0.85),
+        entry("differ", "late_vote", runs(0.6), 0.60),  # last on validation, far below on test
+        entry("alike", "concat", same, 0.81),
+        entry("alike", "late_vote", same, 0.80),
+    ]
+    uri = build_store(tmp_path, "spread", entries)
+    out = generate_report(
+        uri, "spread", tmp_path / "report", settings=ReportSettings(bootstrap=200)
+    ).directory
+    spread = pd.read_csv(out / "fusion_spread.csv").set_index("task")
+    differ, alike = spread.loc["differ"], spread.loc["alike"]
+    assert (
+        differ["methods"] == 3
+        and differ["first"].startswith("concat")
+        and differ["last"].startswith("late_vote")
+    )
+    assert differ["separated"] == "apart" and differ["first_ci_low"] > differ["last_ci_high"]
+    assert alike["separated"] == "no" and alike["difference"] == 0  # identical predictions
+    findings = (out / "findings.md").read_text()
+    assert "On 1 of 2 real tasks the fusion methods ranked first and last on validation" in findings
+    assert "(differ)" in findings

@@ -155,6 +155,32 @@ def _gate_lines(summary: pd.DataFrame, gate: pd.DataFrame, label: str, settings:
     return lines
 
 
+def _spread_lines(summary: pd.DataFrame, spread: pd.DataFrame) -> list[str]:
+    """Per group of tasks: on how many the fusion methods ranked first and last on validation are told
+    apart on test (the table "Does the choice of fusion matter?")."""
+    if spread.empty:
+        return []
+    groups = dict(zip(summary["task"], tables.task_group(summary), strict=True))
+    lines = []
+    for group in ("real", "synthetic"):
+        rows = spread[spread["task"].map(groups) == group]
+        if rows.empty:
+            continue
+        apart = list(rows.loc[rows["separated"] == "apart", "task"])
+        paired_only = list(rows.loc[rows["separated"] == "paired", "task"])
+        line = (
+            f"Does the choice of fusion matter? On {len(apart)} of {len(rows)} {group} tasks the fusion "
+            f"methods ranked first and last on validation have test intervals that do not overlap"
+            + (f" ({', '.join(apart)})" if apart else "")
+        )
+        if paired_only:
+            line += f"; on {len(paired_only)} more only their paired difference excludes 0 ({', '.join(paired_only)})"
+        lines.append(
+            line + "; on the rest any fusion method does as well as any other, within the intervals."
+        )
+    return lines
+
+
 PROFILE_FORMULAS = (
     "Interaction profile (table below), per task at its best depth, in test {label}: score(S) is the unimodal "
     "network's score for one modality and the score of the fusion chosen on validation for a set S; F is the full "
@@ -346,6 +372,7 @@ def _summary_section(
 ) -> Section:
     findings = _method_lines(summary, omnibus, t["significance"], label, settings)
     findings += _gate_lines(summary, t["unimodal_gate"], label, settings)
+    findings += _spread_lines(summary, t["fusion_spread"])
     profile = t["interaction_profile"]
     if len(profile):
         findings.append(PROFILE_FORMULAS.format(label=label))

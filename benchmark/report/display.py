@@ -290,32 +290,50 @@ def gate_display(gate: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _named_scores(frame: pd.DataFrame, side: str) -> list[str]:
+    """ "name: val / test [low, high]" for one side (``side`` prefixes its columns) of a paired table."""
+    return [
+        f"{n}: {number(v, 3)} / {number(t, 3)} {interval(lo, hi)}"
+        for n, v, t, lo, hi in zip(
+            frame[side],
+            frame[f"{side}_val"],
+            frame[f"{side}_test"],
+            frame[f"{side}_ci_low"],
+            frame[f"{side}_ci_high"],
+            strict=True,
+        )
+    ]
+
+
+SEPARATED = {
+    "apart": "yes: the two intervals do not overlap",
+    "paired": "paired only: the paired interval excludes 0, the two intervals overlap",
+    "no": "no: the paired interval includes 0",
+}
+
+
+def spread_display(spread: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "task": spread["task"],
+            "methods": spread["methods"],
+            "first on validation: val / test [95 % CI]": _named_scores(spread, "first"),
+            "last on validation: val / test [95 % CI]": _named_scores(spread, "last"),
+            "test difference [95 % CI]": [
+                f"{signed(d)} {interval(lo, hi)}"
+                for d, lo, hi in zip(spread["difference"], spread["ci_low"], spread["ci_high"], strict=True)
+            ],
+            "methods told apart": [SEPARATED.get(s, s) for s in spread["separated"]],
+        }
+    )
+
+
 def single_display(versus: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "task": versus["task"],
-            "best fusion: val / test [95 % CI]": [
-                f"{n}: {number(v, 3)} / {number(t, 3)} {interval(lo, hi)}"
-                for n, v, t, lo, hi in zip(
-                    versus["fusion"],
-                    versus["fusion_val"],
-                    versus["fusion_test"],
-                    versus["fusion_ci_low"],
-                    versus["fusion_ci_high"],
-                    strict=True,
-                )
-            ],
-            "best single modality: val / test [95 % CI]": [
-                f"{n}: {number(v, 3)} / {number(t, 3)} {interval(lo, hi)}"
-                for n, v, t, lo, hi in zip(
-                    versus["single"],
-                    versus["single_val"],
-                    versus["single_test"],
-                    versus["single_ci_low"],
-                    versus["single_ci_high"],
-                    strict=True,
-                )
-            ],
+            "best fusion: val / test [95 % CI]": _named_scores(versus, "fusion"),
+            "best single modality: val / test [95 % CI]": _named_scores(versus, "single"),
             "test difference [95 % CI]": [
                 f"{signed(d)} {interval(lo, hi)}"
                 for d, lo, hi in zip(versus["difference"], versus["ci_low"], versus["ci_high"], strict=True)

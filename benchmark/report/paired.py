@@ -265,6 +265,74 @@ def fusion_against_single(
     return pd.DataFrame(rows, columns=SINGLE_COLUMNS)
 
 
+SPREAD_COLUMNS = [
+    "task",
+    "methods",
+    "first",
+    "first_val",
+    "first_test",
+    "first_ci_low",
+    "first_ci_high",
+    "last",
+    "last_val",
+    "last_test",
+    "last_ci_low",
+    "last_ci_high",
+    "difference",
+    "ci_low",
+    "ci_high",
+    "separated",
+]
+
+
+def fusion_spread(
+    summary: pd.DataFrame,
+    seeds: pd.DataFrame,
+    predictions: dict[str, tuple[np.ndarray, np.ndarray]],
+    metric: str = SCORE,
+) -> pd.DataFrame:
+    """Per task: does the choice of fusion method matter at all? Each neural fusion method (two or more
+    modalities) at its own best depth and modality subset, the methods ranked first and last on
+    validation, their test scores with intervals, and the paired test difference. ``separated``: "apart"
+    where the two intervals do not overlap, "paired" where only the paired interval excludes 0, else
+    "no" (a task that cannot tell its methods apart says nothing about which fusion wins)."""
+    scored = scored_rows(summary, metric)
+    fused = scored[(scored["n_modalities"] > 1) & ~scored["fusion"].map(is_reference).astype(bool)]
+    val, low_of, high_of = mean_of(validation(metric)), f"{metric}_ci_low", f"{metric}_ci_high"
+    rows = []
+    for task, of_task in fused.groupby("task", sort=True):
+        methods = chosen_on_validation(of_task, metric, ["fusion"])  # ordered best first on validation
+        if len(methods) < 2:
+            continue
+        first, last, difference, low, high = _chosen_pair(
+            methods.head(1), methods.tail(1), seeds, predictions, metric
+        )
+        apart = first.get(low_of, math.nan) > last.get(high_of, math.nan) or (
+            last.get(low_of, math.nan) > first.get(high_of, math.nan)
+        )
+        rows.append(
+            {
+                "task": task,
+                "methods": len(methods),
+                "first": f"{first['fusion']}, depth {first['depth']}, {first['modalities']}",
+                "first_val": first[val],
+                "first_test": first[mean_of(metric)],
+                "first_ci_low": first.get(low_of, math.nan),
+                "first_ci_high": first.get(high_of, math.nan),
+                "last": f"{last['fusion']}, depth {last['depth']}, {last['modalities']}",
+                "last_val": last[val],
+                "last_test": last[mean_of(metric)],
+                "last_ci_low": last.get(low_of, math.nan),
+                "last_ci_high": last.get(high_of, math.nan),
+                "difference": difference,
+                "ci_low": low,
+                "ci_high": high,
+                "separated": "apart" if apart else ("paired" if low > 0 or high < 0 else "no"),
+            }
+        )
+    return pd.DataFrame(rows, columns=SPREAD_COLUMNS)
+
+
 def paired_conclusion(
     difference: float, low: float, high: float, rope: float, first: str, second: str
 ) -> str:

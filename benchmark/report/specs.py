@@ -147,6 +147,19 @@ def _across_tables() -> list[TableSpec]:
             in_findings=True,
         ),
         TableSpec(
+            "fusion_spread",
+            _paired(paired.fusion_spread, rope=False),
+            section=ACROSS,
+            caption=lambda s, label: (
+                "Does the choice of fusion matter? Per task, the fusion methods ranked first and last on "
+                "validation (each at its own best depth and modality subset; test "
+                f"{label}, paired bootstrap interval of the difference)"
+            ),
+            display=lambda rows, metric, label: display.spread_display(rows),
+            optional=True,
+            in_findings=True,
+        ),
+        TableSpec(
             "unimodal_gate",
             _paired(paired.unimodal_gate, rope=False),
             section=ACROSS,
