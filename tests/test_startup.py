@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 
+import pandas as pd
 import pytest
 
 from benchmark import catalog
@@ -84,3 +85,21 @@ def test_the_startup_benchmark_prints_its_table(capsys):
 def test_the_report_scale_benchmark_runs(tmp_path, capsys):
     load_bench("report_scale").main(["--runs", "100", "--workdir", str(tmp_path / "scale")])
     assert "`python -m benchmark report` (CLI)" in capsys.readouterr().out
+
+
+def test_the_convergence_benchmark_counts_runs_still_rising_when_training_ended(tmp_path, capsys):
+    runs = pd.DataFrame(
+        {
+            "task": ["a", "a", "a", "b", "b"],
+            "fusion": ["none", "concat", "ref_logreg", "none", "concat"],
+            "status": ["FINISHED"] * 5,
+            "train/epochs": [40, 40, 1, 30, 30],
+            "train/best_epoch": [40, 39, 1, 10, 12],  # a: both chose one of their last two epochs
+        }
+    )
+    runs.to_csv(tmp_path / "runs.csv", index=False)
+    table = load_bench("convergence").convergence(runs)
+    assert table.loc["a", "runs"] == 2 and table.loc["a", "still rising"] == 1.0  # the reference left out
+    assert table.loc["b", "still rising"] == 0.0 and table.loc["all", "still rising"] == 0.5
+    load_bench("convergence").main([str(tmp_path / "runs.csv")])
+    assert "| a | 2 | 40 | 100% | 100% | 100% |" in capsys.readouterr().out
