@@ -175,9 +175,7 @@ def _spread_lines(summary: pd.DataFrame, spread: pd.DataFrame) -> list[str]:
         )
         if paired_only:
             line += f"; on {len(paired_only)} more only their paired difference excludes 0 ({', '.join(paired_only)})"
-        lines.append(
-            line + "; on the rest any fusion method does as well as any other, within the intervals."
-        )
+        lines.append(line + "; on the rest the two cannot be told apart on test.")
     return lines
 
 
