@@ -319,10 +319,7 @@ def spread_display(spread: pd.DataFrame) -> pd.DataFrame:
             "methods": spread["methods"],
             "first on validation: val / test [95 % CI]": _named_scores(spread, "first"),
             "last on validation: val / test [95 % CI]": _named_scores(spread, "last"),
-            "test difference [95 % CI]": [
-                f"{signed(d)} {interval(lo, hi)}"
-                for d, lo, hi in zip(spread["difference"], spread["ci_low"], spread["ci_high"], strict=True)
-            ],
+            "test difference [95 % CI]": _test_difference(spread),
             "methods told apart": [SEPARATED.get(s, s) for s in spread["separated"]],
         }
     )
@@ -334,10 +331,7 @@ def single_display(versus: pd.DataFrame) -> pd.DataFrame:
             "task": versus["task"],
             "best fusion: val / test [95 % CI]": _named_scores(versus, "fusion"),
             "best single modality: val / test [95 % CI]": _named_scores(versus, "single"),
-            "test difference [95 % CI]": [
-                f"{signed(d)} {interval(lo, hi)}"
-                for d, lo, hi in zip(versus["difference"], versus["ci_low"], versus["ci_high"], strict=True)
-            ],
+            "test difference [95 % CI]": _test_difference(versus),
             "conclusion": versus["conclusion"],
         }
     )

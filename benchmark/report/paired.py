@@ -285,6 +285,18 @@ SPREAD_COLUMNS = [
 ]
 
 
+def _side(prefix: str, row: pd.Series, metric: str) -> dict[str, object]:
+    """One side of a paired table: its combination, validation and test scores and test interval, each
+    column named ``prefix`` + suffix."""
+    return {
+        prefix: f"{row['fusion']}, depth {row['depth']}, {row['modalities']}",
+        f"{prefix}_val": row[mean_of(validation(metric))],
+        f"{prefix}_test": row[mean_of(metric)],
+        f"{prefix}_ci_low": row.get(f"{metric}_ci_low", math.nan),
+        f"{prefix}_ci_high": row.get(f"{metric}_ci_high", math.nan),
+    }
+
+
 def fusion_spread(
     summary: pd.DataFrame,
     seeds: pd.DataFrame,
@@ -298,7 +310,6 @@ def fusion_spread(
     "no" (a task that cannot tell its methods apart says nothing about which fusion wins)."""
     scored = scored_rows(summary, metric)
     fused = scored[(scored["n_modalities"] > 1) & ~scored["fusion"].map(is_reference).astype(bool)]
-    val, low_of, high_of = mean_of(validation(metric)), f"{metric}_ci_low", f"{metric}_ci_high"
     rows = []
     for task, of_task in fused.groupby("task", sort=True):
         methods = chosen_on_validation(of_task, metric, ["fusion"])  # ordered best first on validation
@@ -307,23 +318,16 @@ def fusion_spread(
         first, last, difference, low, high = _chosen_pair(
             methods.head(1), methods.tail(1), seeds, predictions, metric
         )
-        apart = first.get(low_of, math.nan) > last.get(high_of, math.nan) or (
-            last.get(low_of, math.nan) > first.get(high_of, math.nan)
+        first_side, last_side = _side("first", first, metric), _side("last", last, metric)
+        apart = first_side["first_ci_low"] > last_side["last_ci_high"] or (
+            last_side["last_ci_low"] > first_side["first_ci_high"]
         )
         rows.append(
             {
                 "task": task,
                 "methods": len(methods),
-                "first": f"{first['fusion']}, depth {first['depth']}, {first['modalities']}",
-                "first_val": first[val],
-                "first_test": first[mean_of(metric)],
-                "first_ci_low": first.get(low_of, math.nan),
-                "first_ci_high": first.get(high_of, math.nan),
-                "last": f"{last['fusion']}, depth {last['depth']}, {last['modalities']}",
-                "last_val": last[val],
-                "last_test": last[mean_of(metric)],
-                "last_ci_low": last.get(low_of, math.nan),
-                "last_ci_high": last.get(high_of, math.nan),
+                **first_side,
+                **last_side,
                 "difference": difference,
                 "ci_low": low,
                 "ci_high": high,
