@@ -3,8 +3,8 @@
     python bench/convergence.py reports/fusion/runs.csv
 
 For every task, over the final seed runs of its networks (reference models have no epochs): how many runs,
-the median epochs run, and the share whose chosen epoch was one of their last two, i.e. still improving on
-validation when the epoch budget ended. A task with a large share is undertrained at the study's budget:
+the median epochs run, and the share still improving on validation when their step budget ended (the
+recorded stop reason; in older reports without one, the chosen epoch one of the last two). A task with a large share is undertrained at the study's budget:
 more steps would raise its networks, and a fusion comparison on it ranks how fast each method trains. The
 report's unimodal gate names such a network "undertrained"; this table shows how far it reaches beyond the
 single modalities the gate checks.
@@ -21,7 +21,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmark.report.paired import STILL_RISING_EPOCHS  # noqa: E402
+from benchmark.report.paired import ended_by_budget  # noqa: E402
 from benchmark.schema import BEST_EPOCH, EPOCHS  # noqa: E402
 
 
@@ -29,7 +29,7 @@ def convergence(runs: pd.DataFrame) -> pd.DataFrame:
     """Per task (and all tasks together): runs, median epochs, share still rising when training ended."""
     finished = runs[(runs["status"] == "FINISHED") & ~runs["fusion"].str.startswith("ref_")]
     trained = finished.dropna(subset=[EPOCHS, BEST_EPOCH]).copy()
-    trained["rising"] = (trained[EPOCHS] - trained[BEST_EPOCH]) <= STILL_RISING_EPOCHS
+    trained["rising"] = ended_by_budget(trained)
 
     def summarise(frame: pd.DataFrame) -> dict[str, float]:
         return {

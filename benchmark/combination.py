@@ -98,6 +98,7 @@ def combination_params(context: WorkContext, combination: Combination) -> dict[s
         "train.min_batches": config.train.min_batches,
         "train.class_weight": config.train.class_weight,
         "train.min_steps": config.train.min_steps,
+        "train.budget_steps": config.train.budget_steps,
         "train.schedule": config.train.schedule,
         "train.warmup": config.train.warmup,
         "train.smoothing": config.train.smoothing,

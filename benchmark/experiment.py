@@ -106,6 +106,7 @@ def train_settings(hparams: Hyperparameters, settings: RunSettings, train_size: 
         modality_dropout=hparams.modality_dropout,
         class_weight=train.class_weight,
         min_steps=train.min_steps,
+        budget_steps=train.budget_steps,
         schedule=train.schedule,
         warmup=train.warmup,
         smoothing=train.smoothing,

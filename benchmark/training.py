@@ -53,6 +53,7 @@ class TrainSettings:
     modality_dropout: float = 0.0  # per sample and modality: hide it with this probability (never all)
     class_weight: str = "none"  # "balanced": weight classes by n / (classes x count) of the train split
     min_steps: int = 0  # at least this many optimizer steps, and no early stop before them
+    budget_steps: int = 0  # up to this many steps where max_epochs gives fewer (early stop may end it sooner)
     schedule: str = "constant"  # "cosine": linear warm-up, then cosine decay to 0 over the planned steps
     warmup: float = 0.0  # share of the planned steps spent warming up (cosine schedule)
     smoothing: int = 1  # the epoch is chosen on the mean of this many consecutive validation scores
@@ -66,9 +67,11 @@ def steps_per_epoch(n: int, batch_size: int) -> int:
 
 def planned_epochs(settings: TrainSettings, n: int) -> tuple[int, int]:
     """(most epochs, fewest epochs before an early stop may happen): ``max_epochs``, raised to reach
-    ``min_steps`` where an epoch has few steps."""
-    floor = math.ceil(settings.min_steps / steps_per_epoch(n, settings.batch_size))
-    return max(settings.max_epochs, floor), floor
+    ``budget_steps`` and ``min_steps`` where an epoch has few steps."""
+    per_epoch = steps_per_epoch(n, settings.batch_size)
+    floor = math.ceil(settings.min_steps / per_epoch)
+    budget = math.ceil(settings.budget_steps / per_epoch)
+    return max(settings.max_epochs, budget, floor), floor
 
 
 class EpochChoice:

@@ -61,7 +61,8 @@ class Store:
 def build_store(workdir: Path, study: str, combinations: list[dict]) -> str:
     """A real MLflow store with known values. Each entry: task, depth, modalities (tuple), fusion,
     seeds (list of metric dicts, one per final seed), and optionally parent_status ("FINISHED"),
-    state ("finished" | "failed" | None), seed_status (list of run statuses), predictions (list of
+    state ("finished" | "failed" | None), seed_status (list of run statuses), seed_tags (list of tag
+    dicts, one per final seed), predictions (list of
     (test labels, test predictions) per seed, logged as the runner does) and split (an outer split)."""
     from benchmark.grid import Combination
     from benchmark.records import combination_tags
@@ -87,6 +88,7 @@ def build_store(workdir: Path, study: str, combinations: list[dict]) -> str:
         statuses = entry.get("seed_status", ["FINISHED"] * len(entry["seeds"]))
         for i, (metrics, status) in enumerate(zip(entry["seeds"], statuses, strict=True)):
             tags = {**combination_tags(combo, "final"), **env, SEED: str(1000 + i)}
+            tags.update(entry.get("seed_tags", [{}] * len(entry["seeds"]))[i])
             child = tracker.create_run(f"seed-{1000 + i}", tags, parent_id=parent)
             tracker.log(child, metrics=metrics)
             if "predictions" in entry:

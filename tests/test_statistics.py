@@ -491,15 +491,36 @@ def test_a_constant_predictor_is_flagged(tmp_path):
 def test_the_unimodal_gate_marks_a_network_below_its_reference_on_validation(tmp_path):
     labels = np.random.default_rng(4).integers(0, 2, 200)
     right = [(labels, labels.copy())]
-    still_rising = {"train/epochs": 40.0, "train/best_epoch": 39.0}  # chose one of its last two epochs
-    converged = {"train/epochs": 40.0, "train/best_epoch": 12.0}
+    # x's budget ended its training (its last gain within patience); z stopped early on patience, and w
+    # comes from an older store without a stop reason: it chose one of its last two epochs
+    ended = {"train/epochs": 40.0, "train/best_epoch": 31.0}
+    converged = {"train/epochs": 40.0, "train/best_epoch": 30.0}
+    still_rising = {"train/epochs": 40.0, "train/best_epoch": 39.0}
     entries = [
-        _entry("t", ("x",), "none", [0.9], predictions=right, seeds=[_metrics(0.9, val=0.70) | still_rising]),
+        _entry(
+            "t",
+            ("x",),
+            "none",
+            [0.9],
+            predictions=right,
+            seeds=[_metrics(0.9, val=0.70) | ended],
+            seed_tags=[{"benchmark.stop_reason": "max_epochs"}],
+        ),
         _entry("t", ("x",), "ref_logreg", [0.8], predictions=right, seeds=[_metrics(0.8, val=0.80)]),
         _entry("t", ("y",), "none", [0.7], predictions=right, seeds=[_metrics(0.7, val=0.79)]),
         _entry("t", ("y",), "ref_gbdt", [0.7], predictions=right, seeds=[_metrics(0.7, val=0.80)]),
-        _entry("t", ("z",), "none", [0.6], predictions=right, seeds=[_metrics(0.6, val=0.60) | converged]),
+        _entry(
+            "t",
+            ("z",),
+            "none",
+            [0.6],
+            predictions=right,
+            seeds=[_metrics(0.6, val=0.60) | converged],
+            seed_tags=[{"benchmark.stop_reason": "early_stop"}],
+        ),
         _entry("t", ("z",), "ref_gbdt", [0.7], predictions=right, seeds=[_metrics(0.7, val=0.80)]),
+        _entry("t", ("w",), "none", [0.6], predictions=right, seeds=[_metrics(0.6, val=0.60) | still_rising]),
+        _entry("t", ("w",), "ref_gbdt", [0.7], predictions=right, seeds=[_metrics(0.7, val=0.80)]),
         _entry("t", ("x", "y"), "concat", [0.9], predictions=right),
         _entry("t", ("x", "y"), "late_vote", [0.8], predictions=right),
     ]
@@ -512,9 +533,10 @@ def test_the_unimodal_gate_marks_a_network_below_its_reference_on_validation(tmp
     # each failure is named with its cause, read from how the network's training ended
     assert gate.loc["x", "cause"].startswith("undertrained: validation still rising")
     assert gate.loc["z", "cause"].startswith("converged below ref_gbdt (1 of 1 seeds")
+    assert gate.loc["w", "cause"].startswith("undertrained: validation still rising")
     assert pd.isna(gate.loc["y", "cause"])
     markdown = (out / "README.md").read_text()
-    assert "The unimodal gate fails on 2 of 3 task modalities" in markdown
+    assert "The unimodal gate fails on 3 of 4 task modalities" in markdown
     assert "t x (-0.100, undertrained: validation still rising" in markdown
 
 

@@ -73,3 +73,13 @@ def test_the_epoch_choice_ignores_a_single_spike():
     assert chosen[-1] == 6  # the steady 0.8, not the lone 1.0 of epoch 2
     single = EpochChoice(window=1)
     assert [e for e, s in enumerate([0.5, 1.0, 0.4, 0.8], 1) if single.offer(s)][-1] == 2
+
+
+def test_the_step_budget_extends_training_only_while_validation_improves():
+    # 24 samples in batches of 3: 8 steps an epoch; max_epochs 5 would be 40 steps, the budget asks 400
+    patient = TrainSettings(**{**BASE, "patience": 100}, min_steps=48, budget_steps=400)
+    steps, epochs = _steps_taken(patient)
+    assert (steps, epochs) == (400, 50)
+    # random labels never improve for long: patience 1 ends it right after the 48-step floor
+    steps, epochs = _steps_taken(TrainSettings(**BASE, min_steps=48, budget_steps=400))
+    assert 48 <= steps <= 64 and epochs <= 8

@@ -11,7 +11,9 @@
   the same time (``bench/image_encoder.py``). It is computed in the Fourier domain: by Parseval, the
   summed squared responses of a linear convolution are the image's power spectrum weighted by each
   filter's, so a filter as large as the image costs no more than a small one. The energies are taken
-  relative to the image's total power, so noise that raises every band alike moves them little.
+  relative to the median power over the image's frequencies (its noise floor), so noise that raises every
+  band alike moves them little; relative to the total power they lost 0.05 macro F1 on
+  ``synth-redundancy``'s image (3 folds, 2 seeds: 0.624 against 0.672 for the median).
 """
 
 from __future__ import annotations
@@ -50,9 +52,11 @@ class TextureEnergy(nn.Module):
         power = torch.fft.rfft2(x, s=self.size).abs().square()  # (B, C, H', W'//2+1)
         response = torch.fft.rfft2(self.filters, s=self.size).abs().square()  # (K, C, H', W'//2+1)
         energy = torch.einsum("bchw,kchw,w->bk", power, response, self.columns)  # mean squared response
-        # relative to the image's own power: which orientations and frequencies, not how strong or noisy
-        total = torch.einsum("bchw,w->b", power, self.columns)[:, None]
-        return self.norm(torch.log(energy + 1e-6) - torch.log(total + 1e-6))
+        # Relative to the image's noise floor, the median power over its frequencies: which orientations
+        # and frequencies stand out, not how strong or noisy the image is. The median ignores the few
+        # frequencies a texture occupies; the total power did not and cost accuracy (bench/image_encoder.py).
+        floor = power.flatten(1).median(dim=1).values[:, None]
+        return self.norm(torch.log(energy + 1e-6) - torch.log(floor + 1e-6))
 
 
 class CNNEncoder(nn.Module):

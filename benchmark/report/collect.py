@@ -38,6 +38,7 @@ from benchmark.schema import (
     SEED,
     SPLIT,
     STATUS,
+    STOP_REASON,
     TAG,
     TASK,
     TEST,
@@ -118,6 +119,7 @@ def seed_rows(runs: list[dict[str, Any]]) -> pd.DataFrame:
         row = _base_columns(run)
         row["seed"] = int(run["tags"].get(SEED, -1))
         row["fail_reason"] = run["tags"].get(FAIL_REASON, "")
+        row["stop_reason"] = run["tags"].get(STOP_REASON, "")  # how its training ended (training.py)
         row.update({name: run["metrics"].get(name, float("nan")) for name in metric_columns()})
         found = {k: v for k, v in run["metrics"].items() if k.startswith(ROBUST)}
         robust.update(found)
@@ -133,6 +135,7 @@ def seed_rows(runs: list[dict[str, Any]]) -> pd.DataFrame:
         "run_id",
         "status",
         "fail_reason",
+        "stop_reason",
         *metric_columns(),
     ]
     columns += [*sorted(robust), *(f"env.{t}" for t in ENVIRONMENT_TAGS)]

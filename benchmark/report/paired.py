@@ -109,8 +109,21 @@ GATE_COLUMNS = [
     "gate",
     "cause",
 ]
-# A seed whose chosen epoch is one of its last two was still improving when its epoch budget ended.
+# Without a recorded stop reason (stores of older versions): a seed whose chosen epoch is one of its
+# last two counts as still improving when its epoch budget ended.
 STILL_RISING_EPOCHS = 1
+
+
+def ended_by_budget(runs: pd.DataFrame) -> pd.Series:
+    """Per network run: True when its step budget, not patience, ended its training, i.e. validation had
+    improved within the last ``patience`` evaluations: more steps would likely have raised it. Under a
+    cosine schedule the chosen epoch alone cannot tell (the decaying rate flattens every curve's end), so
+    the recorded stop reason decides where there is one."""
+    by_epoch = (runs[EPOCHS] - runs[BEST_EPOCH]) <= STILL_RISING_EPOCHS
+    if "stop_reason" not in runs:
+        return by_epoch
+    reason = runs["stop_reason"].fillna("").astype(str)
+    return (reason == "max_epochs").where(reason != "", by_epoch)
 
 
 def unimodal_gate(
@@ -157,12 +170,11 @@ def unimodal_gate(
 
 
 def still_rising(seeds: pd.DataFrame, combination_id: str) -> tuple[int, int]:
-    """(finished seeds of a cell whose chosen epoch was one of their last two, finished seeds with a
-    training record): a seed still improving on validation when its epoch budget ended."""
+    """(finished seeds of a cell still improving on validation when their step budget ended, finished
+    seeds with a training record)."""
     of_cell = seeds[(seeds["combination_id"] == combination_id) & (seeds["status"] == "FINISHED")]
     trained = of_cell.dropna(subset=[EPOCHS, BEST_EPOCH])
-    rising = (trained[EPOCHS] - trained[BEST_EPOCH]) <= STILL_RISING_EPOCHS
-    return int(rising.sum()), len(trained)
+    return int(ended_by_budget(trained).sum()), len(trained)
 
 
 def gate_cause(network: pd.Series, reference: pd.Series, seeds: pd.DataFrame) -> str:
@@ -173,14 +185,13 @@ def gate_cause(network: pd.Series, reference: pd.Series, seeds: pd.DataFrame) ->
     rising, trained = still_rising(seeds, str(network["combination_id"]))
     if trained and 2 * rising >= trained:
         return (
-            f"undertrained: validation still rising when the epoch budget ended ({rising} of {trained} seeds "
-            f"chose one of their last two epochs)"
+            f"undertrained: validation still rising when the step budget ended ({rising} of {trained} seeds)"
         )
     if not trained:
         return f"below {reference['fusion']} (no training record)"
     return (
         f"converged below {reference['fusion']} ({trained - rising} of {trained} seeds had stopped improving "
-        f"before their training ended)"
+        f"before their step budget ended)"
     )
 
 
