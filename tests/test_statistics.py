@@ -576,3 +576,26 @@ def test_the_fusion_spread_tells_a_task_whose_methods_differ_from_one_whose_do_n
     findings = (out / "findings.md").read_text()
     assert "On 1 of 2 real tasks the fusion methods ranked first and last on validation" in findings
     assert "(differ)" in findings
+
+
+def test_the_analysis_without_encoder_limited_tasks_repeats_only_the_group_that_lost_one(tmp_path):
+    labels = np.random.default_rng(6).integers(0, 2, 200)
+    right = [(labels, labels.copy())]
+    synthetic = {"ceiling/bayes_accuracy": 0.95}
+    entries = [
+        # task a: its network trails the reference by 0.10 on validation (encoder-limited)
+        _entry("a", ("x",), "none", [0.7], predictions=right, seeds=[_metrics(0.7, val=0.70)]),
+        _entry("a", ("x",), "ref_logreg", [0.8], predictions=right, seeds=[_metrics(0.8, val=0.80)]),
+    ]
+    for task, extra in (("a", {}), ("b", {}), ("c", {}), ("s", synthetic)):
+        for fusion, score in (("concat", 0.8), ("late_vote", 0.7)):
+            seeds = [_metrics(score) | extra]
+            entries.append(_entry(task, ("x", "y"), fusion, [score], predictions=right, seeds=seeds))
+    uri = build_store(tmp_path, "groups", entries)
+    out = generate_report(
+        uri, "groups", tmp_path / "report", settings=ReportSettings(bootstrap=200)
+    ).directory
+    without = next(
+        line for line in (out / "findings.md").read_text().splitlines() if line.startswith("Without the")
+    )
+    assert "real tasks" in without and "synthetic" not in without

@@ -143,7 +143,10 @@ def _gate_lines(summary: pd.DataFrame, gate: pd.DataFrame, label: str, settings:
         f"validation): {names}. On {', '.join(limited)} the fusion comparison ranks how well each encoder "
         f"trains as much as how methods fuse (encoder-limited)."
     ]
-    rest = summary[~summary["task"].isin(limited)]
+    # only the groups (real, synthetic) that lose a task: the others' analysis is the one already stated
+    group = tables.task_group(summary)
+    affected = set(group[summary["task"].isin(limited)])
+    rest = summary[~summary["task"].isin(limited) & group.isin(affected)]
     if rest["task"].nunique() and len(tables.fusion_methods(rest)) > 1:
         _, tests, omnibus = tables.method_comparison(
             rest, settings.metric, alpha=settings.alpha, rope=settings.rope, baseline=settings.baseline
