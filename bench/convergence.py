@@ -4,10 +4,10 @@
 
 For every task, over the final seed runs of its networks (reference models have no epochs): how many runs,
 the median epochs run, and the share still improving on validation when their step budget ended (the
-recorded stop reason; in older reports without one, the chosen epoch one of the last two). A task with a large share is undertrained at the study's budget:
-more steps would raise its networks, and a fusion comparison on it ranks how fast each method trains. The
-report's unimodal gate names such a network "undertrained"; this table shows how far it reaches beyond the
-single modalities the gate checks.
+recorded stop reason; in older reports without one, the chosen epoch one of the last two). A task with a
+large share is undertrained at the study's budget: more steps would raise its networks, and a fusion
+comparison on it ranks how fast each method trains. The report's unimodal gate names such a network
+"undertrained"; this table shows how far it reaches beyond the single modalities the gate checks.
 """
 
 from __future__ import annotations

@@ -47,9 +47,7 @@ class TotalPowerEnergy(TextureEnergy):
     """The texture path as it was: energies relative to the image's total power."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        power = torch.fft.rfft2(x, s=self.size).abs().square()
-        response = torch.fft.rfft2(self.filters, s=self.size).abs().square()
-        energy = torch.einsum("bchw,kchw,w->bk", power, response, self.columns)
+        power, energy = self.spectrum_and_energy(x)
         total = torch.einsum("bchw,w->b", power, self.columns)[:, None]
         return self.norm(torch.log(energy + 1e-6) - torch.log(total + 1e-6))
 

@@ -496,30 +496,20 @@ def test_the_unimodal_gate_marks_a_network_below_its_reference_on_validation(tmp
     ended = {"train/epochs": 40.0, "train/best_epoch": 31.0}
     converged = {"train/epochs": 40.0, "train/best_epoch": 30.0}
     still_rising = {"train/epochs": 40.0, "train/best_epoch": 39.0}
+
+    def network(modality: str, test: float, val: float, training: dict, stop_reason: str = "") -> dict:
+        tags = [{"benchmark.stop_reason": stop_reason}] if stop_reason else [{}]
+        seeds = [_metrics(test, val=val) | training]
+        return _entry("t", (modality,), "none", [test], predictions=right, seeds=seeds, seed_tags=tags)
+
     entries = [
-        _entry(
-            "t",
-            ("x",),
-            "none",
-            [0.9],
-            predictions=right,
-            seeds=[_metrics(0.9, val=0.70) | ended],
-            seed_tags=[{"benchmark.stop_reason": "max_epochs"}],
-        ),
+        network("x", 0.9, 0.70, ended, stop_reason="max_epochs"),
         _entry("t", ("x",), "ref_logreg", [0.8], predictions=right, seeds=[_metrics(0.8, val=0.80)]),
         _entry("t", ("y",), "none", [0.7], predictions=right, seeds=[_metrics(0.7, val=0.79)]),
         _entry("t", ("y",), "ref_gbdt", [0.7], predictions=right, seeds=[_metrics(0.7, val=0.80)]),
-        _entry(
-            "t",
-            ("z",),
-            "none",
-            [0.6],
-            predictions=right,
-            seeds=[_metrics(0.6, val=0.60) | converged],
-            seed_tags=[{"benchmark.stop_reason": "early_stop"}],
-        ),
+        network("z", 0.6, 0.60, converged, stop_reason="early_stop"),
         _entry("t", ("z",), "ref_gbdt", [0.7], predictions=right, seeds=[_metrics(0.7, val=0.80)]),
-        _entry("t", ("w",), "none", [0.6], predictions=right, seeds=[_metrics(0.6, val=0.60) | still_rising]),
+        network("w", 0.6, 0.60, still_rising),
         _entry("t", ("w",), "ref_gbdt", [0.7], predictions=right, seeds=[_metrics(0.7, val=0.80)]),
         _entry("t", ("x", "y"), "concat", [0.9], predictions=right),
         _entry("t", ("x", "y"), "late_vote", [0.8], predictions=right),

@@ -48,10 +48,14 @@ class TextureEnergy(nn.Module):
         self.register_buffer("columns", columns / (self.size[0] * self.size[1] * height * width))
         self.norm = nn.BatchNorm1d(channels)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        power = torch.fft.rfft2(x, s=self.size).abs().square()  # (B, C, H', W'//2+1)
+    def spectrum_and_energy(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the image's power spectrum (B, C, H', W'//2+1), each filter's mean squared response (B, K))."""
+        power = torch.fft.rfft2(x, s=self.size).abs().square()
         response = torch.fft.rfft2(self.filters, s=self.size).abs().square()  # (K, C, H', W'//2+1)
-        energy = torch.einsum("bchw,kchw,w->bk", power, response, self.columns)  # mean squared response
+        return power, torch.einsum("bchw,kchw,w->bk", power, response, self.columns)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        power, energy = self.spectrum_and_energy(x)
         # Relative to the image's noise floor, the median power over its frequencies: which orientations
         # and frequencies stand out, not how strong or noisy the image is. The median ignores the few
         # frequencies a texture occupies; the total power did not and cost accuracy (bench/image_encoder.py).
@@ -94,9 +98,8 @@ class CNNEncoder(nn.Module):
         self.out_dim = width
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W) -> (B, width)
-        layout = self.features(x.contiguous(memory_format=torch.channels_last)).flatten(
-            1
-        )  # (B, channels*GRID*GRID)
+        grid = self.features(x.contiguous(memory_format=torch.channels_last))
+        layout = grid.flatten(1)  # (B, channels * GRID * GRID)
         if self.texture is None:
             return self.head(layout)
         return self.head(torch.cat([layout, self.texture(x)], dim=1))
