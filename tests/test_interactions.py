@@ -11,16 +11,26 @@ import pytest
 
 from benchmark.cli import main
 from benchmark.report import tables
+from benchmark.report.as_built import AS_BUILT, NOT_AS_BUILT, as_built_lines
 from benchmark.report.collect import collect
 from benchmark.report.interactions import entry_value, interaction_profile
+from benchmark.schema import CEILING
 from tests.conftest import tiny_overrides
 from tests.store import build_store
 
 LABELS = np.array([0] * 50 + [1] * 50)
 
 
-def _cell(task: str, modalities: tuple, fusion: str, errors: int, val: float | None = None) -> dict:
-    """A cell whose one seed gets ``errors`` samples of each class wrong: accuracy = macro F1 = 1 - errors/50."""
+def _cell(
+    task: str,
+    modalities: tuple,
+    fusion: str,
+    errors: int,
+    val: float | None = None,
+    ceiling: float | None = None,
+) -> dict:
+    """A cell whose one seed gets ``errors`` samples of each class wrong: accuracy = macro F1 = 1 - errors/50;
+    ``ceiling``: the modality subset's Bayes accuracy, as a synthetic task logs it."""
     predicted = LABELS.copy()
     for label in (0, 1):
         predicted[np.flatnonzero(label == LABELS)[:errors]] = 1 - label
@@ -32,7 +42,12 @@ def _cell(task: str, modalities: tuple, fusion: str, errors: int, val: float | N
         "fusion": fusion,
         "predictions": [(LABELS, predicted)],
         "seeds": [
-            {"test/f1_macro": test, "val/f1_macro": test if val is None else val, "test/accuracy": test}
+            {
+                "test/f1_macro": test,
+                "val/f1_macro": test if val is None else val,
+                "test/accuracy": test,
+                **({CEILING: ceiling} if ceiling is not None else {}),
+            }
         ],
     }
 
@@ -66,6 +81,51 @@ def test_profile_formulas_on_known_scores(tmp_path):
     assert entry_value(profile, "t", "synergy") == pytest.approx(0.94 - 0.84)
     for row in profile.itertuples():  # every entry has an interval around it
         assert row.ci_low <= row.value + 1e-9 and row.value - 1e-9 <= row.ci_high and row.ci_high > row.ci_low
+    assert (profile["as_built"] == "").all()  # a real task: nothing built to hold it against
+
+
+def test_a_synthetic_profile_is_held_against_what_the_generator_built(tmp_path):
+    # A uniqueness generator: only vec carries the label (ceiling 0.9), img is at chance, and the Bayes rule
+    # on both is vec's alone, an additive rule. The additive model fell for a shortcut (0.6), so its
+    # shortfall shows as synergy and redundancy the generator never built.
+    task = "synth-uniqueness"
+    entries = [
+        _cell(task, ("vec",), "none", 6, ceiling=0.9),  # 0.88
+        _cell(task, ("img",), "none", 25, ceiling=0.5),  # 0.5: chance
+        _cell(task, ("img", "vec"), "concat", 6, ceiling=0.9),
+        _cell(task, ("img", "vec"), "additive", 20, ceiling=0.9),  # 0.6
+    ]
+    profile = _profile(tmp_path, entries).set_index(["entry", "modality"])
+    assert profile.loc[("alone", "vec"), "built"] == pytest.approx(0.4)
+    assert profile.loc[("drop_one_loss", "img"), "built"] == pytest.approx(0.0)
+    assert profile.loc[("synergy", ""), "built"] == 0.0  # an additive Bayes rule: nothing to gain
+    verdicts = profile["as_built"].to_dict()
+    assert verdicts == {
+        ("alone", "img"): AS_BUILT,
+        ("alone", "vec"): AS_BUILT,
+        ("drop_one_loss", "img"): AS_BUILT,
+        ("drop_one_loss", "vec"): AS_BUILT,
+        ("redundancy", ""): NOT_AS_BUILT,
+        ("synergy", ""): NOT_AS_BUILT,
+    }
+    (line,) = as_built_lines(profile.reset_index())
+    assert "4 of 6 entries as built" in line
+    assert "synergy +0.280" in line and "the additive model falls short of its ceiling" in line
+
+
+def test_synergy_built_by_a_parity_is_expected_above_zero(tmp_path):
+    task = "synth-synergy"  # XOR: neither bit alone says anything; the Bayes rule is not additive
+    entries = [
+        _cell(task, ("vec",), "none", 25, ceiling=0.5),
+        _cell(task, ("img",), "none", 25, ceiling=0.5),
+        _cell(task, ("img", "vec"), "tensor", 2, ceiling=0.95),
+        _cell(task, ("img", "vec"), "additive", 24, ceiling=0.95),
+    ]
+    profile = _profile(tmp_path, entries).set_index(["entry", "modality"])
+    synergy = profile.loc[("synergy", "")]
+    assert math.isnan(synergy["built"]) and synergy["built_sign"] == "+" and synergy["as_built"] == AS_BUILT
+    assert math.isnan(profile.loc[("redundancy", ""), "built"])  # the additive ceiling is not known
+    assert profile.loc[("redundancy", ""), "as_built"] == ""
 
 
 def test_an_entry_whose_sets_did_not_all_run_is_nan_and_says_why(tmp_path):
@@ -125,6 +185,10 @@ def test_the_profile_finds_what_each_generator_built(tmp_path):
     # its one shared bit (of three) shows as some redundancy, less than where everything is shared (one
     # seed at this budget: 0.014 with the multi-scale sequence encoder, above 0.02 before it)
     assert 0 < value("mixed", "redundancy") < value("redundancy", "redundancy")
+    # and each generator's structure, held against its Bayes ceilings, is found where it was built
+    synergy, alone = profile[profile.entry == "synergy"], profile[profile.entry == "alone"]
+    assert (synergy.loc[synergy.task == "synth-synergy", "as_built"] == AS_BUILT).all()
+    assert (alone.loc[alone.task == "synth-redundancy", "as_built"] == AS_BUILT).all()
     # every entry that ran has an interval
     ran = profile[profile["value"].notna()]
     assert ran["ci_low"].notna().all() and (ran["ci_low"] <= ran["ci_high"]).all()

@@ -431,3 +431,18 @@ def test_a_zero_width_interval_is_marked_unless_it_is_exact():
     assert interval(*perfect) == "[1.000, 1.000]" and interval(0.0, 0.0) == "[0.000, 0.000]"
     assert alone == (0.875, 0.875) and interval(*alone) == "[0.875, 0.875]" + DEGENERATE
     assert shared[0] < shared[1] and DEGENERATE not in interval(*shared)
+
+
+def test_a_seed_is_lost_only_against_its_own_folds_siblings():
+    rows = [
+        # fold 0: the third seed failed to train where its siblings did
+        *[("c", 0, "concat", "FINISHED", f) for f in (0.90, 0.90, 0.75)],
+        # fold 1 is harder for every seed: no seed is lost for being below fold 0's scores
+        *[("c", 1, "concat", "FINISHED", f) for f in (0.60, 0.60, 0.55)],
+        ("c", 1, "concat", "FAILED", 0.0),  # a failed run is no score
+        *[("r", 0, "ref_logreg", "FINISHED", f) for f in (0.9, 0.9, 0.5)],  # references are left out
+    ]
+    seeds = pd.DataFrame(rows, columns=["combination_id", "split", "fusion", "status", "test/f1_macro"])
+    marked = tables.lost_seeds(seeds, "test/f1_macro")
+    assert len(marked) == 6 and set(marked["fusion"]) == {"concat"}
+    assert marked["lost"].tolist() == [False, False, True, False, False, False]

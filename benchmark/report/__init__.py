@@ -12,6 +12,7 @@ import pandas as pd
 from benchmark import scores
 from benchmark.owned_paths import REPORT_TITLE, check_replaceable, replace_folder
 from benchmark.report import latex, paired, plots, tables
+from benchmark.report.as_built import ZERO_BAND, as_built_lines
 from benchmark.report.collect import StudyRuns, collect
 from benchmark.report.render import (
     Document,
@@ -121,6 +122,22 @@ def _method_lines(
     return lines
 
 
+def _lost_seed_lines(seeds: pd.DataFrame, label: str, metric: str) -> list[str]:
+    """How often a network's final seed failed where its siblings trained (tables.lost_seeds)."""
+    marked = tables.lost_seeds(seeds, metric)
+    if marked.empty:
+        return []
+    names = ["task", "depth", "modalities", "fusion"]
+    lost = marked[marked["lost"]].groupby(names).size().sort_values(ascending=False, kind="stable")
+    most = ", ".join(f"{t}/d{d}/{m}/{f} ({n})" for (t, d, m, f), n in lost.head(UNSTABLE_SHOWN).items())
+    return [
+        f"Lost seeds (a network's final seed more than {tables.LOST_BELOW_MEDIAN:g} test {label} below the "
+        f"median of its combination's seeds on the same fold): {int(marked['lost'].sum())} "
+        f"of {len(marked)} final seeds ({marked['lost'].mean():.1%}), in {len(lost)} of "
+        f"{marked.groupby(names).ngroups} network combinations" + (f"; most: {most}." if len(lost) else ".")
+    ]
+
+
 def _gate_lines(summary: pd.DataFrame, gate: pd.DataFrame, label: str, settings: ReportSettings) -> list[str]:
     """Which tasks are encoder-limited, and the cross-task comparison without them."""
     if gate.empty:
@@ -194,7 +211,9 @@ PROFILE_FORMULAS = (
     "model excluded) - additive(F). An entry is NaN unless every set it needs ran; in brackets a 95 % bootstrap "
     "interval (the cells resampled together on their shared test samples, seeds redrawn). These are "
     "differences of trained models' scores; partial information decomposition (Liang et al., 2023) is the "
-    "principled counterpart."
+    "principled counterpart. On a synthetic task every entry is also held against what its generator built "
+    "(from the Bayes ceilings of the modality subsets, in accuracy): as built where the interval says the same "
+    f"(above 0 where something was built, reaching +/-{ZERO_BAND:g} where nothing was)."
 )
 
 
@@ -222,7 +241,7 @@ def build_document(
         _header(runs, study, tracking_uri, settings, label),
         [
             _answer_section(t["leaderboard"], metric, label, settings.ui_runs),
-            _summary_section(summary, t, omnibus, settings, label),
+            _summary_section(summary, t, omnibus, settings, label, runs.seeds),
             *sections,
         ],
     )
@@ -370,13 +389,16 @@ def _summary_section(
     omnibus: dict[str, Omnibus],
     settings: ReportSettings,
     label: str,
+    seeds: pd.DataFrame,
 ) -> Section:
     findings = _method_lines(summary, omnibus, t["significance"], label, settings)
+    findings += _lost_seed_lines(seeds, label, settings.metric)
     findings += _gate_lines(summary, t["unimodal_gate"], label, settings)
     findings += _spread_lines(summary, t["fusion_spread"])
     profile = t["interaction_profile"]
     if len(profile):
         findings.append(PROFILE_FORMULAS.format(label=label))
+        findings += as_built_lines(profile)
     diagrams = [
         (f"critical-difference diagram over the {group} tasks", f"critical_difference_{group}.png")
         for group, omni in omnibus.items()

@@ -24,6 +24,11 @@ synergy the additive model on F; an entry whose sets did not all run is NaN, wit
 Each entry carries a 95 % bootstrap interval: the cells it combines are resampled together on their
 shared test samples (stratified by class, seeds redrawn, folds kept; uncertainty.joint_replicates).
 
+On a synthetic task each entry also has what the generator built (``built``, from the Bayes ceilings
+of the modality subsets, in accuracy: alone and drop-one exactly; redundancy and synergy where the
+full set's Bayes rule is additive, else only synergy's sign; synthetic_structure), and ``as_built``
+says whether the measured interval agrees with it (report/as_built.py).
+
 These are differences of scores of trained models, not information quantities: a principled
 counterpart is the partial information decomposition of the task's modalities into redundant, unique
 and synergistic information (Williams & Beer, 2010; estimated for multimodal benchmarks by Liang et
@@ -42,10 +47,12 @@ import numpy as np
 import pandas as pd
 
 from benchmark.methods import is_reference
+from benchmark.report.as_built import POSITIVE, UNKNOWN, built_sign, verdict
 from benchmark.report.tables import chosen_on_validation, scored_rows
 from benchmark.report.uncertainty import Runs, _percentiles, joint_replicates, runs_by_split
-from benchmark.schema import TEST_F1, mean_of
+from benchmark.schema import CEILING, TEST_F1, mean_of
 from benchmark.scores import chance_scores
+from benchmark.synthetic_structure import ADDITIVE_BAYES_RULE, structure_of
 
 ADDITIVE = "additive"  # the jointly trained additive reference
 NON_INTERACTING = frozenset({ADDITIVE, "late_vote"})  # fusions that cannot model how modalities interact
@@ -64,25 +71,36 @@ COLUMNS = [
     "ci_low",
     "ci_high",
     "missing",
+    "built",
+    "built_sign",
+    "as_built",
 ]
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One grid cell an entry reads: its fusion, test score (the summary's) and id."""
+    """One grid cell an entry reads: its fusion, test score (the summary's), id and Bayes ceiling
+    (synthetic tasks; NaN on real data)."""
 
     fusion: str
     score: float
     combination_id: str
+    ceiling: float = math.nan
 
 
 def _chosen(rows: pd.DataFrame, metric: str) -> dict[str, Cell]:
     """Modality set -> the cell chosen on validation on it."""
     best = chosen_on_validation(rows, metric, ["modalities"])
+    ceilings = best[mean_of(CEILING)] if mean_of(CEILING) in best else [math.nan] * len(best)
     return {
-        m: Cell(f, float(s), c)
-        for m, f, s, c in zip(
-            best["modalities"], best["fusion"], best[mean_of(metric)], best["combination_id"], strict=True
+        m: Cell(f, float(s), c, float(b))
+        for m, f, s, c, b in zip(
+            best["modalities"],
+            best["fusion"],
+            best[mean_of(metric)],
+            best["combination_id"],
+            ceilings,
+            strict=True,
         )
     }
 
@@ -107,9 +125,11 @@ class _Entries:
         cells: list[Cell | None],
         needs: list[str],
         value: Callable[[np.ndarray], np.ndarray],
+        built: tuple[float, str] = (math.nan, UNKNOWN),
     ) -> None:
         """``value`` maps (R, J) scores of ``cells`` to (R,) entry values; a None cell is missing
-        (``needs`` names what each cell is, for the reason)."""
+        (``needs`` names what each cell is, for the reason). ``built``: what the generator built
+        (value, sign), on synthetic tasks."""
         row = {
             **self.context,
             "entry": entry,
@@ -118,6 +138,9 @@ class _Entries:
             "ci_low": math.nan,
             "ci_high": math.nan,
             "missing": "",
+            "built": built[0],
+            "built_sign": built[1],
+            "as_built": "",
         }
         absent = [need for cell, need in zip(cells, needs, strict=True) if cell is None]
         if absent:
@@ -131,6 +154,7 @@ class _Entries:
         )
         if replicates is not None:
             row["ci_low"], row["ci_high"] = _percentiles(value(replicates), 0.95)
+        row["as_built"] = verdict(row["built_sign"], row["value"], row["ci_low"], row["ci_high"])
         self.rows.append(row)
 
 
@@ -200,9 +224,10 @@ def _task_entries(
         "chance": chance,
     }
     entries = _Entries(context, runs_of, score, replicates)
+    built = _Built(str(best["task"]), sets, members, num_classes)
     singles = [sets.get(m) for m in members]
     for i, m in enumerate(members):
-        entries.add("alone", m, singles, members, lambda s, i=i: s[:, i] - chance)
+        entries.add("alone", m, singles, members, lambda s, i=i: s[:, i] - chance, built.alone(m))
     rests = [sets.get(_without(members, m)) for m in members]
     for i, m in enumerate(members):
         entries.add(
@@ -211,14 +236,15 @@ def _task_entries(
             [sets[full], *rests],
             [full, *(_without(members, x) for x in members)],
             lambda s, i=i: s[:, 0] - s[:, 1 + i],
+            built.drop_one_loss(m),
         )
-    extra = len(members) - 1
     entries.add(
         "redundancy",
         "",
         [*singles, additive],
         [*members, f"{ADDITIVE} on {full}"],
-        lambda s: (np.maximum(0, s[:, :-1] - chance).sum(axis=1) - np.maximum(0, s[:, -1] - chance)) / extra,
+        lambda s: _redundancy(s[:, :-1], s[:, -1], chance),
+        built.redundancy(),
     )
     entries.add(
         "synergy",
@@ -226,8 +252,52 @@ def _task_entries(
         [interacting, additive],
         [f"an interaction-capable fusion on {full}", f"{ADDITIVE} on {full}"],
         lambda s: s[:, 0] - s[:, 1],
+        built.synergy(),
     )
     return entries.rows
+
+
+def _redundancy(singles: np.ndarray, additive: np.ndarray, chance: float) -> np.ndarray:
+    """(R, M) unimodal scores and (R,) additive scores -> (R,) redundancy (module docstring)."""
+    extra = singles.shape[1] - 1
+    return (np.maximum(0, singles - chance).sum(axis=1) - np.maximum(0, additive - chance)) / extra
+
+
+class _Built:
+    """What a synthetic task's generator built, per entry, from the Bayes ceilings of its modality
+    subsets (accuracy; chance 1/K, the generators' labels being uniform). (NaN, UNKNOWN) on real data."""
+
+    def __init__(self, task: str, sets: dict[str, Cell], members: list[str], num_classes: int) -> None:
+        self.structure = structure_of(task)
+        self.ceiling = {m: c.ceiling for m, c in sets.items()}
+        self.members, self.full, self.chance = members, "+".join(members), 1 / num_classes
+
+    def _of(self, value: float) -> tuple[float, str]:
+        if self.structure is None or math.isnan(value):
+            return math.nan, UNKNOWN
+        return value, built_sign(value)
+
+    def _at(self, modalities: str) -> float:
+        return self.ceiling.get(modalities, math.nan)
+
+    def alone(self, m: str) -> tuple[float, str]:
+        return self._of(self._at(m) - self.chance)
+
+    def drop_one_loss(self, m: str) -> tuple[float, str]:
+        return self._of(self._at(self.full) - self._at(_without(self.members, m)))
+
+    def redundancy(self) -> tuple[float, str]:
+        if self.structure is None or not ADDITIVE_BAYES_RULE[self.structure]:
+            return math.nan, UNKNOWN  # the additive model's ceiling is not known
+        singles = np.array([[self._at(m) for m in self.members]])
+        return self._of(float(_redundancy(singles, np.array([self._at(self.full)]), self.chance)[0]))
+
+    def synergy(self) -> tuple[float, str]:
+        if self.structure is None:
+            return math.nan, UNKNOWN
+        if ADDITIVE_BAYES_RULE[self.structure]:
+            return self._of(0.0)  # the additive model can reach the full set's ceiling
+        return math.nan, POSITIVE  # above 0 by construction, by an amount the ceilings do not give
 
 
 def entry_value(profile: pd.DataFrame, task: str, entry: str, modality: str = "") -> float:

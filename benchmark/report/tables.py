@@ -100,6 +100,22 @@ def constant_seeds(runs: StudyRuns) -> dict[str, int]:
     return counts
 
 
+LOST_BELOW_MEDIAN = 0.10  # a final seed this far below its fold's median test score is lost
+
+
+def lost_seeds(seeds: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """The networks' finished final seeds, with ``lost``: more than LOST_BELOW_MEDIAN below the median
+    test score of its combination's seeds on the same outer fold. The seeds differ only in
+    initialisation and batch order and share their test set: a lost seed is a training that failed
+    where its siblings trained. Test scores are only described here; nothing is chosen by them.
+    Reference models (deterministic per fold) are left out."""
+    finished = seeds[(seeds["status"] == "FINISHED") & ~seeds["fusion"].map(is_reference).astype(bool)]
+    scored = finished.dropna(subset=[metric]).copy()
+    median = scored.groupby(["combination_id", "split"])[metric].transform("median")
+    scored["lost"] = scored[metric] < median - LOST_BELOW_MEDIAN
+    return scored
+
+
 def cell_means(finished: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """Per grid cell: the mean over its outer splits of each split's seed mean (every split weighs the
     same, however many seeds it got)."""
