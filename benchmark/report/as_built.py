@@ -87,8 +87,9 @@ def as_built_lines(profile: pd.DataFrame) -> list[str]:
         for row in off.itertuples():
             above, below = _WHY[row.entry]
             name = row.entry.replace("_", "-") + (f" {row.modality}" if row.modality else "")
+            bracket = "" if math.isnan(row.ci_low) else f" [{row.ci_low:+.3f}, {row.ci_high:+.3f}]"
             misses.append(
-                f"{name} {row.value:+.3f} [{row.ci_low:+.3f}, {row.ci_high:+.3f}] where the generator built "
+                f"{name} {row.value:+.3f}{bracket} where the generator built "
                 f"{_built_text(row)}: {above if _direction(row) > 0 else below}"
             )
         lines.append(line + ("; " + "; ".join(misses) if misses else "") + ".")
