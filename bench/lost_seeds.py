@@ -20,7 +20,8 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmark.report.tables import lost_seeds  # noqa: E402
+from benchmark.report.collect import KEY  # noqa: E402
+from benchmark.report.tables import lost_per_combination, lost_seeds  # noqa: E402
 from benchmark.schema import TEST_F1  # noqa: E402
 
 
@@ -36,10 +37,8 @@ def main() -> None:
     table.loc["all"] = [len(seeds), int(seeds["lost"].sum())]
     table["share"] = (table["lost"] / table["seeds"]).map("{:.1%}".format)
     print(table.to_string())
-    lost = seeds[seeds["lost"]]
-    names = ["task", "depth", "modalities", "fusion"]
-    by_combination = lost.groupby(names).size().sort_values(ascending=False)
-    combinations = seeds.groupby(names).ngroups
+    by_combination = lost_per_combination(seeds)
+    combinations = seeds.groupby(KEY).ngroups
     print(f"\n{len(by_combination)} of {combinations} network combinations lost a seed; the most:")
     for (task, depth, modalities, fusion), count in by_combination.head(args.shown).items():
         print(f"  {task}/d{depth}/{modalities}/{fusion}: {count}")

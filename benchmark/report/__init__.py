@@ -13,7 +13,7 @@ from benchmark import scores
 from benchmark.owned_paths import REPORT_TITLE, check_replaceable, replace_folder
 from benchmark.report import latex, paired, plots, tables
 from benchmark.report.as_built import ZERO_BAND, as_built_lines
-from benchmark.report.collect import StudyRuns, collect
+from benchmark.report.collect import KEY, StudyRuns, collect
 from benchmark.report.render import (
     Document,
     Section,
@@ -127,14 +127,13 @@ def _lost_seed_lines(seeds: pd.DataFrame, label: str, metric: str) -> list[str]:
     marked = tables.lost_seeds(seeds, metric)
     if marked.empty:
         return []
-    names = ["task", "depth", "modalities", "fusion"]
-    lost = marked[marked["lost"]].groupby(names).size().sort_values(ascending=False, kind="stable")
+    lost = tables.lost_per_combination(marked)
     most = ", ".join(f"{t}/d{d}/{m}/{f} ({n})" for (t, d, m, f), n in lost.head(UNSTABLE_SHOWN).items())
     return [
         f"Lost seeds (a network's final seed more than {tables.LOST_BELOW_MEDIAN:g} test {label} below the "
         f"median of its combination's seeds on the same fold): {int(marked['lost'].sum())} "
         f"of {len(marked)} final seeds ({marked['lost'].mean():.1%}), in {len(lost)} of "
-        f"{marked.groupby(names).ngroups} network combinations" + (f"; most: {most}." if len(lost) else ".")
+        f"{marked.groupby(KEY).ngroups} network combinations" + (f"; most: {most}." if len(lost) else ".")
     ]
 
 

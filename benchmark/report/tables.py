@@ -116,6 +116,11 @@ def lost_seeds(seeds: pd.DataFrame, metric: str) -> pd.DataFrame:
     return scored
 
 
+def lost_per_combination(marked: pd.DataFrame) -> pd.Series:
+    """Lost seeds per combination (``KEY``) of ``lost_seeds``'s rows, most first; only those that lost one."""
+    return marked[marked["lost"]].groupby(KEY).size().sort_values(ascending=False, kind="stable")
+
+
 def cell_means(finished: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """Per grid cell: the mean over its outer splits of each split's seed mean (every split weighs the
     same, however many seeds it got)."""
